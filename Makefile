@@ -1,0 +1,41 @@
+# Every target builds or refreshes .venv first; a fresh machine needs only python3 and make.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint types unit bench docs clean venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[all,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m xaa.demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check xaa reference_idp reference_resource tests bench
+	$(BIN)/ruff format --check xaa reference_idp reference_resource tests bench
+
+types: $(STAMP)
+	$(BIN)/mypy xaa
+
+unit: $(STAMP)
+	$(BIN)/coverage erase
+	$(BIN)/coverage run -m pytest -q
+	$(BIN)/python -m bench.coverage_gate
+
+test: lint types unit
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir .site
+
+clean:
+	rm -rf $(VENV) .site .bench .coverage .pytest_cache .mypy_cache .ruff_cache
