@@ -34,3 +34,18 @@ def per_call_us(fn: Callable[[], object], *, seconds: float = 1.0, repeats: int 
             fn()
         best = min(best, (time.perf_counter() - start) / batch)
     return best * 1e6
+
+
+def interleaved_us(
+    subject: Callable[[], object], baseline: Callable[[], object], rounds: int = 4
+) -> tuple[float, float]:
+    """Best per-call microseconds of both, measured in alternating rounds.
+
+    Alternating puts both under the same machine load, so their ratio holds
+    even when absolute figures drift.
+    """
+    subject_us, baseline_us = [], []
+    for _ in range(rounds):
+        subject_us.append(per_call_us(subject, seconds=0.4, repeats=4))
+        baseline_us.append(per_call_us(baseline, seconds=0.4, repeats=4))
+    return min(subject_us), min(baseline_us)

@@ -11,9 +11,9 @@ ignored, and ``crit`` is refused since xaa understands no extension.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -22,7 +22,11 @@ from .keys import JwkSet, SigningKey, VerificationKey, b64url
 
 DEFAULT_MAX_TOKEN_BYTES = 8192
 
-_B64URL_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_B64URL_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+_B64URL_VALUE = {char: index for index, char in enumerate(_B64URL)}
+# Unused low bits of the last character, by segment length mod 4 (RFC 4648 §3.5).
+_UNUSED_BITS_MASK = {0: 0, 2: 0x0F, 3: 0x03}
 
 
 class CompactJws(NamedTuple):
@@ -49,14 +53,16 @@ def _reject_constant(name: str) -> Any:
     raise _Malformed(f"non-JSON constant {name}")
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+_TO_STANDARD_ALPHABET = bytes.maketrans(b"-_", b"+/")
+
+
 def strict_json_object(data: bytes) -> dict[str, Any]:
     """Decode a UTF-8 JSON object with no duplicate members (RFC 7515 §5.2 step 4)."""
     try:
-        value = json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_reject_duplicates,
-            parse_constant=_reject_constant,
-        )
+        value = _DECODER.decode(data.decode("utf-8"))
+    except _Malformed:
+        raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _Malformed("not a JSON object") from exc
     if not isinstance(value, dict):
@@ -66,15 +72,14 @@ def strict_json_object(data: bytes) -> dict[str, Any]:
 
 def b64url_decode(segment: str) -> bytes:
     """Decode canonical, unpadded base64url; anything else is malformed."""
-    if not _B64URL_ALPHABET.issuperset(segment) or len(segment) % 4 == 1:
+    remainder = len(segment) % 4
+    if remainder == 1 or _B64URL_SEGMENT.fullmatch(segment) is None:
         raise _Malformed("not base64url")
-    try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise _Malformed("not base64url") from exc
-    if b64url(raw) != segment:  # leftover bits set: another string for the same bytes
+    if segment and _B64URL_VALUE[segment[-1]] & _UNUSED_BITS_MASK[remainder]:
+        # Unused bits set: another spelling of the same bytes (RFC 4648 §3.5).
         raise _Malformed("non-canonical base64url")
-    return raw
+    padded = (segment + "=" * (-remainder % 4)).encode("ascii")
+    return binascii.a2b_base64(padded.translate(_TO_STANDARD_ALPHABET))
 
 
 def parse_compact(

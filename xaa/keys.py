@@ -71,8 +71,21 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     return b64url(hashlib.sha256(canonical.encode()).digest())
 
 
+def _rsa_bits(jwk: Mapping[str, Any]) -> int:
+    n = jwk.get("n")
+    if not isinstance(n, str):
+        raise UnusableKey("RSA key without modulus")
+    try:
+        raw = base64.urlsafe_b64decode(n + "=" * (-len(n) % 4))
+    except ValueError:
+        raise UnusableKey("RSA modulus is not base64url") from None
+    return int.from_bytes(raw, "big").bit_length()
+
+
 def _import(jwk: Mapping[str, Any]) -> AnyKey:
     kty = jwk.get("kty")
+    if kty == "RSA" and _rsa_bits(jwk) < spec.MIN_RSA_BITS:  # before joserfc sees it
+        raise UnusableKey(f"RSA keys must have at least {spec.MIN_RSA_BITS} bits")
     data = dict(jwk)
     if kty == "EC":
         return ECKey.import_key(data)
