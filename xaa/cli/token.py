@@ -1,10 +1,258 @@
-"""`xaa token ...` subcommands."""
+"""``xaa token`` (both legs from the command line) and ``xaa decode`` (read a JWT, unverified).
+
+``--login USER:PASSWORD`` signs the user in at the IdP the way a browser would
+(OIDC authorization code flow with PKCE, RFC 7636, through the IdP's HTML login
+form) to get an ID token: for demos and tests only.
+"""
 
 from __future__ import annotations
 
+import argparse
+import base64
+import hashlib
+import json
+import secrets
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import httpx
+
+from .. import spec
+from ..client import (
+    ClientConfig,
+    ClientCredentials,
+    IdentitySession,
+    IdpConfig,
+    MetadataCache,
+    XaaClientError,
+    discover_authorization_server,
+    discover_resource,
+    run_sync,
+)
+from ..client.http import Request, require_same_origin
+from ..client.requests import raise_for_error
+from ..errors import HttpResponse, InvalidRequest, OAuthError, ProtocolViolation
+from ..forms import encode_form
+from ..jose import parse_compact
+from ..keys import SigningKey
+
+TIMEOUT = 10.0
 
 
 def register(subparsers: Any) -> None:
-    """Add the subcommands of this module (none yet)."""
-    del subparsers
+    """Add ``xaa token`` and ``xaa decode``."""
+    cmd = subparsers.add_parser("token", help="get an access token through XAA (both legs)")
+    cmd.add_argument("--idp", required=True, help="IdP issuer URL")
+    cmd.add_argument("--idp-client-id", required=True)
+    secret = cmd.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--idp-client-secret", help="client_secret_basic at the IdP")
+    secret.add_argument("--idp-key", type=Path, help="private JWK file: private_key_jwt at the IdP")
+    subject = cmd.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--subject-token-file", type=Path, help="file holding an ID token")
+    subject.add_argument("--login", metavar="USER:PASSWORD", help="sign in at the IdP (demo)")
+    cmd.add_argument("--subject-token-type", default=spec.TOKEN_TYPE_ID_TOKEN)
+    cmd.add_argument("--redirect-uri", help="redirect URI registered at the IdP (with --login)")
+    cmd.add_argument("--resource", required=True, help="protected resource URL (RFC 8707)")
+    cmd.add_argument("--authorization-server", help="AS issuer (default: from resource metadata)")
+    cmd.add_argument("--client-id", required=True, help="our client_id at the resource AS")
+    cmd.add_argument("--client-secret", required=True, help="our secret at the resource AS")
+    cmd.add_argument(
+        "--client-auth",
+        choices=[spec.AUTH_CLIENT_SECRET_BASIC, spec.AUTH_CLIENT_SECRET_POST],
+        default=spec.AUTH_CLIENT_SECRET_BASIC,
+    )
+    cmd.add_argument("--scope", default=None, help="space-separated scopes")
+    cmd.add_argument("--json", action="store_true", help="print JSON")
+    cmd.set_defaults(func=_token)
+    dec = subparsers.add_parser("decode", help="print a JWT's header and claims (NOT verified)")
+    dec.add_argument("token")
+    dec.set_defaults(func=_decode)
+
+
+def _decode(args: argparse.Namespace) -> int:
+    try:
+        jws = parse_compact(args.token.strip(), error=InvalidRequest)
+    except OAuthError as exc:
+        print(f"not a compact JWS: {exc.detail}", file=sys.stderr)
+        return 2
+    print("NOT VERIFIED: signature and claims were not checked")
+    print("header:")
+    print(json.dumps(jws.header, indent=2, sort_keys=True))
+    print("claims:")
+    print(json.dumps(jws.payload, indent=2, sort_keys=True))
+    return 0
+
+
+def _idp_credentials(args: argparse.Namespace) -> ClientCredentials:
+    if args.idp_key is not None:
+        jwk = json.loads(args.idp_key.read_text())
+        return ClientCredentials.private_key_jwt(args.idp_client_id, SigningKey.from_jwk(jwk))
+    return ClientCredentials.secret_basic(args.idp_client_id, args.idp_client_secret)
+
+
+class _Sender:
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+
+    def __call__(self, request: Request) -> HttpResponse:
+        response = self.http.request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.body or None,
+            follow_redirects=False,
+        )
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return HttpResponse(response.status_code, headers, response.content)
+
+
+def _token(args: argparse.Namespace) -> int:
+    from ..adapters.httpx_client import XAAClient
+
+    idp_credentials = _idp_credentials(args)
+    with httpx.Client(follow_redirects=False, timeout=TIMEOUT) as http:
+        send = _Sender(http)
+        metadata = MetadataCache()
+        try:
+            issuer = args.authorization_server
+            if issuer is None:
+                prm = run_sync(discover_resource(args.resource, metadata, 0.0), send)
+                issuer = (prm.authorization_servers or [""])[0]
+            if args.login:
+                if not args.redirect_uri:
+                    print("xaa token: --login needs --redirect-uri", file=sys.stderr)
+                    return 2
+                user, _, password = args.login.partition(":")
+                session = login_with_password(
+                    http, args.idp, idp_credentials, user, password, args.redirect_uri
+                )
+            else:
+                subject_token = args.subject_token_file.read_text().strip()
+                session = IdentitySession(
+                    id_token=subject_token,
+                    subject="cli",
+                    subject_token_type=args.subject_token_type,
+                )
+            as_credentials = ClientCredentials(
+                args.client_id, args.client_auth, secret=args.client_secret
+            )
+            config = ClientConfig(IdpConfig(args.idp, idp_credentials), {issuer: as_credentials})
+            client = XAAClient(config, session=session, http=http)
+            token = client.get_token(args.resource, args.scope, authorization_server=issuer)
+        except (XaaClientError, ProtocolViolation, OAuthError) as exc:
+            print(f"xaa token: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+    result = {
+        "access_token": token.token,
+        "token_type": token.token_type,
+        "expires_in": int(token.expires_at - client.flow.config.clock()),
+        "scope": " ".join(sorted(token.scopes)),
+        "resource": token.resource,
+        "issuer": token.issuer,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for name, value in result.items():
+            print(f"{name}: {value}")
+    return 0
+
+
+class _LoginForm(HTMLParser):
+    """The first ``<form>`` of a page: its action and its input fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.fields: dict[str, str] = {}
+        self._in_form = False
+        self._done = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {k: v or "" for k, v in attrs}
+        if tag == "form" and not self._done:
+            self._in_form, self.action = True, attributes.get("action", "")
+        elif tag == "input" and self._in_form and attributes.get("name"):
+            self.fields[attributes["name"]] = attributes.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._in_form:
+            self._in_form, self._done = False, True
+
+
+def _pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def login_with_password(
+    http: httpx.Client,
+    idp_issuer: str,
+    credentials: ClientCredentials,
+    username: str,
+    password: str,
+    redirect_uri: str,
+) -> IdentitySession:
+    """Sign ``username`` in at the IdP's login form (OIDC code flow with PKCE); demo only.
+
+    Returns the session with the ID token (and refresh token, if the IdP gave one).
+    """
+    send = _Sender(http)
+    meta = run_sync(
+        discover_authorization_server(idp_issuer, MetadataCache(), 0.0, require=None), send
+    )
+    if meta.authorization_endpoint is None or meta.token_endpoint is None:
+        raise ProtocolViolation("as-metadata", "the IdP has no authorization or token endpoint")
+    require_same_origin(meta.token_endpoint, idp_issuer)
+    verifier, challenge = _pkce()
+    state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    params = {
+        "response_type": "code",
+        "client_id": credentials.client_id,
+        "scope": "openid offline_access",
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "redirect_uri": redirect_uri,
+    }
+    authorize_url = f"{meta.authorization_endpoint}?{urlencode(params)}"
+    page = http.get(authorize_url, follow_redirects=False)
+    if page.status_code != 200:
+        raise ProtocolViolation("login", f"the authorize page answered HTTP {page.status_code}")
+    form = _LoginForm()
+    form.feed(page.text)
+    fields = {**form.fields, "username": username, "password": password}
+    action = urljoin(str(page.url), form.action) if form.action else str(page.url)
+    require_same_origin(action, idp_issuer)
+    answer = http.post(action, data=fields, follow_redirects=False)
+    location = answer.headers.get("location")
+    if answer.status_code not in (302, 303) or not location:
+        raise ProtocolViolation("login", f"sign-in failed (HTTP {answer.status_code})")
+    query = parse_qs(urlsplit(location).query)
+    if query.get("state") != [state] or "code" not in query:
+        raise ProtocolViolation("login", "the IdP did not return a code for our state")
+    if "iss" in query and query["iss"] != [idp_issuer]:  # RFC 9207 §2.4
+        raise ProtocolViolation("login", "the authorization response names another issuer")
+    token_form: dict[str, str | list[str]] = {
+        spec.P_GRANT_TYPE: spec.GRANT_AUTHORIZATION_CODE,
+        spec.P_CODE: query["code"][0],
+        spec.P_CODE_VERIFIER: verifier,
+        spec.P_REDIRECT_URI: redirect_uri,
+    }
+    headers = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
+    credentials.apply(token_form, headers, issuer=idp_issuer, now=time.time())
+    response = send(Request("POST", meta.token_endpoint, headers, encode_form(token_form)))
+    raise_for_error(response, where="IdP")
+    body = json.loads(response.body)
+    id_token, refresh = body.get("id_token"), body.get("refresh_token")
+    if not isinstance(id_token, str):
+        raise ProtocolViolation("login", "the IdP returned no ID token")
+    return IdentitySession(
+        id_token=id_token, refresh_token=refresh if isinstance(refresh, str) else None
+    )

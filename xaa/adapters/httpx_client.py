@@ -1,0 +1,391 @@
+"""XAA over httpx: ``XAAClient``, ``AsyncXAAClient`` and ``XAAAuth``.
+
+The same code serves ``httpx2`` (:mod:`xaa.adapters.httpx2_client`): the HTTP
+module is a class attribute, the ``Auth`` logic a mixin. Both drivers run the
+one sans-I/O flow (:mod:`xaa.client.flow`). Token calls never follow redirects.
+
+Single flight: callers needing a token for the same subject queue on one lock
+(a thread lock, or an anyio lock), so concurrent misses cause one exchange;
+hits never take the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, ClassVar
+
+import anyio
+import httpx
+
+from ..client.cache import IdentitySession
+from ..client.discovery import parse_www_authenticate
+from ..client.errors import StepUpRequired
+from ..client.flow import ClientConfig, Flow, XaaFlow, run_async, run_sync
+from ..client.http import Request
+from ..client.requests import AccessToken, IdJag
+from ..errors import HttpResponse
+from ..forms import parse_scope
+
+DEFAULT_TIMEOUT = 10.0
+
+
+def _to_response(response: Any) -> HttpResponse:
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    return HttpResponse(response.status_code, headers, response.content)
+
+
+class _Driver:
+    """What the sync and async clients share: the flow, the session, the request shapes."""
+
+    http_module: ClassVar[ModuleType] = httpx
+
+    def __init__(
+        self,
+        config: ClientConfig | None = None,
+        *,
+        session: IdentitySession | None = None,
+        flow: XaaFlow | None = None,
+    ) -> None:
+        if flow is None:
+            if config is None:
+                raise ValueError("pass a ClientConfig or an XaaFlow")
+            flow = XaaFlow(config)
+        self.flow = flow
+        self.session = session
+
+    def _session(self, session: IdentitySession | None) -> IdentitySession:
+        chosen = session or self.session
+        if chosen is None:
+            raise ValueError("no IdentitySession: pass session= to the client or the call")
+        return chosen
+
+    def _token_flow(
+        self,
+        resource: str,
+        scope: Iterable[str] | str | None,
+        session: IdentitySession,
+        kwargs: dict[str, Any],
+    ) -> Callable[[], Flow[AccessToken]]:
+        scopes = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
+        return lambda: self.flow.token_flow(resource, scopes, session, **kwargs)
+
+    def _id_jag_flow(
+        self,
+        audience: str,
+        resource: str | None,
+        scope: Iterable[str] | str | None,
+        session: IdentitySession,
+        client_id: str | None,
+    ) -> Flow[IdJag]:
+        scopes = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
+        if client_id is None:
+            credentials = self.flow.config.authorization_servers.get(audience)
+            if credentials is None:
+                raise ValueError("no client_id known at this authorization server")
+            client_id = credentials.client_id
+        return self.flow.id_jag_flow(audience, client_id, resource, scopes, session)
+
+    def discard(self, token: AccessToken) -> None:
+        """Forget ``token`` (the resource refused it)."""
+        self.flow.cache.discard(token)
+
+
+def _cached(make: Callable[[], Flow[AccessToken]]) -> AccessToken | None:
+    """Run the flow as far as it goes without I/O: a cache hit returns, a miss yields."""
+    flow = make()
+    try:
+        next(flow)
+    except StopIteration as stop:
+        token: AccessToken = stop.value
+        return token
+    flow.close()
+    return None
+
+
+class XAAClient(_Driver):
+    """Blocking client: ``get_token(resource, scope)`` runs both legs and the ladder."""
+
+    def __init__(
+        self,
+        config: ClientConfig | None = None,
+        *,
+        session: IdentitySession | None = None,
+        flow: XaaFlow | None = None,
+        http: Any = None,
+    ) -> None:
+        super().__init__(config, session=session, flow=flow)
+        self._http = http or self.http_module.Client(
+            follow_redirects=False, timeout=DEFAULT_TIMEOUT
+        )
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    def _lock(self, subject: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(subject, threading.Lock())
+
+    def _send(self, request: Request) -> HttpResponse:
+        response = self._http.request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.body or None,
+            follow_redirects=False,
+        )
+        return _to_response(response)
+
+    def get_token(
+        self,
+        resource: str,
+        scope: Iterable[str] | str | None = None,
+        *,
+        session: IdentitySession | None = None,
+        **options: Any,
+    ) -> AccessToken:
+        """An access token for ``resource``; ``options``: ``authorization_server``,
+        ``metadata_url``, ``actor_token``, ``actor_token_type``."""
+        chosen = self._session(session)
+        make = self._token_flow(resource, scope, chosen, options)
+        token = _cached(make)
+        if token is not None:
+            return token
+        assert chosen.subject is not None
+        with self._lock(chosen.subject):
+            return run_sync(make(), self._send)
+
+    def get_id_jag(
+        self,
+        audience: str,
+        resource: str | None = None,
+        scope: Iterable[str] | str | None = None,
+        *,
+        session: IdentitySession | None = None,
+        client_id: str | None = None,
+    ) -> IdJag:
+        """Only the IdP leg: an ID-JAG for the AS ``audience`` (draft §4.3)."""
+        chosen = self._session(session)
+        assert chosen.subject is not None
+        with self._lock(chosen.subject):
+            flow = self._id_jag_flow(audience, resource, scope, chosen, client_id)
+            return run_sync(flow, self._send)
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._http.close()
+
+
+class AsyncXAAClient(_Driver):
+    """The async twin of :class:`XAAClient`, driving the same flow."""
+
+    def __init__(
+        self,
+        config: ClientConfig | None = None,
+        *,
+        session: IdentitySession | None = None,
+        flow: XaaFlow | None = None,
+        http: Any = None,
+    ) -> None:
+        super().__init__(config, session=session, flow=flow)
+        self._http = http or self.http_module.AsyncClient(
+            follow_redirects=False, timeout=DEFAULT_TIMEOUT
+        )
+        self._locks: dict[str, anyio.Lock] = {}
+
+    def _lock(self, subject: str) -> anyio.Lock:
+        return self._locks.setdefault(subject, anyio.Lock())
+
+    async def _send(self, request: Request) -> HttpResponse:
+        response = await self._http.request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.body or None,
+            follow_redirects=False,
+        )
+        return _to_response(response)
+
+    async def get_token(
+        self,
+        resource: str,
+        scope: Iterable[str] | str | None = None,
+        *,
+        session: IdentitySession | None = None,
+        **options: Any,
+    ) -> AccessToken:
+        """An access token for ``resource`` (see :meth:`XAAClient.get_token`)."""
+        chosen = self._session(session)
+        make = self._token_flow(resource, scope, chosen, options)
+        token = _cached(make)
+        if token is not None:
+            return token
+        assert chosen.subject is not None
+        async with self._lock(chosen.subject):
+            return await run_async(make(), self._send)
+
+    async def get_id_jag(
+        self,
+        audience: str,
+        resource: str | None = None,
+        scope: Iterable[str] | str | None = None,
+        *,
+        session: IdentitySession | None = None,
+        client_id: str | None = None,
+    ) -> IdJag:
+        """Only the IdP leg: an ID-JAG for the AS ``audience`` (draft §4.3)."""
+        chosen = self._session(session)
+        assert chosen.subject is not None
+        async with self._lock(chosen.subject):
+            flow = self._id_jag_flow(audience, resource, scope, chosen, client_id)
+            return await run_async(flow, self._send)
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._http.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class _NeedToken:
+    scope: frozenset[str]
+    stale: AccessToken | None = None
+    metadata_url: str | None = None
+
+
+class XAAAuthLogic:
+    """``httpx.Auth``/``httpx2.Auth`` logic for both module's ``Client`` and ``AsyncClient``.
+
+    401 -> drop the token, get another, retry once. 403 ``insufficient_scope``
+    -> re-exchange once with the union of scopes (RFC 6750 §3.1).
+    ``insufficient_user_authentication`` -> :class:`StepUpRequired` (RFC 9470 §3).
+    """
+
+    client_class: ClassVar[type[XAAClient]] = XAAClient
+    async_client_class: ClassVar[type[AsyncXAAClient]] = AsyncXAAClient
+
+    def __init__(
+        self,
+        client: XAAClient | AsyncXAAClient | ClientConfig,
+        *,
+        resource: str,
+        scope: Iterable[str] | str | None = None,
+        session: IdentitySession | None = None,
+        authorization_server: str | None = None,
+    ) -> None:
+        self.resource = resource
+        self.authorization_server = authorization_server
+        self.scope = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
+        self._sync: XAAClient | None = None
+        self._async: AsyncXAAClient | None = None
+        if isinstance(client, XAAClient):
+            self._sync, self._flow, self._session = client, client.flow, session or client.session
+        elif isinstance(client, AsyncXAAClient):
+            self._async, self._flow, self._session = client, client.flow, session or client.session
+        else:
+            self._flow, self._session = XaaFlow(client), session
+
+    def close(self) -> None:
+        """Close the HTTP client of the sync token calls (if one was opened)."""
+        if self._sync is not None:
+            self._sync.close()
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients of the token calls (if opened)."""
+        if self._async is not None:
+            await self._async.aclose()
+        self.close()
+
+    def _sync_client(self) -> XAAClient:
+        if self._sync is None:
+            self._sync = self.client_class(flow=self._flow, session=self._session)
+        return self._sync
+
+    def _async_client(self) -> AsyncXAAClient:
+        if self._async is None:
+            self._async = self.async_client_class(flow=self._flow, session=self._session)
+        return self._async
+
+    def _steps(self, request: Any) -> Generator[Any, Any, None]:
+        token: AccessToken = yield _NeedToken(self.scope)
+        request.headers["Authorization"] = token.authorization()
+        response = yield request
+        if response.status_code not in (401, 403):
+            return
+        challenge = parse_www_authenticate(response.headers.get("www-authenticate"))
+        error = challenge.get("error")
+        if error == "insufficient_user_authentication":
+            max_age = challenge.get("max_age")
+            raise StepUpRequired(
+                int(max_age) if max_age and max_age.isdigit() else None,
+                challenge.get("acr_values"),
+            )
+        if response.status_code == 401:
+            need = _NeedToken(self.scope, token, challenge.get("resource_metadata"))
+        elif response.status_code == 403 and error == "insufficient_scope":
+            wanted = self.scope | parse_scope(challenge.get("scope"))
+            if wanted == self.scope:
+                return
+            self.scope = wanted
+            need = _NeedToken(wanted)
+        else:
+            return
+        token = yield need
+        request.headers["Authorization"] = token.authorization()
+        yield request
+
+    def _get_sync(self, need: _NeedToken) -> AccessToken:
+        client = self._sync_client()
+        if need.stale is not None:
+            client.discard(need.stale)
+        return client.get_token(self.resource, need.scope, **self._options(need))
+
+    async def _get_async(self, need: _NeedToken) -> AccessToken:
+        client = self._async_client()
+        if need.stale is not None:
+            client.discard(need.stale)
+        return await client.get_token(self.resource, need.scope, **self._options(need))
+
+    def _options(self, need: _NeedToken) -> dict[str, Any]:
+        if self.authorization_server is not None:
+            return {"authorization_server": self.authorization_server}
+        return {"metadata_url": need.metadata_url}
+
+    def _drive_sync(self, request: Any) -> Generator[Any, Any, None]:
+        steps = self._steps(request)
+        item = next(steps)
+        while True:
+            value = self._get_sync(item) if isinstance(item, _NeedToken) else (yield item)
+            try:
+                item = steps.send(value)
+            except StopIteration:
+                return
+
+    async def _drive_async(self, request: Any) -> AsyncGenerator[Any, Any]:
+        steps = self._steps(request)
+        item = next(steps)
+        while True:
+            if isinstance(item, _NeedToken):
+                value = await self._get_async(item)
+            else:
+                value = yield item
+            try:
+                item = steps.send(value)
+            except StopIteration:
+                return
+
+
+class XAAAuth(XAAAuthLogic, httpx.Auth):
+    """``httpx.Auth`` that gets and renews XAA access tokens (sync and async clients)."""
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """The auth steps for ``httpx.Client``."""
+        return self._drive_sync(request)
+
+    def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The auth steps for ``httpx.AsyncClient``."""
+        return self._drive_async(request)

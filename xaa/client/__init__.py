@@ -1,0 +1,77 @@
+"""The client side of XAA, sans-I/O: both legs, discovery, the token ladder.
+
+Drivers with real HTTP live in :mod:`xaa.adapters.httpx_client` and
+:mod:`xaa.adapters.httpx2_client`.
+"""
+
+from .auth import ClientCredentials
+from .cache import CacheKey, IdentitySession, TokenCache
+from .discovery import (
+    MetadataCache,
+    authorization_server_metadata_urls,
+    discover_authorization_server,
+    discover_resource,
+    parse_www_authenticate,
+    protected_resource_metadata_urls,
+)
+from .errors import PolicyDenied, ReauthenticationRequired, StepUpRequired, XaaClientError
+from .flow import (
+    ClientConfig,
+    Flow,
+    IdpConfig,
+    UnknownAuthorizationServer,
+    XaaFlow,
+    run_async,
+    run_sync,
+)
+from .http import Request, is_loopback, require_same_origin, require_secure
+from .requests import (
+    AccessToken,
+    DpopProver,
+    IdJag,
+    check_id_jag_target,
+    decode_id_jag,
+    jwt_bearer_request,
+    process_token_exchange_response,
+    process_token_response,
+    raise_for_error,
+    token_exchange_request,
+)
+
+__all__ = [
+    "AccessToken",
+    "CacheKey",
+    "ClientConfig",
+    "ClientCredentials",
+    "DpopProver",
+    "Flow",
+    "IdJag",
+    "IdentitySession",
+    "IdpConfig",
+    "MetadataCache",
+    "PolicyDenied",
+    "ReauthenticationRequired",
+    "Request",
+    "StepUpRequired",
+    "TokenCache",
+    "UnknownAuthorizationServer",
+    "XaaClientError",
+    "XaaFlow",
+    "authorization_server_metadata_urls",
+    "check_id_jag_target",
+    "decode_id_jag",
+    "discover_authorization_server",
+    "discover_resource",
+    "is_loopback",
+    "jwt_bearer_request",
+    "parse_www_authenticate",
+    "process_token_exchange_response",
+    "process_token_response",
+    "protected_resource_metadata_urls",
+    "raise_for_error",
+    "require_same_origin",
+    "require_secure",
+    "run_async",
+    "run_sync",
+    "token_exchange_request",
+]

@@ -1,0 +1,342 @@
+"""The one token flow, sans-I/O: a generator yielding requests, receiving responses.
+
+:meth:`XaaFlow.token_flow` walks the ladder of draft §4.4.3:
+
+1. a cached access token still valid (with clock skew) -> use it;
+2. if the AS allows re-presenting, a cached, still valid ID-JAG -> redeem it again;
+3. a new ID-JAG from the current subject token (ID token or SAML assertion);
+4. the IdP refresh token: a new ID token via ``refresh_token`` grant, or the
+   refresh token itself as ``subject_token`` where the IdP supports it;
+5. else :class:`~xaa.client.errors.ReauthenticationRequired` with the IdP's
+   authorization URL.
+
+:func:`run_sync` and :func:`run_async` drive it; adapters supply ``send``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import urlencode
+
+from .. import spec
+from ..errors import HttpResponse, InvalidGrant, InvalidRequest
+from ..forms import encode_form
+from ..keys import JwkSet
+from ..models import AuthorizationServerMetadata
+from .auth import ClientCredentials
+from .cache import DEFAULT_SKEW, CacheKey, IdentitySession, TokenCache
+from .discovery import (
+    DEFAULT_METADATA_TTL,
+    MetadataCache,
+    discover_authorization_server,
+    discover_resource,
+)
+from .errors import ReauthenticationRequired, XaaClientError
+from .http import Request, json_body, require_same_origin
+from .requests import (
+    AccessToken,
+    DpopProver,
+    IdJag,
+    jwt_bearer_request,
+    process_token_exchange_response,
+    process_token_response,
+    raise_for_error,
+    token_exchange_request,
+)
+
+T = TypeVar("T")
+M_SUBJECT_TOKEN_TYPES = "subject_token_types_supported"  # IdP metadata of the reference IdP
+Flow = Generator[Request, HttpResponse, T]
+
+
+class UnknownAuthorizationServer(XaaClientError):
+    """The resource names no authorization server this client has credentials for."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdpConfig:
+    """The IdP: its issuer (configuration, never discovered) and our identity there.
+
+    ``keys``: the IdP's JWKS, to verify ID-JAG signatures (optional).
+    ``refresh_token_as_subject``: the IdP accepts its refresh token as
+    ``subject_token`` (draft §4.3); ``None`` (default): when its metadata lists
+    the refresh token type in ``subject_token_types_supported``. Otherwise a
+    refresh-token grant yields a new ID token.
+    """
+
+    issuer: str
+    credentials: ClientCredentials
+    keys: JwkSet | None = None
+    require_id_jag_metadata: bool = True
+    refresh_token_as_subject: bool | None = None
+    redirect_uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """Everything the flow needs; ``authorization_servers`` maps AS issuer -> our identity."""
+
+    idp: IdpConfig
+    authorization_servers: Mapping[str, ClientCredentials]
+    reuse_id_jag: bool = False
+    require_id_jag_profile: bool = True
+    clock_skew: float = DEFAULT_SKEW
+    metadata_ttl: float = DEFAULT_METADATA_TTL
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+    dpop: DpopProver | None = field(default=None, repr=False)
+
+
+class XaaFlow:
+    """Caches plus the flow generator; shared by the sync and async drivers."""
+
+    def __init__(self, config: ClientConfig, cache: TokenCache | None = None) -> None:
+        self.config = config
+        self.cache = cache or TokenCache(config.clock_skew)
+        self.metadata = MetadataCache(config.metadata_ttl)
+
+    def token_flow(
+        self,
+        resource: str,
+        scope: frozenset[str],
+        session: IdentitySession,
+        *,
+        authorization_server: str | None = None,
+        metadata_url: str | None = None,
+        actor_token: str | None = None,
+        actor_token_type: str | None = None,
+    ) -> Flow[AccessToken]:
+        """An access token for ``resource`` with ``scope`` on behalf of ``session``."""
+        now = self.config.clock()
+        issuer = authorization_server
+        if issuer is None:
+            prm = yield from discover_resource(
+                resource, self.metadata, now, metadata_url=metadata_url
+            )
+            known = [
+                s for s in prm.authorization_servers or [] if s in self.config.authorization_servers
+            ]
+            if not known:
+                raise UnknownAuthorizationServer("no configured authorization server for resource")
+            issuer = known[0]
+        credentials = self.config.authorization_servers.get(issuer)
+        if credentials is None:
+            raise UnknownAuthorizationServer("no credentials for this authorization server")
+        assert session.subject is not None
+        key = CacheKey(session.subject, issuer, resource, scope)
+        cached = self.cache.access_token(key, now)
+        if cached is not None:
+            return cached
+        as_meta = yield from discover_authorization_server(
+            issuer,
+            self.metadata,
+            now,
+            require="accepts-id-jag" if self.config.require_id_jag_profile else None,
+        )
+        redeem = _Redeem(self, as_meta, credentials, resource, scope)
+        if self.config.reuse_id_jag:
+            jag = self.cache.id_jag(key, now)
+            if jag is not None:
+                try:
+                    token = yield from redeem(jag)
+                except InvalidGrant:
+                    self.cache.forget_id_jag(key)
+                else:
+                    self.cache.store(key, token, jag, self.config.clock())
+                    return token
+        jag = yield from self.id_jag_flow(
+            issuer,
+            credentials.client_id,
+            resource,
+            scope,
+            session,
+            actor_token=actor_token,
+            actor_token_type=actor_token_type,
+        )
+        token = yield from redeem(jag)
+        self.cache.store(key, token, jag if self.config.reuse_id_jag else None, self.config.clock())
+        return token
+
+    def id_jag_flow(
+        self,
+        audience: str,
+        client_id: str,
+        resource: str | None,
+        scope: frozenset[str],
+        session: IdentitySession,
+        *,
+        actor_token: str | None = None,
+        actor_token_type: str | None = None,
+    ) -> Flow[IdJag]:
+        """The IdP leg (draft §4.3): rungs 3-5 of the ladder.
+
+        ``audience`` is the resource AS issuer and ``client_id`` ours there.
+        """
+        idp = self.config.idp
+        now = self.config.clock()
+        meta = yield from discover_authorization_server(
+            idp.issuer,
+            self.metadata,
+            now,
+            require="issues-id-jag" if idp.require_id_jag_metadata else None,
+        )
+        assert meta.token_endpoint is not None
+        require_same_origin(meta.token_endpoint, idp.issuer)
+
+        def exchange(subject_token: str, subject_token_type: str) -> Flow[IdJag]:
+            at = self.config.clock()
+            dpop = self.config.dpop
+            assert meta.token_endpoint is not None
+            response = yield token_exchange_request(
+                meta.token_endpoint,
+                idp.credentials,
+                idp_issuer=idp.issuer,
+                audience=audience,
+                subject_token=subject_token,
+                subject_token_type=subject_token_type,
+                resource=[resource] if resource else [],
+                scope=scope,
+                actor_token=actor_token,
+                actor_token_type=actor_token_type,
+                now=at,
+                dpop=dpop,
+            )
+            return process_token_exchange_response(
+                response,
+                idp_issuer=idp.issuer,
+                audience=audience,
+                client_id=client_id,
+                requested_scope=scope,
+                now=self.config.clock(),
+                idp_keys=idp.keys,
+                dpop_jkt=dpop.thumbprint if dpop is not None else None,
+            )
+
+        subject_token = session.current_subject_token(now, self.config.clock_skew)
+        if subject_token is not None:
+            try:
+                return (yield from exchange(subject_token, session.subject_token_type))
+            except (InvalidRequest, InvalidGrant):
+                if session.refresh_token is None:
+                    raise ReauthenticationRequired(
+                        _authorization_url(meta, idp), "the IdP refused the subject token"
+                    ) from None
+        if session.refresh_token is not None:
+            if _refresh_token_as_subject(idp, meta):
+                try:
+                    return (
+                        yield from exchange(session.refresh_token, spec.TOKEN_TYPE_REFRESH_TOKEN)
+                    )
+                except (InvalidRequest, InvalidGrant):
+                    session.refresh_token = None
+            else:
+                refreshed = yield from self._refresh(meta, session)
+                if refreshed:
+                    assert session.id_token is not None
+                    return (yield from exchange(session.id_token, spec.TOKEN_TYPE_ID_TOKEN))
+        raise ReauthenticationRequired(_authorization_url(meta, idp), "no usable subject token")
+
+    def _refresh(self, meta: AuthorizationServerMetadata, session: IdentitySession) -> Flow[bool]:
+        """OIDC Core §12: a refresh-token grant for a new ID token; False when refused."""
+        idp = self.config.idp
+        assert meta.token_endpoint is not None and session.refresh_token is not None
+        form: dict[str, str | list[str]] = {
+            spec.P_GRANT_TYPE: spec.GRANT_REFRESH_TOKEN,
+            spec.P_REFRESH_TOKEN: session.refresh_token,
+        }
+        headers = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
+        idp.credentials.apply(form, headers, issuer=idp.issuer, now=self.config.clock())
+        response = yield Request("POST", meta.token_endpoint, headers, encode_form(form))
+        try:
+            raise_for_error(response, where="IdP")
+        except (InvalidRequest, InvalidGrant):
+            session.refresh_token = None
+            return False
+        body = json_body(response, "refresh-response")
+        id_token, rotated = body.get("id_token"), body.get(spec.R_REFRESH_TOKEN)
+        if not isinstance(id_token, str) or not id_token:
+            return False
+        session.id_token = id_token
+        if isinstance(rotated, str) and rotated:
+            session.refresh_token = rotated
+        return True
+
+
+class _Redeem:
+    """The resource AS leg (draft §4.4) for one AS, resource and scope."""
+
+    def __init__(
+        self,
+        flow: XaaFlow,
+        meta: AuthorizationServerMetadata,
+        credentials: ClientCredentials,
+        resource: str,
+        scope: frozenset[str],
+    ) -> None:
+        assert meta.token_endpoint is not None
+        require_same_origin(meta.token_endpoint, meta.issuer)
+        self.flow, self.meta, self.credentials = flow, meta, credentials
+        self.resource, self.scope = resource, scope
+
+    def __call__(self, jag: IdJag) -> Flow[AccessToken]:
+        config = self.flow.config
+        assert self.meta.token_endpoint is not None
+        response = yield jwt_bearer_request(
+            self.meta.token_endpoint,
+            self.credentials,
+            as_issuer=self.meta.issuer,
+            assertion=jag,
+            scope=self.scope,
+            resource=self.resource,
+            now=config.clock(),
+            dpop=config.dpop,
+        )
+        return process_token_response(
+            response,
+            as_issuer=self.meta.issuer,
+            resource=self.resource,
+            requested_scope=self.scope,
+            now=config.clock(),
+            dpop=config.dpop is not None,
+        )
+
+
+def _refresh_token_as_subject(idp: IdpConfig, meta: AuthorizationServerMetadata) -> bool:
+    if idp.refresh_token_as_subject is not None:
+        return idp.refresh_token_as_subject
+    advertised = (meta.model_extra or {}).get(M_SUBJECT_TOKEN_TYPES)
+    return isinstance(advertised, list) and spec.TOKEN_TYPE_REFRESH_TOKEN in advertised
+
+
+def _authorization_url(meta: AuthorizationServerMetadata, idp: IdpConfig) -> str | None:
+    """Where to send the user to sign in again (add ``state``, ``nonce`` and PKCE)."""
+    if meta.authorization_endpoint is None:
+        return None
+    params = {"response_type": "code", "client_id": idp.credentials.client_id, "scope": "openid"}
+    if idp.redirect_uri:
+        params["redirect_uri"] = idp.redirect_uri
+    return f"{meta.authorization_endpoint}?{urlencode(params)}"
+
+
+def run_sync(flow: Flow[T], send: Callable[[Request], HttpResponse]) -> T:
+    """Drive ``flow`` with a blocking ``send``."""
+    try:
+        request = next(flow)
+        while True:
+            request = flow.send(send(request))
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+
+
+async def run_async(flow: Flow[T], send: Callable[[Request], Awaitable[HttpResponse]]) -> T:
+    """Drive ``flow`` with an awaitable ``send``."""
+    try:
+        request = next(flow)
+        while True:
+            request = flow.send(await send(request))
+    except StopIteration as stop:
+        result: T = stop.value
+        return result

@@ -1,0 +1,310 @@
+"""Request builders and response processors for both legs (draft §4.3, §4.4).
+
+Each call is a pair: build the request, process the response. A processor
+checks everything THREATS §D lists and raises
+:class:`~xaa.errors.ProtocolViolation` (with a rule name) when the peer
+misbehaves, :class:`~xaa.client.errors.StepUpRequired` or
+:class:`~xaa.client.errors.PolicyDenied` for those errors, and the
+:class:`~xaa.errors.OAuthError` rebuilt by :func:`xaa.errors.error_from_response`
+for any other error body.
+
+``token_type`` ``N_A`` is compared exactly (RFC 8693 §2.2.1 defines the value
+``N_A``); ``Bearer``/``DPoP`` case-insensitively (RFC 6749 §5.1). The ID-JAG is
+decoded without verification (the client need not hold the IdP's keys); when
+``idp_keys`` is given its signature is verified too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from .. import spec
+from ..errors import HttpResponse, InvalidGrant, OAuthError, ProtocolViolation, error_from_response
+from ..forms import encode_form, format_scope, parse_scope
+from ..jose import parse_compact
+from ..keys import JwkSet
+from ..models import AuthorizationDetail, IdJagClaims, TokenExchangeRequest, TokenResponse
+from ..tokens import normalize_typ, verify_id_jag
+from .auth import ClientCredentials
+from .errors import POLICY_DENIAL_CODES, PolicyDenied, StepUpRequired
+from .http import Request, json_body
+
+DEFAULT_ACCESS_TOKEN_LIFETIME = 60
+
+
+class DpopProver(Protocol):
+    """Seam for RFC 9449 proofs (``xaa.dpop``): the key thumbprint and a proof per request."""
+
+    @property
+    def thumbprint(self) -> str:
+        """RFC 7638 thumbprint of the proof key (``cnf.jkt``)."""
+        ...
+
+    def proof(self, method: str, url: str, *, nonce: str | None = None) -> str:
+        """A fresh DPoP proof JWT for ``method`` ``url``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IdJag:
+    """An ID-JAG the IdP issued to us, with its (unverified unless keys were given) claims."""
+
+    token: str = field(repr=False)
+    claims: IdJagClaims
+    scope: frozenset[str]
+
+    def valid(self, now: float, skew: float) -> bool:
+        """True while the ID-JAG is more than ``skew`` seconds from expiry."""
+        return now + skew < self.claims.exp
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """An access token from the resource AS (draft §4.4.2)."""
+
+    token: str = field(repr=False)
+    token_type: str
+    expires_at: float
+    scopes: frozenset[str]
+    resource: str | None
+    issuer: str
+
+    def valid(self, now: float, skew: float) -> bool:
+        """True while the token is more than ``skew`` seconds from expiry."""
+        return now + skew < self.expires_at
+
+    def authorization(self) -> str:
+        """The ``Authorization`` header value (RFC 6750 §2.1, RFC 9449 §7.1)."""
+        scheme = spec.TOKEN_TYPE_DPOP if self.token_type.lower() == "dpop" else "Bearer"
+        return f"{scheme} {self.token}"
+
+
+def _token_request(
+    endpoint: str,
+    form: dict[str, str | list[str]],
+    credentials: ClientCredentials,
+    *,
+    issuer: str,
+    now: float,
+    dpop: DpopProver | None,
+) -> Request:
+    headers = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
+    credentials.apply(form, headers, issuer=issuer, now=now)
+    if dpop is not None:
+        headers[spec.H_DPOP] = dpop.proof("POST", endpoint)
+    return Request("POST", endpoint, headers, encode_form(form))
+
+
+def token_exchange_request(
+    endpoint: str,
+    credentials: ClientCredentials,
+    *,
+    idp_issuer: str,
+    audience: str,
+    subject_token: str,
+    subject_token_type: str = spec.TOKEN_TYPE_ID_TOKEN,
+    resource: Sequence[str] = (),
+    scope: frozenset[str] = frozenset(),
+    authorization_details: Sequence[AuthorizationDetail] | None = None,
+    actor_token: str | None = None,
+    actor_token_type: str | None = None,
+    now: float,
+    dpop: DpopProver | None = None,
+) -> Request:
+    """RFC 8693 §2.1 request for an ID-JAG at the IdP (draft §4.3)."""
+    message = TokenExchangeRequest(
+        audience=audience,
+        subject_token=subject_token,
+        subject_token_type=subject_token_type,
+        resource=list(resource),
+        scope=format_scope(scope) or None,
+        authorization_details=list(authorization_details) if authorization_details else None,
+        actor_token=actor_token,
+        actor_token_type=actor_token_type,
+    )
+    return _token_request(
+        endpoint, message.to_form(), credentials, issuer=idp_issuer, now=now, dpop=dpop
+    )
+
+
+def jwt_bearer_request(
+    endpoint: str,
+    credentials: ClientCredentials,
+    *,
+    as_issuer: str,
+    assertion: IdJag,
+    scope: frozenset[str] = frozenset(),
+    resource: str | None = None,
+    now: float,
+    dpop: DpopProver | None = None,
+) -> Request:
+    """RFC 7523 §2.1 access token request presenting the ID-JAG (draft §4.4).
+
+    The ID-JAG must have passed :func:`process_token_exchange_response` for
+    this AS and these credentials; it is checked again here before it leaves.
+    """
+    check_id_jag_target(assertion.claims, audience=as_issuer, client_id=credentials.client_id)
+    form: dict[str, str | list[str]] = {
+        spec.P_GRANT_TYPE: spec.GRANT_JWT_BEARER,
+        spec.P_ASSERTION: assertion.token,
+    }
+    if scope:
+        form[spec.P_SCOPE] = format_scope(scope)
+    if resource:
+        form[spec.P_RESOURCE] = resource
+    return _token_request(endpoint, form, credentials, issuer=as_issuer, now=now, dpop=dpop)
+
+
+def raise_for_error(response: HttpResponse, *, where: str) -> None:
+    """Raise what a non-200 token response means; return on 200 without an error member."""
+    if 300 <= response.status < 400:
+        raise ProtocolViolation("no-redirects", f"{where} answered with a redirect")
+    body = json_body(response, "error-response")
+    if response.status == 200:
+        if spec.R_ERROR in body:
+            raise ProtocolViolation("error-in-success", f"{where} sent an error body with 200")
+        return
+    error = error_from_response(response.status, body)
+    if error.error == "insufficient_user_authentication":
+        raise StepUpRequired(_int_or_none(body.get(spec.R_MAX_AGE)), _str(body, spec.R_ACR_VALUES))
+    if error.error in POLICY_DENIAL_CODES:
+        raise PolicyDenied(error.error, response.status, _str(body, "error_description"), where)
+    raise error
+
+
+def process_token_exchange_response(
+    response: HttpResponse,
+    *,
+    idp_issuer: str,
+    audience: str,
+    client_id: str,
+    requested_scope: frozenset[str] = frozenset(),
+    now: float,
+    idp_keys: JwkSet | None = None,
+    dpop_jkt: str | None = None,
+) -> IdJag:
+    """Check the IdP's token exchange response (RFC 8693 §2.2, draft §4.3.4) and its ID-JAG.
+
+    ``audience`` is the resource AS issuer; ``client_id`` is ours *at that AS*.
+    """
+    raise_for_error(response, where="IdP")
+    body = json_body(response, "token-exchange-response")
+    token = body.get(spec.R_ACCESS_TOKEN)
+    if not isinstance(token, str) or not token:
+        raise ProtocolViolation("access_token", "token exchange response has no token")
+    if body.get(spec.R_ISSUED_TOKEN_TYPE) != spec.TOKEN_TYPE_ID_JAG:
+        raise ProtocolViolation("issued_token_type", "issued_token_type is not id-jag")
+    if body.get(spec.R_TOKEN_TYPE) != spec.TOKEN_TYPE_N_A:
+        raise ProtocolViolation("token_type", "token_type is not N_A")
+    claims = decode_id_jag(token, idp_issuer=idp_issuer, now=now)
+    check_id_jag_target(claims, audience=audience, client_id=client_id)
+    if idp_keys is not None:
+        try:
+            verify_id_jag(
+                token,
+                keys=idp_keys,
+                issuer=idp_issuer,
+                audience=audience,
+                client_id=client_id,
+                now=now,
+                allow_cnf=True,
+            )
+        except OAuthError:
+            raise ProtocolViolation("id-jag-signature", "the ID-JAG does not verify") from None
+    if dpop_jkt is not None and (claims.cnf is None or claims.cnf.jkt != dpop_jkt):
+        raise ProtocolViolation("dpop-downgrade", "the ID-JAG is not bound to our DPoP key")
+    scope = _scope(body, requested_scope)
+    if claims.scope is not None and claims.scopes != scope:
+        raise ProtocolViolation("id-jag-scope", "response scope differs from the ID-JAG scope")
+    return IdJag(token, claims, scope)
+
+
+def decode_id_jag(token: str, *, idp_issuer: str, now: float) -> IdJagClaims:
+    """Decode an ID-JAG WITHOUT verifying its signature; check ``typ``, ``iss``, claims, ``exp``."""
+    try:
+        jws = parse_compact(token, error=InvalidGrant)
+    except OAuthError:
+        raise ProtocolViolation("id-jag-malformed", "the ID-JAG is not a compact JWS") from None
+    if normalize_typ(jws.header.get("typ")) != spec.TYP_ID_JAG:
+        raise ProtocolViolation("id-jag-typ", "typ is not oauth-id-jag+jwt")
+    try:
+        claims = IdJagClaims.model_validate(jws.payload)
+    except ValidationError:
+        raise ProtocolViolation("id-jag-claims", "ID-JAG claims missing or mistyped") from None
+    if claims.iss != idp_issuer:
+        raise ProtocolViolation("id-jag-iss", "the ID-JAG was not issued by our IdP")
+    if claims.exp <= now:
+        raise ProtocolViolation("id-jag-expired", "the ID-JAG is already expired")
+    return claims
+
+
+def check_id_jag_target(claims: IdJagClaims, *, audience: str, client_id: str) -> None:
+    """Before redeeming: ``aud`` is the target AS alone, ``client_id`` ours there (draft §4.4.1)."""
+    aud = claims.aud
+    if not (aud == audience or aud == [audience]):
+        raise ProtocolViolation("id-jag-aud", "the ID-JAG is not for this authorization server")
+    if claims.client_id != client_id:
+        raise ProtocolViolation("id-jag-client-id", "the ID-JAG names another client")
+
+
+def process_token_response(
+    response: HttpResponse,
+    *,
+    as_issuer: str,
+    resource: str | None,
+    requested_scope: frozenset[str] = frozenset(),
+    now: float,
+    dpop: bool = False,
+) -> AccessToken:
+    """Check the resource AS's access token response (RFC 6749 §5.1, draft §4.4.2)."""
+    raise_for_error(response, where="authorization server")
+    body = json_body(response, "token-response")
+    token = body.get(spec.R_ACCESS_TOKEN)
+    if not isinstance(token, str) or not token:
+        raise ProtocolViolation("access_token", "token response has no access token")
+    try:
+        message = TokenResponse.model_validate(body)
+    except ValidationError:
+        raise ProtocolViolation("token-response", "token response members mistyped") from None
+    allowed = {"dpop"} if dpop else {"bearer"}
+    if message.token_type.lower() not in allowed:
+        raise ProtocolViolation("token_type", "unexpected token_type")
+    lifetime = message.expires_in
+    if lifetime is None:
+        lifetime = DEFAULT_ACCESS_TOKEN_LIFETIME
+    elif lifetime <= 0:
+        raise ProtocolViolation("expires_in", "expires_in is not positive")
+    return AccessToken(
+        message.access_token,
+        message.token_type,
+        now + lifetime,
+        _scope(body, requested_scope),
+        resource,
+        as_issuer,
+    )
+
+
+def _scope(body: dict[str, Any], requested: frozenset[str]) -> frozenset[str]:
+    """RFC 6749 §5.1: ``scope`` absent means exactly what was requested."""
+    raw = body.get(spec.R_SCOPE)
+    if raw is None:
+        return requested
+    if not isinstance(raw, str):
+        raise ProtocolViolation("scope", "scope is not a string")
+    try:
+        return parse_scope(raw)
+    except OAuthError:
+        raise ProtocolViolation("scope", "scope is malformed") from None
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    return value if isinstance(value, str) else None
