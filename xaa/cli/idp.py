@@ -1,10 +1,157 @@
-"""`xaa idp ...` subcommands."""
+"""``xaa idp ...``: run the reference IdP and administer its database.
+
+- ``xaa idp serve [--host] [--port] [--issuer] [--config] [--db]``
+- ``xaa idp keys rotate`` / ``xaa idp keys list``
+- ``xaa idp audit [--json] [--limit N]``
+- ``xaa idp clients list`` / ``suspend ID`` / ``resume ID`` (the kill switch)
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_PORT = 9400
 
 
 def register(subparsers: Any) -> None:
-    """Add the subcommands of this module (none yet)."""
-    del subparsers
+    """Add ``xaa idp`` and its subcommands."""
+    idp = subparsers.add_parser("idp", help="the reference IdP (issues ID-JAGs)")
+    commands = idp.add_subparsers(dest="idp_command", required=True)
+
+    serve = commands.add_parser("serve", help="run the reference IdP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: the issuer's, or 9400")
+    serve.add_argument("--issuer", default=None, help="default: from the configuration")
+    _common(serve)
+    serve.set_defaults(func=_serve)
+
+    keys = commands.add_parser("keys", help="signing keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    rotate = keys.add_parser("rotate", help="the staged key signs now; a new key is staged")
+    _common(rotate)
+    rotate.set_defaults(func=_rotate)
+    listing = keys.add_parser("list", help="kid and state of every key")
+    _common(listing)
+    listing.set_defaults(func=_list_keys)
+
+    audit = commands.add_parser("audit", help="print the audit log")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit.add_argument("--limit", type=int, default=None, help="only the last N events")
+    _common(audit)
+    audit.set_defaults(func=_audit)
+
+    clients = commands.add_parser("clients", help="clients, owners and status").add_subparsers(
+        dest="clients_command", required=True
+    )
+    for name, status, text in (
+        ("suspend", "suspended", "deny the client's next token request at once"),
+        ("resume", "active", "allow a suspended client again"),
+    ):
+        cmd = clients.add_parser(name, help=text)
+        cmd.add_argument("client_id")
+        _common(cmd)
+        cmd.set_defaults(func=_set_status, status=status)
+    listing = clients.add_parser("list", help="every client with its owner and status")
+    _common(listing)
+    listing.set_defaults(func=_list_clients)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=None, help="TOML file (default: the demo config)")
+    parser.add_argument("--db", default=None, help="SQLite file (default: ./xaa-idp.sqlite3)")
+
+
+def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+    from reference_idp.config import load_config
+    from reference_idp.store import DEFAULT_DB, Store
+
+    return load_config(args.config), Store(args.db or DEFAULT_DB)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from reference_idp.app import create_app
+
+    config, store = _open(args)
+    if args.issuer is None and args.port is not None:
+        config = config.with_issuer(f"http://{args.host}:{args.port}")
+    config = config.with_issuer(args.issuer)
+    port = args.port or urlsplit(config.issuer).port or DEFAULT_PORT
+    print(f"reference IdP {config.issuer} (db {store.path})", flush=True)
+    uvicorn.run(create_app(config, store), host=args.host, port=port, log_level="info")
+    return 0
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    config, store = _open(args)
+    store.seed(config)
+    key = store.rotate_keys(config.max_signed_lifetime)
+    print(f"signing with {key.kid}; published: {store.key_states()}")
+    store.close()
+    return 0
+
+
+def _list_keys(args: argparse.Namespace) -> int:
+    _, store = _open(args)
+    for kid, state in store.key_states():
+        print(f"{kid}\t{state}")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    _, store = _open(args)
+    for event in store.audit_events(args.limit):
+        if args.json:
+            print(event.model_dump_json())
+        else:
+            when = datetime.fromtimestamp(event.time, UTC).isoformat(timespec="seconds")
+            print(
+                f"{when} {event.event} {event.decision}"
+                f" {event.reason or '-'} client={event.client_id} sub={event.subject}"
+                f" aud={event.audience} scope={event.granted_scope} jti={event.jti}"
+            )
+    return 0
+
+
+def _set_status(args: argparse.Namespace) -> int:
+    from xaa import AuditEvent
+
+    config, store = _open(args)
+    store.seed(config)
+    if not store.set_client_status(args.client_id, args.status):
+        print(f"no client {args.client_id!r}")
+        return 1
+    decision = "denied" if args.status == "suspended" else "issued"
+    store.emit(
+        AuditEvent(
+            event=f"client.{args.status}",
+            decision=decision,
+            reason="admin",
+            client_id=args.client_id,
+        )
+    )
+    print(f"{args.client_id}: {args.status}")
+    return 0
+
+
+def _list_clients(args: argparse.Namespace) -> int:
+    config, store = _open(args)
+    store.seed(config)
+    for client in store.clients():
+        print(
+            json.dumps(
+                {
+                    "client_id": client.client_id,
+                    "owner": client.owner,
+                    "status": client.status,
+                    "auth_method": client.auth_method,
+                }
+            )
+        )
+    return 0

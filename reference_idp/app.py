@@ -1,0 +1,522 @@
+"""The reference IdP: an OpenID Connect provider that issues ID-JAGs (draft §4.3).
+
+Endpoints: ``/authorize`` (code flow, PKCE S256 required, ``state``, ``nonce``,
+``max_age``, ``prompt=login|none``), ``/login`` (HTML form, CSRF-protected),
+``/token`` (``authorization_code``, ``refresh_token`` with rotation, token
+exchange for ID-JAGs; nothing else: the IdP never issues an access token for an
+ID-JAG, draft §8.3), ``/userinfo``, ``/revoke`` (RFC 7009), ``/jwks`` and both
+well-known metadata documents. Built only on the public API of ``xaa``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from xaa import (
+    AccessTokenClaims,
+    AuditEvent,
+    AuthenticatedClient,
+    Form,
+    IdTokenClaims,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidToken,
+    OAuthError,
+    UnsupportedGrantType,
+    authenticate_client,
+    format_scope,
+    issue_access_token,
+    issue_id_token,
+    json_response,
+    parse_form,
+    parse_scope,
+    spec,
+    verify_access_token,
+)
+from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
+from xaa.adapters.starlette_idp import json_document
+from xaa.idp import ExchangePolicy, TokenExchangeEndpoint, idp_metadata
+
+from .config import IdpConfig
+from .pages import error_page, login_page
+from .store import Session, Store, token_hash
+
+log = logging.getLogger("reference_idp")
+
+SESSION_COOKIE = "xaa_idp_session"
+CSRF_COOKIE = "xaa_idp_csrf"
+ACR_PASSWORD = "urn:xaa:acr:password"
+AMR_PASSWORD = ("pwd",)
+GRANT_TYPES = (spec.GRANT_AUTHORIZATION_CODE, spec.GRANT_REFRESH_TOKEN, spec.GRANT_TOKEN_EXCHANGE)
+SCOPES = ("openid", "email", "profile", "offline_access")
+CLAIMS = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "email", "azp")
+_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 §4.1
+
+
+@dataclass
+class Idp:
+    """The IdP's parts: configuration, database and the library's token exchange."""
+
+    config: IdpConfig
+    store: Store
+    exchange: TokenExchangeEndpoint
+
+    @property
+    def issuer(self) -> str:
+        return self.config.issuer
+
+    @property
+    def userinfo_url(self) -> str:
+        return self.issuer.rstrip("/") + "/userinfo"
+
+    def audit(
+        self, event: str, decision: Literal["issued", "denied"], reason: str = "", **fields: Any
+    ) -> None:
+        self.store.emit(
+            AuditEvent(
+                event=event,
+                decision=decision,
+                reason=reason,
+                issuer=self.issuer,
+                **fields,
+            )
+        )
+
+
+def build_idp(config: IdpConfig, store: Store) -> Idp:
+    """Seed ``store`` from ``config`` and wire the token exchange endpoint."""
+    store.seed(config)
+    endpoint = TokenExchangeEndpoint(
+        issuer=config.issuer,
+        keys=store,
+        clients=store,
+        replay=store,
+        policy=ExchangePolicy.from_config(store.policy()),
+        audit=store,
+        directory=store,
+        refresh_tokens=store,
+        lifetime=config.id_jag_lifetime,
+        max_lifetime=config.id_jag_max_lifetime,
+        id_token_max_lifetime=config.id_token_lifetime,
+    )
+    return Idp(config, store, endpoint)
+
+
+def create_app(config: IdpConfig, store: Store) -> Starlette:
+    """The reference IdP as a Starlette application."""
+    idp = build_idp(config, store)
+    metadata = idp_metadata(
+        config.issuer,
+        authorization_endpoint=True,
+        userinfo_endpoint=True,
+        revocation_endpoint=True,
+        grant_types=GRANT_TYPES,
+        scopes=SCOPES,
+        claims=CLAIMS,
+    ).to_json()
+    metadata["subject_token_types_supported"] = idp.exchange.subject_token_types
+
+    async def authorize(request: Request) -> Response:
+        return _authorize(idp, request)
+
+    async def login(request: Request) -> Response:
+        return await _login(idp, request)
+
+    async def token(request: Request) -> Response:
+        return await _token(idp, request)
+
+    async def userinfo(request: Request) -> Response:
+        return _userinfo(idp, request)
+
+    async def revoke(request: Request) -> Response:
+        return await _revoke(idp, request)
+
+    doc = json_document(lambda: metadata)
+    app = Starlette(
+        routes=[
+            Route("/authorize", authorize, methods=["GET"]),
+            Route("/login", login, methods=["POST"]),
+            Route("/token", token, methods=["POST"]),
+            Route("/userinfo", userinfo, methods=["GET", "POST"]),
+            Route("/revoke", revoke, methods=["POST"]),
+            Route("/jwks", json_document(lambda: store.verification_keys().jwks(), max_age=60)),
+            Route(spec.WELL_KNOWN_OAUTH_AS, doc),
+            Route(spec.WELL_KNOWN_OPENID, doc),
+        ]
+    )
+    app.state.idp = idp
+    return app
+
+
+# -- /authorize and /login --------------------------------------------------------------
+
+
+def _single_params(request: Request) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name in request.query_params:
+        values = request.query_params.getlist(name)
+        if len(values) > 1:
+            raise InvalidRequest(detail=f"repeated {name[:40]}")
+        if values[0]:
+            out[name] = values[0]
+    return out
+
+
+def _redirect(redirect_uri: str, params: Mapping[str, str | None]) -> Response:
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    sep = "&" if "?" in redirect_uri else "?"
+    return RedirectResponse(f"{redirect_uri}{sep}{query}", status_code=302)
+
+
+def _authorize(idp: Idp, request: Request) -> Response:
+    try:
+        params = _single_params(request)
+    except OAuthError:
+        return HTMLResponse(error_page("A parameter is repeated."), status_code=400)
+    client = idp.store.client_record(params.get("client_id", ""))
+    redirect_uri = params.get("redirect_uri", "")
+    if client is None or redirect_uri not in client.redirect_uris:
+        return HTMLResponse(error_page("Unknown client or redirect URI."), status_code=400)
+    state = params.get("state")
+
+    def fail(error: str) -> Response:
+        idp.audit("authorize", "denied", error, client_id=client.client_id)
+        return _redirect(redirect_uri, {"error": error, "state": state, "iss": idp.issuer})
+
+    if client.status != "active":
+        return fail("unauthorized_client")
+    if params.get("response_type") != "code":
+        return fail("unsupported_response_type")
+    scopes = params.get("scope", "").split()
+    if "openid" not in scopes or not set(scopes) <= set(SCOPES):
+        return fail("invalid_scope")
+    challenge = params.get("code_challenge", "")
+    if params.get("code_challenge_method") != "S256" or not re.fullmatch(r"[\w-]{43}", challenge):
+        return fail("invalid_request")  # RFC 7636 §4.4.1: PKCE S256 required
+    max_age = params.get("max_age")
+    if max_age is not None and not max_age.isdigit():
+        return fail("invalid_request")
+    pending = {
+        "client_id": client.client_id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "nonce": params.get("nonce"),
+        "scope": format_scope(scopes),
+        "code_challenge": challenge,
+    }
+    now = time.time()
+    session = _session(idp, request, now)
+    fresh = max_age is None or (session is not None and now - session.auth_time <= int(max_age))
+    prompt = params.get("prompt")
+    if session is not None and fresh and prompt != "login":
+        return _issue_code(idp, pending, session, now)
+    if prompt == "none":
+        return fail("login_required")  # OIDC Core §3.1.2.6: no UI may be shown
+    request_id, csrf = idp.store.save_auth_request(pending, now)
+    response = HTMLResponse(
+        login_page(client_id=client.client_id, request_id=request_id, csrf=csrf)
+    )
+    _set_cookie(idp, response, CSRF_COOKIE, csrf, path="/login", samesite="strict")
+    return response
+
+
+def _session(idp: Idp, request: Request, now: float) -> Session | None:
+    value = request.cookies.get(SESSION_COOKIE)
+    return idp.store.session(value, now) if value else None
+
+
+def _set_cookie(
+    idp: Idp,
+    response: Response,
+    name: str,
+    value: str,
+    *,
+    path: str,
+    samesite: Literal["lax", "strict"],
+) -> None:
+    secure = idp.issuer.startswith("https://")
+    response.set_cookie(name, value, path=path, httponly=True, samesite=samesite, secure=secure)
+
+
+async def _login(idp: Idp, request: Request) -> Response:
+    now = time.time()
+    try:
+        form = parse_form(await read_form_body(request))
+    except OAuthError:
+        return HTMLResponse(error_page("Malformed login form."), status_code=400)
+    parked = idp.store.auth_request(form.get("request_id", ""), now)
+    if parked is None:
+        return HTMLResponse(error_page("The sign-in request expired."), status_code=400)
+    csrf, pending = parked
+    sent, cookie = form.get("csrf_token", ""), request.cookies.get(CSRF_COOKIE, "")
+    if not (hmac.compare_digest(sent, csrf) and hmac.compare_digest(cookie, csrf)):
+        idp.audit("login", "denied", "csrf", client_id=pending["client_id"])
+        return HTMLResponse(error_page("The sign-in form is not valid."), status_code=403)
+    username = form.get("username", "")
+    if not idp.store.check_login(username, form.get("password", "")):
+        idp.audit("login", "denied", "bad_credentials", client_id=pending["client_id"])
+        page = login_page(
+            client_id=pending["client_id"],
+            request_id=form["request_id"],
+            csrf=csrf,
+            error="Wrong username or password.",
+        )
+        return HTMLResponse(page, status_code=401)
+    idp.store.drop_auth_request(form["request_id"])
+    session = Session(username, int(now), ACR_PASSWORD, AMR_PASSWORD)
+    idp.audit("login", "issued", subject=username, client_id=pending["client_id"])
+    response = _issue_code(idp, pending, session, now)
+    session_id = idp.store.new_session(session, now)
+    _set_cookie(idp, response, SESSION_COOKIE, session_id, path="/", samesite="lax")
+    response.delete_cookie(CSRF_COOKIE, path="/login")
+    return response
+
+
+def _issue_code(idp: Idp, pending: dict[str, Any], session: Session, now: float) -> Response:
+    code = idp.store.new_code(
+        {
+            **pending,
+            "sub": session.sub,
+            "auth_time": session.auth_time,
+            "acr": session.acr,
+            "amr": list(session.amr),
+        },
+        now,
+    )
+    return _redirect(
+        pending["redirect_uri"], {"code": code, "state": pending["state"], "iss": idp.issuer}
+    )
+
+
+# -- /token -------------------------------------------------------------------------------
+
+
+async def _token(idp: Idp, request: Request) -> Response:
+    try:
+        form = TokenExchangeEndpoint.parse(await read_form_body(request))
+    except OAuthError as exc:
+        return error_response(exc, where="token")
+    headers = lower_headers(request)
+    grant_type = form.get(spec.P_GRANT_TYPE)
+    if grant_type == spec.GRANT_TOKEN_EXCHANGE:
+        return to_starlette(idp.exchange.exchange(headers, form))
+    now = time.time()
+    try:
+        if grant_type is None:
+            raise InvalidRequest(detail="grant_type missing")
+        if grant_type not in (spec.GRANT_AUTHORIZATION_CODE, spec.GRANT_REFRESH_TOKEN):
+            # jwt-bearer included: the IdP never redeems an ID-JAG (draft §8.3).
+            raise UnsupportedGrantType(detail=f"grant {grant_type[:60]} not offered")
+        client = _authenticate(idp, headers, form, now)
+        if grant_type == spec.GRANT_AUTHORIZATION_CODE:
+            body = _code_grant(idp, client, form, now)
+        else:
+            body = _refresh_grant(idp, client, form, now)
+    except OAuthError as exc:
+        idp.audit(f"token.{grant_type}", "denied", exc.error, extra={"detail": exc.detail})
+        return error_response(exc, where="token")
+    return to_starlette(json_response(200, body))
+
+
+def _authenticate(
+    idp: Idp, headers: Mapping[str, str], form: Form, now: float
+) -> AuthenticatedClient:
+    return authenticate_client(
+        headers, form, clients=idp.store, issuer=idp.issuer, replay=idp.store, now=now
+    )
+
+
+def _s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _code_grant(idp: Idp, client: AuthenticatedClient, form: Form, now: float) -> dict[str, Any]:
+    """RFC 6749 §4.1.3 with RFC 7636 §4.6 (PKCE S256)."""
+    code = form.get(spec.P_CODE)
+    verifier = form.get(spec.P_CODE_VERIFIER)
+    if code is None or verifier is None:
+        raise InvalidRequest(detail="code or code_verifier missing")
+    data = idp.store.use_code(code, now)
+    if isinstance(data, str):
+        raise InvalidGrant(detail=data)
+    if data["client_id"] != client.client_id:
+        raise InvalidGrant(detail="code issued to another client")
+    if form.get(spec.P_REDIRECT_URI) != data["redirect_uri"]:
+        raise InvalidGrant(detail="redirect_uri mismatch")
+    if not _VERIFIER.match(verifier) or not hmac.compare_digest(
+        _s256(verifier), data["code_challenge"]
+    ):
+        raise InvalidGrant(detail="PKCE verifier mismatch")
+    session = Session(data["sub"], data["auth_time"], data["acr"], tuple(data["amr"]))
+    family = token_hash(code)  # a reused code revokes this family
+    return _tokens(idp, client, session, data["scope"], data.get("nonce"), family, now)
+
+
+def _refresh_grant(idp: Idp, client: AuthenticatedClient, form: Form, now: float) -> dict[str, Any]:
+    """RFC 6749 §6 with rotation: the old token stops working, its reuse revokes the family."""
+    token = form.get(spec.P_REFRESH_TOKEN)
+    if token is None:
+        raise InvalidRequest(detail="refresh_token missing")
+    asked = parse_scope(form.get(spec.P_SCOPE)) if spec.P_SCOPE in form else None
+    result = idp.store.rotate_refresh_token(
+        token, client.client_id, idp.config.refresh_token_lifetime, now, scope=asked
+    )
+    if isinstance(result, str):
+        raise InvalidGrant(detail=result)
+    new_token, row = result
+    granted = row["scope"] if asked is None else format_scope(asked)
+    if idp.store.find_subject(row["sub"]) is None:
+        raise InvalidGrant(detail="subject disabled")
+    session = Session(row["sub"], row["auth_time"], row["acr"], tuple(json.loads(row["amr"])))
+    return _tokens(idp, client, session, granted, None, new_token, now, rotated=True)
+
+
+def _tokens(
+    idp: Idp,
+    client: AuthenticatedClient,
+    session: Session,
+    scope: str,
+    nonce: str | None,
+    refresh: str,
+    now: float,
+    *,
+    rotated: bool = False,
+) -> dict[str, Any]:
+    """ID token, access token and refresh token. ``refresh`` is the rotated refresh token
+    when ``rotated``, else the family of the one to issue."""
+    profile = idp.store.find_subject(session.sub)
+    if profile is None:
+        raise InvalidGrant(detail="subject disabled")
+    issued = int(now)
+    key = idp.store.current
+    id_token = IdTokenClaims(
+        iss=idp.issuer,
+        sub=session.sub,
+        aud=client.client_id,
+        azp=client.client_id,
+        exp=issued + idp.config.id_token_lifetime,
+        iat=issued,
+        auth_time=session.auth_time,
+        nonce=nonce,
+        acr=session.acr,
+        amr=list(session.amr),
+        email=profile.email if "email" in scope.split() else None,
+    )
+    access = AccessTokenClaims.model_validate(
+        {
+            "iss": idp.issuer,
+            "sub": session.sub,
+            "aud": idp.userinfo_url,
+            "client_id": client.client_id,
+            "jti": secrets.token_urlsafe(16),
+            "iat": issued,
+            "exp": issued + idp.config.access_token_lifetime,
+            "scope": scope,
+            "auth_time": session.auth_time,
+        }
+    )
+    refresh_token = refresh
+    if not rotated:
+        refresh_token = idp.store.issue_refresh_token(
+            client_id=client.client_id,
+            sub=session.sub,
+            scope=scope,
+            auth_time=session.auth_time,
+            acr=session.acr,
+            amr=session.amr,
+            lifetime=idp.config.refresh_token_lifetime,
+            now=now,
+            family=refresh,
+        )
+    idp.audit(
+        "token.oidc",
+        "issued",
+        subject=session.sub,
+        client_id=client.client_id,
+        audience=client.client_id,
+        granted_scope=scope,
+        jti=access.jti,
+    )
+    return {
+        "access_token": issue_access_token(access, key),
+        "token_type": spec.TOKEN_TYPE_BEARER,
+        "expires_in": idp.config.access_token_lifetime,
+        "scope": scope,
+        "id_token": issue_id_token(id_token, key),
+        "refresh_token": refresh_token,
+    }
+
+
+# -- /userinfo and /revoke ------------------------------------------------------------------
+
+
+def _userinfo(idp: Idp, request: Request) -> Response:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    try:
+        if scheme.lower() != "bearer" or not token:
+            raise InvalidToken("An access token is required.", detail="no bearer token")
+        claims = verify_access_token(
+            token.strip(),
+            keys=idp.store.verification_keys(),
+            issuer=idp.issuer,
+            resource=idp.userinfo_url,
+            max_lifetime=idp.config.access_token_lifetime,
+        ).claims
+        profile = idp.store.find_subject(claims.sub)
+        if profile is None:
+            raise InvalidToken(detail="subject disabled")
+    except OAuthError as exc:
+        log.info("userinfo rejected: %s (%s)", exc.error, exc.detail)
+        return JSONResponse(
+            exc.body(),
+            status_code=401,
+            headers={
+                "www-authenticate": f'Bearer error="{exc.error}"',
+                "cache-control": "no-store",
+            },
+        )
+    info: dict[str, Any] = {"sub": claims.sub}
+    if "email" in claims.scopes and profile.email:
+        info.update(email=profile.email, email_verified=True)
+    if "profile" in claims.scopes:
+        info["groups"] = sorted(profile.groups)
+    return JSONResponse(info, headers={"cache-control": "no-store"})
+
+
+async def _revoke(idp: Idp, request: Request) -> Response:
+    """RFC 7009: revoke a refresh token of the authenticated client; unknown tokens get 200."""
+    now = time.time()
+    try:
+        form = parse_form(await read_form_body(request))
+        client = _authenticate(idp, lower_headers(request), form, now)
+        token = form.get("token")
+        if token is None:
+            raise InvalidRequest(detail="token missing")
+    except OAuthError as exc:
+        return error_response(exc, where="revoke")
+    revoked = idp.store.revoke_refresh_token(token, client.client_id, now)
+    idp.audit(
+        "revoke",
+        "issued" if revoked else "denied",
+        "" if revoked else "not_found",
+        client_id=client.client_id,
+    )
+    return Response(status_code=200, headers={"cache-control": "no-store"})

@@ -1,0 +1,589 @@
+"""Everything the reference IdP keeps, in SQLite (stdlib ``sqlite3``); a restart keeps it all.
+
+Tables: users, clients (each with a human owner and a status), policy, refresh
+tokens (hashed), authorization requests, sessions and codes (hashed), signing
+keys, single-use ids, audit log. One connection, guarded by a lock; WAL mode so
+``xaa idp`` commands can change a file database while the server runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xaa import (
+    AuditEvent,
+    JwkSet,
+    KeyRing,
+    KeyState,
+    RegisteredClient,
+    SigningKey,
+    spec,
+)
+from xaa.idp import GrantLimits, IssuancePolicy, RefreshGrant, SubjectProfile, hash_refresh_token
+from xaa.keys import ManagedKey
+
+from .config import IdpConfig
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+  username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, email TEXT,
+  groups TEXT NOT NULL, attributes TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active');
+CREATE TABLE IF NOT EXISTS clients (
+  client_id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active',
+  auth_method TEXT NOT NULL, secret_sha256 BLOB, jwks TEXT, redirect_uris TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS policy (id INTEGER PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  token_hash TEXT PRIMARY KEY, family TEXT NOT NULL, client_id TEXT NOT NULL, sub TEXT NOT NULL,
+  scope TEXT NOT NULL, auth_time INTEGER, acr TEXT, amr TEXT NOT NULL,
+  created_at REAL NOT NULL, expires_at REAL NOT NULL, revoked_at REAL, replaced_by TEXT);
+CREATE TABLE IF NOT EXISTS auth_requests (
+  id TEXT PRIMARY KEY, csrf TEXT NOT NULL, params TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+  id_hash TEXT PRIMARY KEY, sub TEXT NOT NULL, auth_time INTEGER NOT NULL, acr TEXT,
+  amr TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS codes (
+  code_hash TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at REAL NOT NULL,
+  used INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS keys (
+  kid TEXT PRIMARY KEY, state TEXT NOT NULL, private_jwk TEXT NOT NULL,
+  created_at REAL NOT NULL, retired_at REAL);
+CREATE TABLE IF NOT EXISTS single_use (
+  namespace TEXT NOT NULL, issuer TEXT NOT NULL, jti TEXT NOT NULL, holder TEXT NOT NULL,
+  expires_at REAL NOT NULL, PRIMARY KEY (namespace, issuer, jti));
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, event TEXT NOT NULL,
+  decision TEXT NOT NULL, reason TEXT NOT NULL, document TEXT NOT NULL);
+"""
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+DEFAULT_DB = "xaa-idp.sqlite3"
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$<salt hex>$<hash hex>`` (RFC 7914, n=2^14, r=8, p=1)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Constant-time check of ``password`` against :func:`hash_password` output."""
+    scheme, _, rest = stored.partition("$")
+    salt_hex, _, digest_hex = rest.partition("$")
+    if scheme != "scrypt" or not salt_hex or not digest_hex:
+        return False
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt_hex), **_SCRYPT)
+    return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+def token_hash(value: str) -> str:
+    """Stored form of a session id or code (SHA-256 hex)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """A client as the IdP stores it."""
+
+    client_id: str
+    owner: str
+    status: str
+    auth_method: str
+    redirect_uris: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A logged-in browser."""
+
+    sub: str
+    auth_time: int
+    acr: str | None
+    amr: tuple[str, ...]
+
+
+def _insert_refresh(
+    db: sqlite3.Connection, fields: tuple[Any, ...], amr_json: str, now: float, expires: float
+) -> str:
+    """Store a new refresh token (family, client, sub, scope, auth_time, acr); return it."""
+    token = secrets.token_urlsafe(32)
+    db.execute(
+        "INSERT INTO refresh_tokens (token_hash, family, client_id, sub, scope, auth_time, acr,"
+        " amr, created_at, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (hash_refresh_token(token), *fields, amr_json, now, expires),
+    )
+    return token
+
+
+class Store:
+    """The IdP's SQLite database."""
+
+    def __init__(self, path: str | Path = DEFAULT_DB) -> None:
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        self._db.execute("PRAGMA busy_timeout = 5000")
+        if self.path != ":memory:":
+            self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.executescript(SCHEMA)
+        self._keys_seen: tuple[Any, ...] | None = None
+        self._ring: KeyRing | None = None
+        self._jwks: JwkSet = JwkSet()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _one(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Row | None:
+        with self._lock:
+            row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
+            return row
+
+    # -- seeding ------------------------------------------------------------------------
+
+    def seed(self, config: IdpConfig, now: float | None = None) -> None:
+        """Add configured users and clients that are not stored yet (stored ones, with their
+        status, are kept); the policy document always follows the configuration; a fresh
+        database gets a current and a next signing key."""
+        now = time.time() if now is None else now
+        with self.tx() as db:
+            for user in config.users:
+                if db.execute("SELECT 1 FROM users WHERE username=?", (user.username,)).fetchone():
+                    continue
+                db.execute(
+                    "INSERT INTO users (username, password_hash, email, groups, attributes) "
+                    "VALUES (?,?,?,?,?)",
+                    (
+                        user.username,
+                        hash_password(user.password),
+                        user.email,
+                        json.dumps(user.groups),
+                        json.dumps(user.attributes),
+                    ),
+                )
+            for client in config.clients:
+                secret = (
+                    hashlib.sha256(client.secret.encode("utf-8")).digest()
+                    if client.secret is not None
+                    else None
+                )
+                db.execute(
+                    "INSERT OR IGNORE INTO clients (client_id, owner, auth_method, secret_sha256,"
+                    " jwks, redirect_uris) VALUES (?,?,?,?,?,?)",
+                    (
+                        client.client_id,
+                        client.owner,
+                        client.auth_method,
+                        secret,
+                        json.dumps(client.jwks) if client.jwks is not None else None,
+                        json.dumps(client.redirect_uris),
+                    ),
+                )
+            db.execute(
+                "INSERT OR REPLACE INTO policy (id, document) VALUES (1, ?)",
+                (config.policy.model_dump_json(),),
+            )
+            if db.execute("SELECT COUNT(*) FROM keys").fetchone()[0] == 0:
+                self._write_keys(
+                    db,
+                    [
+                        ManagedKey(SigningKey.generate(), KeyState.CURRENT),
+                        ManagedKey(SigningKey.generate(), KeyState.NEXT),
+                    ],
+                    now,
+                )
+
+    def policy(self) -> IssuancePolicy:
+        """The stored issuance policy."""
+        row = self._one("SELECT document FROM policy WHERE id = 1")
+        return IssuancePolicy.model_validate_json(row[0]) if row else IssuancePolicy()
+
+    # -- users --------------------------------------------------------------------------
+
+    def check_login(self, username: str, password: str) -> bool:
+        """True for an active user with this password (always runs one scrypt)."""
+        row = self._one(
+            "SELECT password_hash FROM users WHERE username=? AND status='active'", (username,)
+        )
+        stored = row[0] if row else hash_password("timing-equaliser")
+        return check_password(password, stored) and row is not None
+
+    def find_subject(self, sub: str) -> SubjectProfile | None:
+        """:class:`xaa.idp.SubjectDirectory`: current attributes of an active user."""
+        row = self._one(
+            "SELECT email, groups, attributes FROM users WHERE username=? AND status='active'",
+            (sub,),
+        )
+        if row is None:
+            return None
+        return SubjectProfile(
+            email=row["email"],
+            groups=frozenset(json.loads(row["groups"])),
+            attributes=json.loads(row["attributes"]),
+        )
+
+    # -- clients ------------------------------------------------------------------------
+
+    def get_client(self, client_id: str) -> RegisteredClient | None:
+        """:class:`xaa.ClientStore`: how ``client_id`` authenticates; suspended = inactive."""
+        row = self._one("SELECT * FROM clients WHERE client_id=?", (client_id,))
+        if row is None:
+            return None
+        active = row["status"] == "active"
+        if row["auth_method"] == spec.AUTH_PRIVATE_KEY_JWT:
+            return RegisteredClient.with_jwks(client_id, json.loads(row["jwks"]), active=active)
+        return RegisteredClient(
+            client_id, row["auth_method"], secret_sha256=row["secret_sha256"], active=active
+        )
+
+    def client_record(self, client_id: str) -> ClientRecord | None:
+        """Owner, status and redirect URIs of ``client_id``."""
+        row = self._one("SELECT * FROM clients WHERE client_id=?", (client_id,))
+        if row is None:
+            return None
+        return ClientRecord(
+            row["client_id"],
+            row["owner"],
+            row["status"],
+            row["auth_method"],
+            tuple(json.loads(row["redirect_uris"])),
+        )
+
+    def clients(self) -> list[ClientRecord]:
+        """Every client."""
+        rows = self._all("SELECT client_id FROM clients ORDER BY client_id")
+        return [r for r in (self.client_record(row[0]) for row in rows) if r is not None]
+
+    def set_client_status(self, client_id: str, status: str) -> bool:
+        """Suspend or resume a client; False when unknown."""
+        with self.tx() as db:
+            cursor = db.execute(
+                "UPDATE clients SET status=? WHERE client_id=?", (status, client_id)
+            )
+            return cursor.rowcount == 1
+
+    # -- refresh tokens (RFC 6749 §6, rotation per RFC 9700 §4.14.2) ----------------------
+
+    def issue_refresh_token(
+        self,
+        *,
+        client_id: str,
+        sub: str,
+        scope: str,
+        auth_time: int | None,
+        acr: str | None,
+        amr: tuple[str, ...],
+        lifetime: int,
+        now: float,
+        family: str,
+    ) -> str:
+        """A fresh opaque refresh token starting ``family``; only its hash is stored."""
+        with self.tx() as db:
+            return _insert_refresh(
+                db,
+                (family, client_id, sub, scope, auth_time, acr),
+                json.dumps(list(amr)),
+                now,
+                now + lifetime,
+            )
+
+    def _refresh_row(self, token: str) -> sqlite3.Row | None:
+        return self._one(
+            "SELECT * FROM refresh_tokens WHERE token_hash=?", (hash_refresh_token(token),)
+        )
+
+    def find_refresh_token(self, token: str) -> RefreshGrant | None:
+        """:class:`xaa.idp.RefreshTokenStore`."""
+        row = self._refresh_row(token)
+        if row is None:
+            return None
+        return RefreshGrant(
+            client_id=row["client_id"],
+            sub=row["sub"],
+            expires_at=row["expires_at"],
+            revoked=row["revoked_at"] is not None,
+            auth_time=row["auth_time"],
+            acr=row["acr"],
+            amr=tuple(json.loads(row["amr"])),
+            limits=GrantLimits(),
+        )
+
+    def rotate_refresh_token(
+        self,
+        token: str,
+        client_id: str,
+        lifetime: int,
+        now: float,
+        *,
+        scope: frozenset[str] | None = None,
+    ) -> tuple[str, sqlite3.Row] | str:
+        """Swap ``token`` for a new one in its family, atomically; returns ``(new, old row)``
+        or why it was refused (then nothing changes, except that reusing a rotated token
+        revokes its whole family). ``scope``, when given, must be within the token's."""
+        with self.tx() as db:
+            row = db.execute(
+                "SELECT * FROM refresh_tokens WHERE token_hash=?", (hash_refresh_token(token),)
+            ).fetchone()
+            if row is None:
+                return "unknown refresh token"
+            if row["client_id"] != client_id:
+                return "refresh token issued to another client"
+            if row["revoked_at"] is not None:
+                if row["replaced_by"] is None:
+                    return "refresh token revoked"
+                db.execute(
+                    "UPDATE refresh_tokens SET revoked_at=? WHERE family=? AND revoked_at IS NULL",
+                    (now, row["family"]),
+                )
+                return "rotated refresh token reused: family revoked"
+            if now >= row["expires_at"]:
+                return "refresh token expired"
+            if scope is not None and not scope <= set(row["scope"].split()):
+                return "scope beyond the refresh token"
+            fields = (row["family"], client_id, row["sub"], row["scope"], row["auth_time"])
+            new = _insert_refresh(db, (*fields, row["acr"]), row["amr"], now, now + lifetime)
+            db.execute(
+                "UPDATE refresh_tokens SET revoked_at=?, replaced_by=? WHERE token_hash=?",
+                (now, hash_refresh_token(new), row["token_hash"]),
+            )
+        return new, row
+
+    def revoke_refresh_token(self, token: str, client_id: str, now: float) -> bool:
+        """RFC 7009 §2.1: revoke ``token`` (and its family) when it belongs to ``client_id``."""
+        row = self._refresh_row(token)
+        if row is None or row["client_id"] != client_id:
+            return False
+        self.revoke_family(row["family"], now)
+        return True
+
+    def revoke_family(self, family: str, now: float) -> None:
+        """Revoke every token of one rotation family."""
+        with self.tx() as db:
+            db.execute(
+                "UPDATE refresh_tokens SET revoked_at=? WHERE family=? AND revoked_at IS NULL",
+                (now, family),
+            )
+
+    # -- authorization requests, sessions, codes ------------------------------------------
+
+    def save_auth_request(
+        self, params: dict[str, Any], now: float, ttl: int = 600
+    ) -> tuple[str, str]:
+        """Park an authorization request behind the login form; returns ``(id, csrf)``."""
+        request_id, csrf = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
+        with self.tx() as db:
+            db.execute("DELETE FROM auth_requests WHERE expires_at < ?", (now,))
+            db.execute(
+                "INSERT INTO auth_requests (id, csrf, params, expires_at) VALUES (?,?,?,?)",
+                (request_id, csrf, json.dumps(params), now + ttl),
+            )
+        return request_id, csrf
+
+    def auth_request(self, request_id: str, now: float) -> tuple[str, dict[str, Any]] | None:
+        """``(csrf, params)`` of a parked request that has not expired."""
+        row = self._one(
+            "SELECT csrf, params FROM auth_requests WHERE id=? AND expires_at > ?",
+            (request_id, now),
+        )
+        return (row["csrf"], json.loads(row["params"])) if row else None
+
+    def drop_auth_request(self, request_id: str) -> None:
+        """Forget a parked request (it is used once)."""
+        with self.tx() as db:
+            db.execute("DELETE FROM auth_requests WHERE id=?", (request_id,))
+
+    def new_session(self, session: Session, now: float, ttl: int = 8 * 3600) -> str:
+        """A session id for the browser cookie; only its hash is stored."""
+        session_id = secrets.token_urlsafe(32)
+        with self.tx() as db:
+            db.execute("DELETE FROM sessions WHERE expires_at < ?", (now,))
+            db.execute(
+                "INSERT INTO sessions (id_hash, sub, auth_time, acr, amr, expires_at) "
+                "VALUES (?,?,?,?,?,?)",
+                (
+                    token_hash(session_id),
+                    session.sub,
+                    session.auth_time,
+                    session.acr,
+                    json.dumps(list(session.amr)),
+                    now + ttl,
+                ),
+            )
+        return session_id
+
+    def session(self, session_id: str, now: float) -> Session | None:
+        """The live session behind a cookie value."""
+        row = self._one(
+            "SELECT * FROM sessions WHERE id_hash=? AND expires_at > ?",
+            (token_hash(session_id), now),
+        )
+        if row is None:
+            return None
+        return Session(row["sub"], row["auth_time"], row["acr"], tuple(json.loads(row["amr"])))
+
+    def new_code(self, data: dict[str, Any], now: float, ttl: int = 60) -> str:
+        """A single-use authorization code (RFC 6749 §4.1.2); only its hash is stored."""
+        code = secrets.token_urlsafe(32)
+        with self.tx() as db:
+            db.execute("DELETE FROM codes WHERE expires_at < ?", (now - 3600,))
+            db.execute(
+                "INSERT INTO codes (code_hash, data, expires_at) VALUES (?,?,?)",
+                (token_hash(code), json.dumps(data), now + ttl),
+            )
+        return code
+
+    def use_code(self, code: str, now: float) -> dict[str, Any] | str:
+        """The code's data, marking it used; or why it is refused. A reused code revokes
+        the refresh tokens issued for it (RFC 6749 §4.1.2): their family is the code's hash."""
+        with self.tx() as db:
+            row = db.execute(
+                "SELECT data, expires_at, used FROM codes WHERE code_hash=?", (token_hash(code),)
+            ).fetchone()
+            if row is None:
+                return "unknown code"
+            if row["used"]:
+                db.execute(
+                    "UPDATE refresh_tokens SET revoked_at=? WHERE family=? AND revoked_at IS NULL",
+                    (now, token_hash(code)),
+                )
+                return "code reused: its tokens are revoked"
+            db.execute("UPDATE codes SET used=1 WHERE code_hash=?", (token_hash(code),))
+        if now >= row["expires_at"]:
+            return "code expired"
+        data: dict[str, Any] = json.loads(row["data"])
+        return data
+
+    # -- single-use ids (xaa.ReplayStore) -----------------------------------------------
+
+    def claim(
+        self, namespace: str, issuer: str, jti: str, *, holder: str, expires_at: float, now: float
+    ) -> str | None:
+        """:class:`xaa.ReplayStore`, durable across restarts."""
+        with self.tx() as db:
+            row = db.execute(
+                "SELECT holder, expires_at FROM single_use "
+                "WHERE namespace=? AND issuer=? AND jti=?",
+                (namespace, issuer, jti),
+            ).fetchone()
+            if row is not None and row["expires_at"] > now:
+                return str(row["holder"])
+            db.execute(
+                "INSERT OR REPLACE INTO single_use VALUES (?,?,?,?,?)",
+                (namespace, issuer, jti, holder, expires_at),
+            )
+            return None
+
+    # -- signing keys (xaa.idp.KeySource) -------------------------------------------------
+
+    def _write_keys(self, db: sqlite3.Connection, keys: list[ManagedKey], now: float) -> None:
+        db.execute("DELETE FROM keys")
+        for index, managed in enumerate(keys):
+            db.execute(
+                "INSERT INTO keys (kid, state, private_jwk, created_at, retired_at) "
+                "VALUES (?,?,?,?,?)",
+                (
+                    managed.key.kid,
+                    managed.state.value,
+                    json.dumps(managed.key.private_jwk()),
+                    now + index * 1e-6,
+                    managed.retired_at,
+                ),
+            )
+
+    def _key_ring(self) -> KeyRing:
+        with self._lock:
+            seen = tuple(tuple(r) for r in self._all("SELECT kid, state FROM keys ORDER BY kid"))
+            if self._ring is None or seen != self._keys_seen:
+                rows = self._all("SELECT * FROM keys ORDER BY created_at")
+                self._ring = KeyRing(
+                    ManagedKey(
+                        SigningKey.from_jwk(json.loads(row["private_jwk"])),
+                        KeyState(row["state"]),
+                        row["retired_at"],
+                    )
+                    for row in rows
+                )
+                self._jwks = self._ring.verification_keys()
+                self._keys_seen = seen
+            return self._ring
+
+    @property
+    def current(self) -> SigningKey:
+        """The key that signs now."""
+        return self._key_ring().current
+
+    def verification_keys(self) -> JwkSet:
+        """Every published key: next, current and retired."""
+        self._key_ring()
+        return self._jwks
+
+    def rotate_keys(self, max_signed_lifetime: float, now: float | None = None) -> SigningKey:
+        """The staged key signs from now on, the old one retires (still published until
+        what it signed expired), and a fresh key is staged (published before it signs)."""
+        now = time.time() if now is None else now
+        with self.tx() as db:
+            rows = db.execute("SELECT * FROM keys ORDER BY created_at").fetchall()
+            ring = KeyRing(
+                ManagedKey(
+                    SigningKey.from_jwk(json.loads(r["private_jwk"])),
+                    KeyState(r["state"]),
+                    r["retired_at"],
+                )
+                for r in rows
+            )
+            current = ring.rotate(now)
+            ring.prune(now, max_signed_lifetime)
+            ring.stage(SigningKey.generate(current.alg))
+            self._write_keys(db, ring.keys, now)
+        return current
+
+    def key_states(self) -> list[tuple[str, str]]:
+        """``(kid, state)`` of every stored key."""
+        return [(r[0], r[1]) for r in self._all("SELECT kid, state FROM keys ORDER BY created_at")]
+
+    # -- audit (xaa.AuditSink) ----------------------------------------------------------
+
+    def emit(self, event: AuditEvent) -> None:
+        """Append ``event`` to the audit log (it never holds a token)."""
+        with self.tx() as db:
+            db.execute(
+                "INSERT INTO audit (time, event, decision, reason, document) VALUES (?,?,?,?,?)",
+                (event.time, event.event, event.decision, event.reason, event.model_dump_json()),
+            )
+
+    def audit_events(self, limit: int | None = None) -> list[AuditEvent]:
+        """The audit log, oldest first (the last ``limit`` events when given)."""
+        rows = self._all(
+            "SELECT document FROM (SELECT id, document FROM audit ORDER BY id DESC LIMIT ?) "
+            "ORDER BY id",
+            (-1 if limit is None else limit,),
+        )
+        return [AuditEvent.model_validate_json(row[0]) for row in rows]

@@ -1,0 +1,3 @@
+from tests.idp.idp_support import idp
+
+__all__ = ["idp"]

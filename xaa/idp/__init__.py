@@ -1,0 +1,72 @@
+"""The IdP side of XAA: token exchange that issues ID-JAGs (draft §4.3), its policy hooks
+and its metadata (draft §6.1). Sans-I/O; serve it with :mod:`xaa.adapters.starlette_idp`."""
+
+from .metadata import idp_metadata
+from .policy import (
+    AudienceResolver,
+    AuthContextPolicy,
+    ClientGrantRule,
+    ClientMapper,
+    ConfigPolicy,
+    ExchangePolicy,
+    Grant,
+    GrantLimits,
+    GrantRequest,
+    IssuancePolicy,
+    MappedSubject,
+    ResourceServerRule,
+    ScopePolicy,
+    ScopeRule,
+    Subject,
+    SubjectMapper,
+    SubjectProfile,
+)
+from .subjects import (
+    IdTokenSubjectValidator,
+    KeySource,
+    RefreshGrant,
+    RefreshTokenStore,
+    RefreshTokenSubjectValidator,
+    SubjectDirectory,
+    SubjectTokenValidator,
+    hash_refresh_token,
+)
+from .token_exchange import (
+    ActorTokenValidator,
+    DpopProofVerifier,
+    ExchangeRequest,
+    TokenExchangeEndpoint,
+)
+
+__all__ = [
+    "ActorTokenValidator",
+    "AudienceResolver",
+    "AuthContextPolicy",
+    "ClientGrantRule",
+    "ClientMapper",
+    "ConfigPolicy",
+    "DpopProofVerifier",
+    "ExchangePolicy",
+    "ExchangeRequest",
+    "Grant",
+    "GrantLimits",
+    "GrantRequest",
+    "IdTokenSubjectValidator",
+    "IssuancePolicy",
+    "KeySource",
+    "MappedSubject",
+    "RefreshGrant",
+    "RefreshTokenStore",
+    "RefreshTokenSubjectValidator",
+    "ResourceServerRule",
+    "ScopePolicy",
+    "ScopeRule",
+    "Subject",
+    "SubjectDirectory",
+    "SubjectMapper",
+    "SubjectProfile",
+    "SubjectTokenValidator",
+    "TokenExchangeEndpoint",
+    "hash_refresh_token",
+    "idp_metadata",
+]
