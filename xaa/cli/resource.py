@@ -1,10 +1,54 @@
-"""`xaa resource ...` subcommands."""
+"""``xaa resource serve``: run the reference chat app (resource AS + API)."""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 
 def register(subparsers: Any) -> None:
-    """Add the subcommands of this module (none yet)."""
-    del subparsers
+    """Add ``xaa resource serve``."""
+    resource = subparsers.add_parser("resource", help="the reference resource app (chat)")
+    commands = resource.add_subparsers(dest="resource_command", required=True)
+    serve = commands.add_parser("serve", help="serve the chat AS and API")
+    serve.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (9500; 9600 with --legacy)")
+    serve.add_argument("--issuer", default=None, help="issuer identifier (default from host/port)")
+    serve.add_argument("--db", default=None, help="SQLite state file")
+    serve.add_argument(
+        "--replay", default=None, help="replay store: sqlite (default), memory or redis://..."
+    )
+    serve.add_argument(
+        "--trust-idp",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also trust this IdP issuer (keys discovered from its metadata); repeatable",
+    )
+    serve.add_argument(
+        "--legacy", action="store_true", help="the same app without XAA (code flow only)"
+    )
+    serve.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from reference_resource import Settings, create_app
+
+    settings = Settings.make(
+        legacy=args.legacy,
+        host=args.host,
+        port=args.port,
+        issuer=args.issuer,
+        db=args.db,
+        replay=args.replay,
+        trust_idps=args.trust_idp,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    mode = "legacy (no XAA)" if settings.legacy else "XAA"
+    print(f"chat {mode}: issuer {settings.issuer}, resource {settings.resource}", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    return 0

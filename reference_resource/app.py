@@ -1,0 +1,280 @@
+"""The reference chat app: a resource AS that redeems ID-JAGs and a small chat API.
+
+``create_app(Settings())`` builds it; ``xaa resource serve`` runs it. With
+``legacy=True`` it is the same app without XAA: no id-jag profile, jwt-bearer
+answered with ``unsupported_grant_type``, only the code flow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from xaa import (
+    AuditEvent,
+    InvalidRequest,
+    InvalidToken,
+    JwkSet,
+    OAuthError,
+    RegisteredClient,
+    ReplayStore,
+    UnsupportedGrantType,
+    parse_form,
+    spec,
+)
+from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
+from xaa.adapters.starlette_resource import (
+    JwksFetcher,
+    metadata_routes,
+    protected_resource_route,
+    requires,
+)
+from xaa.resource import (
+    AccountResolver,
+    ClientGrant,
+    JwtBearerEndpoint,
+    ResourceServer,
+    ServedResource,
+    StaticGrantPolicy,
+    TrustedIssuer,
+    TrustRegistry,
+    authorization_server_metadata,
+    protected_resource_metadata,
+    protected_resource_metadata_url,
+)
+from xaa.stores import MemoryReplayStore
+from xaa.stores.sqlite import SqliteReplayStore
+
+from .code_flow import CodeFlow
+from .settings import CHANNELS, SCOPES, Settings
+from .store import ChatStore
+
+log = logging.getLogger("reference_resource")
+MAX_MESSAGE_CHARS = 4000
+
+
+class LogAuditSink:
+    """Audit events as JSON log lines (never a token)."""
+
+    def emit(self, event: AuditEvent) -> None:
+        log.info("audit %s", event.model_dump_json(exclude_defaults=True))
+
+
+class Clients:
+    """The chat AS's confidential clients."""
+
+    def __init__(self, clients: list[RegisteredClient]) -> None:
+        self._clients = {c.client_id: c for c in clients}
+
+    def get_client(self, client_id: str) -> RegisteredClient | None:
+        return self._clients.get(client_id)
+
+
+def replay_store(settings: Settings) -> ReplayStore:
+    """The replay store named by ``settings.replay``."""
+    if settings.replay == "memory":
+        return MemoryReplayStore()
+    if settings.replay == "sqlite":
+        return SqliteReplayStore(settings.db)
+    if settings.replay.startswith(("redis://", "rediss://", "unix://")):
+        from xaa.stores.redis import RedisReplayStore
+
+        return RedisReplayStore(settings.replay)
+    raise ValueError("--replay must be memory, sqlite or a redis:// URL")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The chat app for ``settings``."""
+    store = ChatStore(settings.db)
+    store.seed(settings.users, CHANNELS)
+    key = store.signing_key()
+    scopes = frozenset(SCOPES)
+    # wiki-at-chat authenticates with client_secret_basic, agent-at-chat with _post.
+    methods = (spec.AUTH_CLIENT_SECRET_BASIC, spec.AUTH_CLIENT_SECRET_POST)
+    clients = Clients(
+        [
+            RegisteredClient.with_secret(cid, secret, methods[i % 2])
+            for i, (cid, secret) in enumerate(settings.clients)
+        ]
+    )
+    code_grants = {spec.GRANT_AUTHORIZATION_CODE, spec.GRANT_REFRESH_TOKEN}
+    grant_types = code_grants if settings.legacy else {*code_grants, spec.GRANT_JWT_BEARER}
+    grants = StaticGrantPolicy(
+        [ClientGrant(cid, grant_types=frozenset(grant_types)) for cid, _ in settings.clients]
+    )
+    trust = TrustRegistry(
+        [TrustedIssuer(url) for url in dict.fromkeys(settings.trusted_idps)],
+        ttl=settings.idp_keys_ttl,
+        min_refresh_interval=settings.idp_min_refresh_interval,
+    )
+    endpoint = JwtBearerEndpoint(
+        issuer=settings.issuer,
+        token_endpoint=settings.issuer.rstrip("/") + "/token",
+        signing_key=key,
+        clients=clients,
+        grants=grants,
+        trust=trust,
+        replay=replay_store(settings),
+        subjects=AccountResolver(store),
+        resources=[ServedResource(settings.resource, scopes)],
+        audit=LogAuditSink(),
+        access_token_lifetime=settings.access_token_lifetime,
+    )
+    flow = CodeFlow(
+        store,
+        issuer=settings.issuer,
+        resource=settings.resource,
+        key=key,
+        clients=clients,
+        client_ids=frozenset(cid for cid, _ in settings.clients),
+        scopes=scopes,
+        access_token_lifetime=settings.access_token_lifetime,
+        refresh_token_lifetime=settings.refresh_token_lifetime,
+    )
+    metadata = authorization_server_metadata(
+        settings.issuer,
+        grant_types=sorted(grant_types),
+        grant_profiles=() if settings.legacy else (spec.GRANT_PROFILE_ID_JAG,),
+        auth_methods=methods,
+        scopes=scopes,
+        revocation=True,
+    )
+    metadata_url = protected_resource_metadata_url(settings.resource)
+    rs = ResourceServer(
+        settings.resource, settings.issuer, JwkSet([key.verification_key()]), metadata_url
+    )
+    fetcher = JwksFetcher()
+
+    async def token(request: Request) -> Response:
+        try:
+            form = parse_form(await read_form_body(request))
+        except OAuthError as exc:
+            return error_response(exc, where="token")
+        now = time.time()
+        grant = form.get(spec.P_GRANT_TYPE)
+        if grant == spec.GRANT_JWT_BEARER:
+            if settings.legacy:
+                return error_response(UnsupportedGrantType(detail="legacy mode"), where="token")
+            stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
+            if stale is not None:
+                await fetcher.refresh(trust, stale, now)
+            return to_starlette(endpoint.handle_form(lower_headers(request), form, now=now))
+        if grant is None:
+            return error_response(InvalidRequest(detail="grant_type missing"), where="token")
+        return to_starlette(flow.token(lower_headers(request), form, now))
+
+    async def revoke(request: Request) -> Response:
+        try:
+            form = parse_form(await read_form_body(request))
+        except OAuthError as exc:
+            return error_response(exc, where="revoke")
+        return to_starlette(flow.revoke(lower_headers(request), form, time.time()))
+
+    async def authorize(request: Request) -> Response:
+        return flow.authorize(dict(request.query_params))
+
+    async def login(request: Request) -> Response:
+        return flow.login(await _html_form(request))
+
+    async def consent(request: Request) -> Response:
+        return flow.consent(await _html_form(request))
+
+    def guard(*needed: str, any_of: bool = False) -> Callable[[Any], Any]:
+        def decorate(handler: Any) -> Any:
+            async def unrevoked(request: Request) -> Response:
+                if store.access_revoked(request.state.access_token.jti):
+                    return _revoked(rs)
+                response: Response = await handler(request)
+                return response
+
+            return requires(rs, *needed, any_of=any_of)(unrevoked)
+
+        return decorate
+
+    @guard("chat.read", "chat.history", any_of=True)
+    async def api_index(request: Request) -> Response:
+        return JSONResponse(
+            {"resource": settings.resource, "channels": "/api/channels", "you": _who(request)}
+        )
+
+    @guard("chat.read", "chat.history", any_of=True)
+    async def list_channels(request: Request) -> Response:
+        return JSONResponse({"channels": store.channels()})
+
+    @guard("chat.read", "chat.history", any_of=True)
+    async def list_messages(request: Request) -> Response:
+        channel = request.path_params["channel"]
+        if not store.channel_exists(channel):
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        return JSONResponse({"channel": channel, "messages": store.messages(channel)})
+
+    @guard("chat.write")
+    async def post_message(request: Request) -> Response:
+        channel = request.path_params["channel"]
+        if not store.channel_exists(channel):
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        try:
+            payload = json.loads(await request.body())
+            text = payload["text"]
+            if not isinstance(text, str) or not 0 < len(text) <= MAX_MESSAGE_CHARS:
+                raise ValueError("text")
+        except (ValueError, KeyError, TypeError):
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        claims = request.state.access_token.to_json()
+        message = store.post(
+            channel,
+            text,
+            account_id=claims["sub"],
+            client_id=claims["client_id"],
+            idp_iss=claims.get("idp_iss"),
+            act=claims.get("act"),
+        )
+        return JSONResponse(message, status_code=201)
+
+    routes = [
+        *metadata_routes(metadata, {"keys": [key.public_jwk()]}),
+        protected_resource_route(
+            protected_resource_metadata(settings.resource, [settings.issuer], scopes)
+        ),
+        Route("/token", token, methods=["POST"]),
+        Route("/revoke", revoke, methods=["POST"]),
+        Route("/authorize", authorize, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/consent", consent, methods=["POST"]),
+        Route("/api", api_index, methods=["GET"]),
+        Route("/api/channels", list_channels, methods=["GET"]),
+        Route("/api/channels/{channel}/messages", list_messages, methods=["GET"]),
+        Route("/api/channels/{channel}/messages", post_message, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.endpoint = endpoint
+    return app
+
+
+def _who(request: Request) -> dict[str, Any]:
+    claims = request.state.access_token.to_json()
+    return {k: claims.get(k) for k in ("sub", "client_id", "idp_iss", "idp_sub", "act", "scope")}
+
+
+def _revoked(rs: ResourceServer) -> Response:
+    exc = InvalidToken(detail="revoked")
+    exc.headers["www-authenticate"] = rs.challenge(exc)
+    return error_response(exc, where="resource")
+
+
+async def _html_form(request: Request) -> dict[str, str]:
+    try:
+        form = parse_form(await read_form_body(request))
+    except OAuthError:
+        return {}
+    return dict(form)

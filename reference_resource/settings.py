@@ -1,0 +1,75 @@
+"""Settings of the reference chat app, with its embedded demo defaults.
+
+DEMO ONLY: the client secrets and user passwords below are public.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+DEFAULT_PORT = 9500
+LEGACY_PORT = 9600
+DEFAULT_IDP = "http://127.0.0.1:9400"
+
+# (client_id, secret): confidential clients of the chat AS (client_secret_basic or _post).
+DEMO_CLIENTS = (("wiki-at-chat", "wiki-chat-secret"), ("agent-at-chat", "agent-chat-secret"))
+# (username, email, password): local chat users for the login page of the code flow.
+DEMO_USERS = (
+    ("alice", "alice@acme.example", "alice-chat"),
+    ("bob", "bob@acme.example", "bob-chat"),
+)
+SCOPES = ("chat.read", "chat.history", "chat.write")
+CHANNELS = (("general", "General"), ("random", "Random"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the app listens, whom it trusts, where it keeps state."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    issuer: str = f"http://127.0.0.1:{DEFAULT_PORT}"
+    db: str = "xaa-resource.db"
+    replay: str = "sqlite"  # "sqlite" (the --db file), "memory", or a redis:// URL
+    trusted_idps: tuple[str, ...] = (DEFAULT_IDP,)
+    legacy: bool = False
+    clients: tuple[tuple[str, str], ...] = DEMO_CLIENTS
+    users: tuple[tuple[str, str, str], ...] = DEMO_USERS
+    access_token_lifetime: int = 900
+    refresh_token_lifetime: int = 86400
+    idp_keys_ttl: float = 3600.0
+    idp_min_refresh_interval: float = 30.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def resource(self) -> str:
+        """The chat API's resource identifier (RFC 8707)."""
+        return self.issuer.rstrip("/") + "/api"
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        legacy: bool = False,
+        host: str | None = None,
+        port: int | None = None,
+        issuer: str | None = None,
+        db: str | None = None,
+        replay: str | None = None,
+        trust_idps: list[str] | None = None,
+    ) -> Settings:
+        """Defaults for the mode, overridden by whatever is given."""
+        chosen_port = port or (LEGACY_PORT if legacy else DEFAULT_PORT)
+        chosen_host = host or "127.0.0.1"
+        base = cls(
+            host=chosen_host,
+            port=chosen_port,
+            issuer=issuer or f"http://{chosen_host}:{chosen_port}",
+            db=db or ("xaa-resource-legacy.db" if legacy else "xaa-resource.db"),
+            legacy=legacy,
+        )
+        if replay:
+            base = replace(base, replay=replay)
+        if trust_idps:
+            base = replace(base, trusted_idps=(*base.trusted_idps, *trust_idps))
+        return base

@@ -1,0 +1,183 @@
+"""Starlette routes for the resource side: token endpoint, metadata, JWKS, bearer checks.
+
+- :func:`token_route`: ``POST /token`` driving :class:`~xaa.resource.JwtBearerEndpoint`;
+  before the sans-I/O steps it refreshes the IdP's keys when the trust
+  registry asks for it (:class:`JwksFetcher` does the HTTP).
+- :func:`metadata_routes`: RFC 8414 AS metadata and the AS's JWKS.
+- :func:`protected_resource_route`: RFC 9728 metadata at its path-aware URL.
+- :func:`requires`: a per-route scope dependency; the verified claims land in
+  ``request.state.access_token``.
+
+Blocking store calls (SQLite, Redis) run inline: each is one short local
+transaction or round trip.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .. import spec
+from ..errors import OAuthError
+from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
+from ..resource import (
+    JwtBearerEndpoint,
+    ResourceServer,
+    TrustRegistry,
+    protected_resource_metadata_url,
+)
+from ..resource.metadata import JWKS_PATH, TOKEN_PATH
+from ..resource.trust import FetchResult
+from .starlette import error_response, lower_headers, read_form_body, to_starlette
+
+MAX_DOCUMENT_BYTES = 64 * 1024
+FETCH_TIMEOUT = 5.0
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class JwksFetcher:
+    """Fetches IdP metadata and JWKS: https (http only on loopback), no redirects,
+    a size cap and a time cap. Any failure is ``None`` (the registry keeps stale keys).
+
+    Each refresh uses its own short-lived HTTP client (refreshes are rare: at
+    most one per issuer per interval), so nothing outlives the event loop.
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = FETCH_TIMEOUT,
+        max_bytes: int = MAX_DOCUMENT_BYTES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.transport = transport
+
+    async def fetch(self, client: httpx.AsyncClient, url: str) -> FetchResult:
+        """The JSON object at ``url``, or ``None``."""
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+            return None
+        try:
+            async with client.stream("GET", url, headers={"accept": "application/json"}) as r:
+                if r.status_code != 200:
+                    return None
+                body = b""
+                async for chunk in r.aiter_bytes():
+                    body += chunk
+                    if len(body) > self.max_bytes:
+                        return None
+        except httpx.HTTPError:
+            return None
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return None
+        return document if isinstance(document, dict) else None
+
+    async def refresh(self, trust: TrustRegistry, issuer: str, now: float) -> None:
+        """Drive the registry's refresh flow for ``issuer``."""
+        flow = trust.refresh_flow(issuer, now)
+        async with httpx.AsyncClient(
+            timeout=self.timeout, follow_redirects=False, transport=self.transport
+        ) as client:
+            try:
+                url = next(flow)
+                while True:
+                    url = flow.send(await self.fetch(client, url))
+            except StopIteration:
+                return
+
+
+def token_route(endpoint: JwtBearerEndpoint, fetcher: JwksFetcher, path: str = TOKEN_PATH) -> Route:
+    """``POST path``: the jwt-bearer token endpoint (draft §4.4)."""
+
+    async def token(request: Request) -> Response:
+        try:
+            form = endpoint.parse(await read_form_body(request))
+        except OAuthError as exc:
+            endpoint.audit_denial(exc, {})
+            return error_response(exc, where="token")
+        now = time.time()
+        stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
+        if stale is not None:
+            await fetcher.refresh(endpoint.trust, stale, now)
+        return to_starlette(endpoint.handle_form(lower_headers(request), form, now=now))
+
+    return Route(path, token, methods=["POST"])
+
+
+def metadata_routes(metadata: AuthorizationServerMetadata, jwks: Mapping[str, Any]) -> list[Route]:
+    """RFC 8414 §3 metadata (path-aware) and the JWKS it points at."""
+    issuer_path = urlsplit(metadata.issuer).path.rstrip("/")
+    document = metadata.to_json()
+    keys = dict(jwks)
+
+    async def as_metadata(request: Request) -> Response:
+        del request
+        return JSONResponse(document, headers={"cache-control": "max-age=300"})
+
+    async def jwks_document(request: Request) -> Response:
+        del request
+        return JSONResponse(keys, headers={"cache-control": "max-age=300"})
+
+    jwks_path = urlsplit(metadata.jwks_uri or JWKS_PATH).path
+    return [
+        Route(f"/.well-known/oauth-authorization-server{issuer_path}", as_metadata),
+        Route(jwks_path, jwks_document),
+    ]
+
+
+def protected_resource_route(metadata: ProtectedResourceMetadata) -> Route:
+    """RFC 9728 §3: the metadata at the well-known URL derived from the resource."""
+    path = urlsplit(protected_resource_metadata_url(metadata.resource)).path
+    document = metadata.to_json()
+
+    async def resource_metadata(request: Request) -> Response:
+        del request
+        return JSONResponse(document, headers={"cache-control": "max-age=300"})
+
+    return Route(path, resource_metadata)
+
+
+def requires(
+    server: ResourceServer, *scopes: str, any_of: bool = False
+) -> Callable[[Endpoint], Endpoint]:
+    """Guard an endpoint: a valid access token with ``scopes`` (all, or one with ``any_of``)."""
+
+    def decorate(handler: Endpoint) -> Endpoint:
+        @functools.wraps(handler)
+        async def guarded(request: Request) -> Response:
+            try:
+                claims = server.authorize(
+                    lower_headers(request), request.query_params.keys(), scopes, any_of=any_of
+                )
+            except OAuthError as exc:
+                return error_response(exc, where="resource")
+            request.state.access_token = claims
+            return await handler(request)
+
+        return guarded
+
+    return decorate
+
+
+__all__ = [
+    "JwksFetcher",
+    "metadata_routes",
+    "protected_resource_route",
+    "requires",
+    "token_route",
+]

@@ -1,0 +1,71 @@
+"""The resource side of XAA: redeem ID-JAGs (draft §4.4) and check access tokens (RFC 9068).
+
+Sans-I/O: endpoints return ``HttpResponse``; key fetching is a generator an
+adapter drives (:mod:`xaa.adapters.starlette_resource`).
+"""
+
+from .access import ResourceServer
+from .jwt_bearer import (
+    CLAIM_IDP_ISSUER,
+    CLAIM_IDP_SUBJECT,
+    CLAIM_IDP_TENANT,
+    Granted,
+    IssuedAccessToken,
+    JwtBearerEndpoint,
+    ReplayPolicy,
+)
+from .metadata import (
+    authorization_server_metadata,
+    protected_resource_metadata,
+    protected_resource_metadata_url,
+)
+from .policy import (
+    ActorPolicy,
+    CarryActor,
+    ClientGrant,
+    DpopProofVerifier,
+    GrantPolicy,
+    ServedResource,
+    StaticGrantPolicy,
+)
+from .subjects import (
+    Account,
+    AccountResolver,
+    AccountStore,
+    FederatedSubject,
+    JitPolicy,
+    MemoryAccountStore,
+    SubjectResolver,
+)
+from .trust import TrustedIssuer, TrustRegistry, drive
+
+__all__ = [
+    "CLAIM_IDP_ISSUER",
+    "CLAIM_IDP_SUBJECT",
+    "CLAIM_IDP_TENANT",
+    "Account",
+    "AccountResolver",
+    "AccountStore",
+    "ActorPolicy",
+    "CarryActor",
+    "ClientGrant",
+    "DpopProofVerifier",
+    "FederatedSubject",
+    "GrantPolicy",
+    "Granted",
+    "IssuedAccessToken",
+    "JitPolicy",
+    "JwtBearerEndpoint",
+    "MemoryAccountStore",
+    "ReplayPolicy",
+    "ResourceServer",
+    "ServedResource",
+    "StaticGrantPolicy",
+    "SubjectResolver",
+    "TrustRegistry",
+    "TrustedIssuer",
+    "authorization_server_metadata",
+    "drive",
+    "protected_resource_metadata",
+    "protected_resource_metadata_url",
+]

@@ -1,0 +1,457 @@
+"""The resource AS token endpoint for ID-JAGs: RFC 7523 jwt-bearer, draft §4.4.
+
+:meth:`JwtBearerEndpoint.handle` runs named steps and returns an
+``HttpResponse``; every step raises an :class:`~xaa.errors.OAuthError` to stop:
+
+1. ``parse``: form body, repeated parameters -> ``invalid_request``;
+2. ``authenticate``: :func:`~xaa.client_auth.authenticate_client` (Basic with or
+   without form-encoding, ``client_secret_post``, ``private_key_jwt``; a
+   ``client_id`` field next to Basic must name the same client);
+3. ``check_grant``: jwt-bearer enabled for the client, else ``unauthorized_client``;
+4. ``verify``: the checks of :func:`~xaa.tokens.verify_id_jag` with the trusted issuer's keys,
+   ``aud`` exactly this issuer, ``client_id`` the authenticated client;
+5. ``proof``: the DPoP seam (draft §8.6.2, four cases);
+6. ``check_replay``: ``(iss, jti)`` in the :class:`~xaa.replay.ReplayStore`;
+7. ``check_actor``: the ``act`` chain through the :class:`ActorPolicy`;
+8. ``resolve_subject``: ``(iss, tenant, sub)`` -> local account, else ``invalid_grant``;
+9. ``grant``: resource, scope and authorization_details as subsets under policy;
+10. ``issue``: an RFC 9068 access token; audit; the response (never a refresh token).
+
+Replay policies: ``single_use`` (default) accepts an ID-JAG once;
+``reuse_until_exp`` lets the *same* client re-present an unexpired ID-JAG
+(draft §4.4.3), any other presenter is refused.
+
+The access token records the IdP in ``idp_iss`` (and ``idp_sub``, ``idp_tenant``):
+``sub`` is the local account, so the API can tell both who acted locally and
+who vouched for them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pydantic import ValidationError
+
+from .. import spec
+from ..audit import AuditEvent, AuditSink
+from ..client_auth import AuthenticatedClient, ClientStore, authenticate_client
+from ..errors import (
+    HttpResponse,
+    InvalidAuthorizationDetails,
+    InvalidDpopProof,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidScope,
+    InvalidTarget,
+    OAuthError,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    json_response,
+)
+from ..forms import Form, format_scope, parse_form, parse_scope
+from ..jose import DEFAULT_MAX_TOKEN_BYTES, parse_compact
+from ..keys import SigningKey
+from ..models import AccessTokenClaims, AuthorizationDetail, IdJagClaims, TokenResponse
+from ..replay import NS_ID_JAG, ReplayStore, claim_once
+from ..tokens import (
+    DEFAULT_LEEWAY,
+    DEFAULT_MAX_ID_JAG_LIFETIME,
+    ID_JAG,
+    issue_access_token,
+    verify_parsed,
+)
+from .policy import ActorPolicy, CarryActor, DpopProofVerifier, GrantPolicy, ServedResource
+from .subjects import Account, FederatedSubject, SubjectResolver
+from .trust import TrustRegistry
+
+# Claims naming the IdP that vouched for the subject (documented in docs/resource.md).
+CLAIM_IDP_ISSUER = "idp_iss"
+CLAIM_IDP_SUBJECT = "idp_sub"
+CLAIM_IDP_TENANT = "idp_tenant"
+DEFAULT_ACCESS_TOKEN_LIFETIME = 900
+
+
+class ReplayPolicy(StrEnum):
+    """What a second presentation of the same ID-JAG gets."""
+
+    SINGLE_USE = "single_use"
+    REUSE_UNTIL_EXP = "reuse_until_exp"
+
+
+@dataclass(frozen=True, slots=True)
+class Granted:
+    """What this AS grants for one redemption."""
+
+    resources: tuple[str, ...]
+    scopes: frozenset[str]
+    details: tuple[AuthorizationDetail, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedAccessToken:
+    """An access token and what it grants (for the response and the caller)."""
+
+    token: str
+    claims: AccessTokenClaims
+    granted: Granted
+    token_type: str
+    expires_in: int
+
+    def response(self) -> TokenResponse:
+        """The RFC 6749 §5.1 body reflecting the granted values (draft §4.4.1); no refresh."""
+        resources = list(self.granted.resources)
+        return TokenResponse(
+            access_token=self.token,
+            token_type=self.token_type,
+            expires_in=self.expires_in,
+            scope=format_scope(self.granted.scopes) or None,
+            resource=resources[0] if len(resources) == 1 else resources,
+            authorization_details=list(self.granted.details) or None,
+        )
+
+
+@dataclass
+class JwtBearerEndpoint:
+    """Configuration and steps of the jwt-bearer token endpoint (draft §4.4)."""
+
+    issuer: str
+    token_endpoint: str
+    signing_key: SigningKey
+    clients: ClientStore
+    grants: GrantPolicy
+    trust: TrustRegistry
+    replay: ReplayStore
+    subjects: SubjectResolver
+    resources: Sequence[ServedResource]
+    audit: AuditSink
+    replay_policy: ReplayPolicy = ReplayPolicy.SINGLE_USE
+    actors: ActorPolicy = field(default_factory=CarryActor)
+    dpop: DpopProofVerifier | None = None
+    require_dpop: bool = False
+    access_token_lifetime: int = DEFAULT_ACCESS_TOKEN_LIFETIME
+    leeway: int = DEFAULT_LEEWAY
+    max_id_jag_lifetime: int = DEFAULT_MAX_ID_JAG_LIFETIME
+    max_assertion_bytes: int = DEFAULT_MAX_TOKEN_BYTES
+
+    def __post_init__(self) -> None:
+        if not self.resources:
+            raise ValueError("a resource AS must serve at least one resource")
+        if self.require_dpop and self.dpop is None:
+            raise ValueError("require_dpop needs a DPoP proof verifier")
+        self._served = {r.identifier: r for r in self.resources}
+
+    # -- the endpoint -------------------------------------------------------------------------
+
+    def handle(
+        self, headers: Mapping[str, str], body: bytes, *, now: float | None = None
+    ) -> HttpResponse:
+        """Process one token request (``headers`` lowercase) into a response."""
+        try:
+            form = self.parse(body)
+        except OAuthError as exc:
+            self.audit_denial(exc, {})
+            return exc.to_response()
+        return self.handle_form(headers, form, now=now)
+
+    def handle_form(
+        self, headers: Mapping[str, str], form: Form, *, now: float | None = None
+    ) -> HttpResponse:
+        """:meth:`handle` for a form an adapter already parsed with :meth:`parse`."""
+        at = time.time() if now is None else now
+        event: dict[str, Any] = {}
+        try:
+            client = self.authenticate(headers, form, at)
+            event["client_id"] = client.client_id
+            self.check_grant(client)
+            issued = self.redeem(form, client.client_id, headers, at, event)
+        except OAuthError as exc:
+            self.audit_denial(exc, event)
+            return exc.to_response()
+        return json_response(200, issued.response().to_json())
+
+    def parse(self, body: bytes) -> Form:
+        """Step 1: the form; ``grant_type`` must be jwt-bearer and ``assertion`` present."""
+        form = parse_form(body)
+        grant_type = form.get(spec.P_GRANT_TYPE)
+        if grant_type is None:
+            raise InvalidRequest(detail="grant_type missing")
+        if grant_type != spec.GRANT_JWT_BEARER:
+            raise UnsupportedGrantType(detail="only jwt-bearer is served here")
+        if spec.P_ASSERTION not in form:
+            raise InvalidRequest(detail="assertion missing")
+        return form
+
+    def authenticate(
+        self, headers: Mapping[str, str], form: Form, now: float
+    ) -> AuthenticatedClient:
+        """Step 2: client authentication (RFC 6749 §2.3, RFC 7523 §3)."""
+        return authenticate_client(
+            headers,
+            form,
+            clients=self.clients,
+            issuer=self.issuer,
+            replay=self.replay,
+            now=now,
+            lenient_basic=True,
+            leeway=self.leeway,
+        )
+
+    def check_grant(self, client: AuthenticatedClient) -> None:
+        """Step 3: the client may use jwt-bearer (RFC 6749 §5.2 ``unauthorized_client``)."""
+        if not self.grants.grant_enabled(client.client_id, spec.GRANT_JWT_BEARER):
+            raise UnauthorizedClient(detail="jwt-bearer not enabled for this client")
+
+    def redeem(
+        self,
+        form: Mapping[str, str] | Form,
+        client_id: str,
+        headers: Mapping[str, str],
+        now: float,
+        event: dict[str, Any] | None = None,
+    ) -> IssuedAccessToken:
+        """Steps 4-10 for an authenticated ``client_id``; audits the success."""
+        event = {} if event is None else event
+        assertion = form.get(spec.P_ASSERTION)
+        if assertion is None:
+            raise InvalidRequest(detail="assertion missing")
+        jag = self.verify(assertion, client_id, headers, now)
+        event.update(issuer=jag.iss, subject=jag.sub, jti=jag.jti)
+        if jag.act is not None:
+            event["actors"] = jag.act.chain()
+        jkt = self.proof(jag, headers, now)
+        self.check_replay(jag, client_id, now)
+        self.actors.check(jag.act, client_id)
+        account = self.resolve_subject(jag)
+        event["requested_scope"] = form.get(spec.P_SCOPE)
+        granted = self.grant(jag, form, client_id, account)
+        issued = self.issue(jag, client_id, account, granted, jkt, now)
+        self.audit.emit(
+            AuditEvent(
+                event="jwt_bearer",
+                decision="issued",
+                client_id=client_id,
+                audience=self.issuer,
+                granted_scope=format_scope(granted.scopes),
+                granted_resource=list(granted.resources),
+                extra={"account": account.id, "access_token_jti": issued.claims.jti},
+                **{k: v for k, v in event.items() if k != "client_id"},
+            )
+        )
+        return issued
+
+    # -- steps --------------------------------------------------------------------------------
+
+    def verify(
+        self, assertion: str, client_id: str, headers: Mapping[str, str], now: float
+    ) -> IdJagClaims:
+        """Step 4: the ID-JAG, from a trusted issuer, for this AS and this client (§4.4.1)."""
+        jws = parse_compact(assertion, error=InvalidGrant, max_bytes=self.max_assertion_bytes)
+        issuer = jws.payload.get("iss")
+        if not isinstance(issuer, str) or not self.trust.is_trusted(issuer):
+            raise InvalidGrant(detail="iss is not a trusted IdP")
+        # verify_id_jag's checks, on the JWS parsed once above.
+        verified = verify_parsed(
+            jws,
+            ID_JAG,
+            keys=self.trust.keys(issuer),
+            issuer=issuer,
+            audience=self.issuer,
+            now=now,
+            leeway=self.leeway,
+            max_lifetime=self.max_id_jag_lifetime,
+            allow_cnf=self.dpop is not None and spec.H_DPOP in headers,
+        )
+        if verified.claims.client_id != client_id:
+            raise InvalidGrant(detail="client_id does not match the authenticated client")
+        return verified.claims
+
+    def proof(self, jag: IdJagClaims, headers: Mapping[str, str], now: float) -> str | None:
+        """Step 5: draft §8.6.2; returns the ``jkt`` to bind the access token to, if any."""
+        proof = headers.get(spec.H_DPOP)
+        if proof is None:
+            if jag.cnf is not None:  # case 2 (verify_id_jag already refuses it)
+                raise InvalidGrant("Proof of possession required for this authorization grant.")
+            if self.require_dpop:  # case 4 with constrained tokens required
+                raise InvalidGrant("Sender-constrained tokens are required.")
+            return None
+        if self.dpop is None:
+            raise InvalidDpopProof(detail="DPoP proofs are not supported by this server")
+        jkt = self.dpop.verify(proof, method="POST", url=self.token_endpoint, now=now)
+        if jag.cnf is not None and jag.cnf.jkt != jkt:  # case 1
+            raise InvalidGrant(detail="DPoP key does not match cnf.jkt")
+        return jkt  # cases 1 and 3: bind the access token to the proof's key
+
+    def check_replay(self, jag: IdJagClaims, client_id: str, now: float) -> None:
+        """Step 6: ``(iss, jti)`` single use, or reuse by the same client until ``exp``."""
+        holder = claim_once(
+            self.replay,
+            NS_ID_JAG,
+            jag.iss,
+            jag.jti,
+            holder=client_id,
+            expires_at=jag.exp + self.leeway,
+            now=now,
+        )
+        if holder is None:
+            return
+        if self.replay_policy is ReplayPolicy.REUSE_UNTIL_EXP and holder == client_id:
+            return
+        raise InvalidGrant(detail="ID-JAG already used")
+
+    def resolve_subject(self, jag: IdJagClaims) -> Account:
+        """Step 8: ``(iss, tenant, sub)`` to a local account (draft §3.1, §5.3)."""
+        subject = FederatedSubject(
+            jag.iss, jag.tenant, jag.sub, jag.email, jag.aud_sub, jag.aud_tenant
+        )
+        account = self.subjects.resolve(subject)
+        if account is None:
+            raise InvalidGrant(detail="subject unknown and just-in-time provisioning not allowed")
+        return account
+
+    def grant(
+        self,
+        jag: IdJagClaims,
+        form: Mapping[str, str] | Form,
+        client_id: str,
+        account: Account,
+    ) -> Granted:
+        """Step 9: resource, scope, authorization_details as subsets under policy (§4.4.1)."""
+        requested_resources = form.all(spec.P_RESOURCE) if isinstance(form, Form) else []
+        if not isinstance(form, Form) and spec.P_RESOURCE in form:
+            requested_resources = [form[spec.P_RESOURCE]]
+        resources = self._grant_resources(jag, requested_resources)
+        jag_scopes = parse_scope(jag.scope, error=InvalidScope)
+        requested = parse_scope(form.get(spec.P_SCOPE))
+        if requested - jag_scopes:
+            raise InvalidScope(detail="requested scope beyond the ID-JAG")
+        served = frozenset().union(*(self._served[r].scopes for r in resources))
+        allowed = self.grants.allowed_scopes(client_id, account)
+        scopes = (requested or jag_scopes) & served
+        if allowed is not None:
+            scopes &= allowed
+        details = self._grant_details(jag, form.get(spec.P_AUTHORIZATION_DETAILS), client_id)
+        if not scopes and not details:
+            raise InvalidScope(detail="nothing grantable under local policy")
+        return Granted(tuple(resources), scopes, tuple(details))
+
+    def _grant_resources(self, jag: IdJagClaims, requested: list[str]) -> list[str]:
+        claimed = jag.resources
+        if requested:
+            wanted = list(dict.fromkeys(requested))
+            if claimed and set(wanted) - set(claimed):
+                raise InvalidTarget(detail="requested resource not in the ID-JAG")
+            if set(wanted) - self._served.keys():
+                raise InvalidTarget(detail="requested resource not served here")
+            return wanted
+        if claimed:
+            served = [r for r in dict.fromkeys(claimed) if r in self._served]
+            if not served:
+                raise InvalidTarget(detail="no resource of the ID-JAG is served here")
+            return served
+        if len(self._served) == 1:
+            return list(self._served)
+        raise InvalidTarget(detail="no resource named and no default")
+
+    def _grant_details(
+        self, jag: IdJagClaims, requested_raw: str | None, client_id: str
+    ) -> list[AuthorizationDetail]:
+        available = list(jag.authorization_details or [])
+        wanted = available
+        if requested_raw is not None:
+            try:
+                parsed = json.loads(requested_raw)
+                if not isinstance(parsed, list):
+                    raise ValueError("not an array")
+                wanted = [AuthorizationDetail.model_validate(item) for item in parsed]
+            except (ValueError, ValidationError):
+                raise InvalidAuthorizationDetails(
+                    detail="malformed authorization_details"
+                ) from None
+            if any(item not in available for item in wanted):
+                raise InvalidAuthorizationDetails(detail="authorization_details beyond the ID-JAG")
+        types = self.grants.allowed_detail_types(client_id)
+        return [item for item in wanted if item.type in types]
+
+    def issue(
+        self,
+        jag: IdJagClaims,
+        client_id: str,
+        account: Account,
+        granted: Granted,
+        jkt: str | None,
+        now: float,
+    ) -> IssuedAccessToken:
+        """Step 10: an RFC 9068 access token carrying ``act`` and the IdP unchanged."""
+        issued_at = int(now)
+        resources = list(granted.resources)
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": account.id,
+            "aud": resources[0] if len(resources) == 1 else resources,
+            "client_id": client_id,
+            "jti": secrets.token_urlsafe(16),
+            "iat": issued_at,
+            "exp": issued_at + self.access_token_lifetime,
+            "scope": format_scope(granted.scopes) or None,
+            "auth_time": jag.auth_time,
+            "acr": jag.acr,
+            "amr": jag.amr,
+            "act": jag.act.model_dump(mode="json", exclude_none=True) if jag.act else None,
+            "cnf": {"jkt": jkt} if jkt else None,
+            "authorization_details": [d.model_dump(mode="json") for d in granted.details] or None,
+            CLAIM_IDP_ISSUER: jag.iss,
+            CLAIM_IDP_SUBJECT: jag.sub,
+            CLAIM_IDP_TENANT: jag.tenant,
+        }
+        model = AccessTokenClaims.model_validate({k: v for k, v in claims.items() if v is not None})
+        token = issue_access_token(model, self.signing_key)
+        token_type = spec.TOKEN_TYPE_DPOP if jkt else spec.TOKEN_TYPE_BEARER
+        return IssuedAccessToken(token, model, granted, token_type, self.access_token_lifetime)
+
+    def pending_refresh(self, assertion: str | None, now: float) -> str | None:
+        """The trusted issuer whose keys an adapter should refresh before :meth:`handle_form`.
+
+        A light peek at ``iss`` and ``kid`` (the strict parse happens in :meth:`verify`).
+        """
+        peeked = _peek(assertion)
+        if peeked is None:
+            return None
+        issuer, kid = peeked
+        if not self.trust.is_trusted(issuer) or not (kid is None or isinstance(kid, str)):
+            return None
+        assert isinstance(issuer, str)
+        return issuer if self.trust.needs_refresh(issuer, kid, now) else None
+
+    def audit_denial(self, exc: OAuthError, event: dict[str, Any]) -> None:
+        """Emit the audit event of a refused request."""
+        self.audit.emit(
+            AuditEvent(
+                event="jwt_bearer",
+                decision="denied",
+                reason=f"{exc.error}: {exc.detail}"[:300],
+                audience=self.issuer,
+                **event,
+            )
+        )
+
+
+def _peek(assertion: str | None) -> tuple[object, object] | None:
+    """``(iss, kid)`` of a compact JWS without any verification, or ``None``."""
+    if not isinstance(assertion, str) or assertion.count(".") != 2:
+        return None
+    head, payload, _ = assertion.split(".")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return None
+    return claims.get("iss"), header.get("kid")

@@ -1,0 +1,78 @@
+"""Metadata of the resource side: RFC 8414 for the AS, RFC 9728 for the API.
+
+:func:`authorization_server_metadata` builds the AS document with the draft's
+``authorization_grant_profiles_supported`` (draft §6.2). Listing the id-jag
+profile without the jwt-bearer grant raises ``ValueError``: the server refuses
+to start. Trusted IdPs are never listed (draft §8.4).
+
+:func:`protected_resource_metadata_url` is the path-aware RFC 9728 §3.1 URL:
+``https://api.example/.well-known/oauth-protected-resource/v1`` for the resource
+``https://api.example/v1``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from .. import spec
+from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
+
+TOKEN_PATH = "/token"
+AUTHORIZE_PATH = "/authorize"
+JWKS_PATH = "/jwks.json"
+REVOCATION_PATH = "/revoke"
+
+
+def authorization_server_metadata(
+    issuer: str,
+    *,
+    grant_types: Sequence[str] = (spec.GRANT_JWT_BEARER,),
+    grant_profiles: Sequence[str] = (spec.GRANT_PROFILE_ID_JAG,),
+    auth_methods: Sequence[str] = spec.CONFIDENTIAL_AUTH_METHODS,
+    signing_algs: Sequence[str] = (spec.ALG_ES256, spec.ALG_EDDSA, spec.ALG_RS256, spec.ALG_PS256),
+    scopes: Iterable[str] = (),
+    revocation: bool = False,
+    dpop_algs: Sequence[str] = (),
+) -> AuthorizationServerMetadata:
+    """RFC 8414 §2 metadata of a resource AS; ``ValueError`` if the profile lacks its grant."""
+    base = issuer.rstrip("/")
+    code_flow = spec.GRANT_AUTHORIZATION_CODE in grant_types
+    return AuthorizationServerMetadata(
+        issuer=issuer,
+        token_endpoint=base + TOKEN_PATH,
+        authorization_endpoint=base + AUTHORIZE_PATH,
+        jwks_uri=base + JWKS_PATH,
+        revocation_endpoint=base + REVOCATION_PATH if revocation else None,
+        grant_types_supported=list(grant_types),
+        response_types_supported=["code"],
+        code_challenge_methods_supported=["S256"] if code_flow else None,
+        scopes_supported=sorted(set(scopes)) or None,
+        token_endpoint_auth_methods_supported=list(auth_methods),
+        token_endpoint_auth_signing_alg_values_supported=(
+            list(signing_algs) if spec.AUTH_PRIVATE_KEY_JWT in auth_methods else None
+        ),
+        authorization_grant_profiles_supported=list(grant_profiles) or None,
+        dpop_signing_alg_values_supported=list(dpop_algs) or None,
+    )
+
+
+def protected_resource_metadata_url(resource: str) -> str:
+    """The RFC 9728 §3.1 metadata URL: the well-known path inserted before the path."""
+    parts = urlsplit(resource)
+    path = parts.path.rstrip("/")
+    return urlunsplit(
+        (parts.scheme, parts.netloc, spec.WELL_KNOWN_PROTECTED_RESOURCE + path, "", "")
+    )
+
+
+def protected_resource_metadata(
+    resource: str, authorization_servers: Sequence[str], scopes: Iterable[str] = ()
+) -> ProtectedResourceMetadata:
+    """RFC 9728 §2 metadata: the resource, its AS, scopes, header-only bearer tokens."""
+    return ProtectedResourceMetadata(
+        resource=resource,
+        authorization_servers=list(authorization_servers),
+        scopes_supported=sorted(set(scopes)) or None,
+        bearer_methods_supported=["header"],
+    )
