@@ -1,0 +1,193 @@
+"""The broker over HTTP (httpx): drives :class:`xaa.broker.BrokerFlow`.
+
+``await broker.access_token(person, app, scopes, actor=agent)`` returns a
+:class:`~xaa.broker.BrokeredToken`. Single flight: callers missing the cache for
+the same (person, app) queue on one lock, so concurrent callers share one
+exchange or refresh; cache hits never take the lock. Token calls never follow
+redirects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+from ..broker.attribution import MintRecord
+from ..broker.flow import (
+    BrokerConfig,
+    BrokeredToken,
+    BrokerFlow,
+    MemorySessions,
+    RevocationReport,
+    SessionSource,
+)
+from ..broker.killswitch import RevocationTarget, TargetKind
+from ..broker.strategy import AppConfig, Strategy
+from ..broker.vault import CLIENT_SUBJECT, SecretKind, Slot, VaultEntry
+from ..client import IdpConfig, Request, run_async
+from ..errors import HttpResponse
+from ..forms import parse_scope
+from .broker_sqlite import SqliteAttributionLog, SqliteRevocationList
+from .vault import Keyring, SecretVault, SqliteVaultBackend
+
+DEFAULT_TIMEOUT = 10.0
+
+
+def _scopes(scopes: Iterable[str] | str | None) -> frozenset[str]:
+    return parse_scope(scopes) if isinstance(scopes, str) else frozenset(scopes or ())
+
+
+class Broker:
+    """Short-lived, scoped, attributed tokens: XAA where the app has it, plain OAuth where not."""
+
+    def __init__(self, config: BrokerConfig, *, http: httpx.AsyncClient | None = None) -> None:
+        self.flow = BrokerFlow(config)
+        self._http = http or httpx.AsyncClient(follow_redirects=False, timeout=DEFAULT_TIMEOUT)
+        self._locks: dict[tuple[str, str], anyio.Lock] = {}
+
+    @classmethod
+    def from_sqlite(
+        cls,
+        path: str | Path,
+        apps: Iterable[AppConfig],
+        *,
+        keyring: Keyring | None = None,
+        idp: IdpConfig | None = None,
+        sessions: SessionSource | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> Broker:
+        """Vault, log and kill switch in one SQLite file; keys from the environment by default."""
+        config = BrokerConfig(
+            apps={app.name: app for app in apps},
+            vault=SecretVault(keyring or Keyring.from_environment(), SqliteVaultBackend(path)),
+            revocations=SqliteRevocationList(path),
+            log=SqliteAttributionLog(path),
+            idp=idp,
+            sessions=sessions or MemorySessions(),
+        )
+        return cls(config, http=http)
+
+    @property
+    def config(self) -> BrokerConfig:
+        """The broker's configuration and hooks."""
+        return self.flow.config
+
+    async def _send(self, request: Request) -> HttpResponse:
+        response = await self._http.request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=request.body or None,
+            follow_redirects=False,
+        )
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return HttpResponse(response.status_code, headers, response.content)
+
+    def _lock(self, person: str, app: str) -> anyio.Lock:
+        return self._locks.setdefault((person, app), anyio.Lock())
+
+    async def access_token(
+        self,
+        subject: str,
+        app: str,
+        scopes: Iterable[str] | str | None = None,
+        *,
+        actor: str | None = None,
+        actor_token: str | None = None,
+        actor_token_type: str | None = None,
+    ) -> BrokeredToken:
+        """A short-lived token for ``actor`` (the agent) acting for ``subject`` at ``app``.
+
+        Raises ``AuthorizationRequired`` (with the URL), ``BlockedByPolicy``, ``Revoked``,
+        ``ScopeExceedsGrant`` or ``VaultIntegrityError``.
+        """
+        wanted = _scopes(scopes)
+        hit = self.flow.cached(subject, app, wanted, actor)
+        if hit is not None:
+            return hit
+        async with self._lock(subject, app):
+            flow = self.flow.access_token_flow(
+                subject,
+                app,
+                wanted,
+                actor,
+                actor_token=actor_token,
+                actor_token_type=actor_token_type,
+            )
+            return await run_async(flow, self._send)
+
+    async def authorization_url(
+        self,
+        subject: str,
+        app: str,
+        scopes: Iterable[str] | str | None = None,
+        *,
+        actor: str | None = None,
+    ) -> str:
+        """Where to send ``subject``'s browser to grant ``app`` (PKCE S256, state, resource)."""
+        flow = self.flow.authorization_url(subject, app, _scopes(scopes), actor)
+        pending = await run_async(flow, self._send)
+        return pending.url
+
+    async def complete_authorization(
+        self, state: str | None, code: str | None, issuer: str | None = None
+    ) -> BrokeredToken:
+        """The callback: validate ``state`` (and ``iss``, RFC 9207), redeem ``code``, vault
+        the refresh token."""
+        return await run_async(self.flow.complete_flow(state, code, issuer), self._send)
+
+    async def revoke(self, kind: TargetKind, value: str) -> RevocationReport:
+        """The kill switch for a ``person``, an ``agent`` or an ``app``.
+
+        Local effects come first (revocation list, vault slots, cache, pending
+        requests); then RFC 7009 at each app that advertises it.
+        """
+        target = RevocationTarget(kind, value)
+        return await run_async(self.flow.revoke_flow(target), self._send_or_unavailable)
+
+    async def _send_or_unavailable(self, request: Request) -> HttpResponse:
+        """For the kill switch: an unreachable app counts as not revoked; the rest goes on."""
+        try:
+            return await self._send(request)
+        except httpx.HTTPError:
+            return HttpResponse(503, {}, b"")
+
+    def lift(self, kind: TargetKind, value: str) -> bool:
+        """Lift a revocation (new grants are needed: the vault slots are gone)."""
+        return self.flow.lift(RevocationTarget(kind, value))
+
+    def set_client_secret(self, app: str, secret: str) -> None:
+        """Vault the broker's client secret at ``app``'s AS."""
+        self.flow.app(app)
+        self.config.vault.put(
+            Slot(SecretKind.CLIENT_SECRET, CLIENT_SUBJECT, app), VaultEntry(secret)
+        )
+
+    def log(self) -> list[MintRecord]:
+        """The attribution log, oldest first."""
+        return self.config.log.records()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Broker:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
+def app_configs(apps: Iterable[Mapping[str, Any]]) -> list[AppConfig]:
+    """App configurations from TOML-like tables (``name issuer resource client_id ...``)."""
+    out = []
+    for app in apps:
+        values = dict(app)
+        if values.get("strategy") is not None:
+            values["strategy"] = Strategy(values["strategy"])
+        out.append(AppConfig(**values))
+    return out

@@ -1,0 +1,88 @@
+"""The credential broker, sans-I/O: XAA where the app supports it, plain OAuth where not.
+
+Drivers: :class:`xaa.adapters.broker_http.Broker` (HTTP), the vault
+:class:`xaa.adapters.vault.SecretVault` (AES-GCM, SQLite or Redis), the callback
+route :func:`xaa.adapters.starlette_broker.callback_route`.
+"""
+
+from .attribution import AttributionLog, MemoryAttributionLog, MintRecord, token_fingerprint
+from .errors import (
+    AuthorizationRequired,
+    BlockedByPolicy,
+    BrokerError,
+    Revoked,
+    ScopeExceedsGrant,
+    UnknownApp,
+    VaultIntegrityError,
+)
+from .flow import (
+    BrokerConfig,
+    BrokeredToken,
+    BrokerFlow,
+    CacheKey,
+    MemorySessions,
+    RevocationReport,
+    SessionSource,
+)
+from .killswitch import MemoryRevocationList, RevocationList, RevocationTarget, covering
+from .oauth import (
+    Grant,
+    PendingAuthorization,
+    PendingAuthorizations,
+    authorization_request,
+    client_credentials_request,
+    code_challenge,
+    code_exchange_request,
+    downscope,
+    process_grant_response,
+    refresh_request,
+    revocation_request,
+    revocation_succeeded,
+)
+from .strategy import AppConfig, Strategy, choose_strategy
+from .vault import CLIENT_SUBJECT, SecretKind, Slot, Vault, VaultEntry
+
+__all__ = [
+    "CLIENT_SUBJECT",
+    "AppConfig",
+    "AttributionLog",
+    "AuthorizationRequired",
+    "BlockedByPolicy",
+    "BrokerConfig",
+    "BrokerError",
+    "BrokerFlow",
+    "BrokeredToken",
+    "CacheKey",
+    "Grant",
+    "MemoryAttributionLog",
+    "MemoryRevocationList",
+    "MemorySessions",
+    "MintRecord",
+    "PendingAuthorization",
+    "PendingAuthorizations",
+    "RevocationList",
+    "RevocationReport",
+    "RevocationTarget",
+    "Revoked",
+    "ScopeExceedsGrant",
+    "SecretKind",
+    "SessionSource",
+    "Slot",
+    "Strategy",
+    "UnknownApp",
+    "Vault",
+    "VaultEntry",
+    "VaultIntegrityError",
+    "authorization_request",
+    "choose_strategy",
+    "client_credentials_request",
+    "code_challenge",
+    "code_exchange_request",
+    "covering",
+    "downscope",
+    "process_grant_response",
+    "refresh_request",
+    "revocation_request",
+    "revocation_succeeded",
+    "token_fingerprint",
+]
