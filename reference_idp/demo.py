@@ -24,8 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from xaa import JwkSet, encode_form, spec, verify_id_jag, verify_id_token
-from xaa.forms import basic_header
+from xaa import JwkSet, basic_header, encode_form, spec, verify_id_jag, verify_id_token
 
 WIKI = "wiki"
 WIKI_SECRET = "wiki-secret"  # demo configuration: public, demo only

@@ -26,12 +26,12 @@ from xaa import (
     JwkSet,
     KeyRing,
     KeyState,
+    ManagedKey,
     RegisteredClient,
     SigningKey,
     spec,
 )
 from xaa.idp import GrantLimits, IssuancePolicy, RefreshGrant, SubjectProfile, hash_refresh_token
-from xaa.keys import ManagedKey
 
 from .config import IdpConfig
 

@@ -37,11 +37,12 @@ from .errors import (
     error_from_response,
     json_response,
 )
-from .forms import Form, encode_form, format_scope, parse_form, parse_scope
+from .forms import Form, basic_header, encode_form, format_scope, parse_form, parse_scope
 from .keys import (
     JwkSet,
     KeyRing,
     KeyState,
+    ManagedKey,
     SigningKey,
     UnusableKey,
     VerificationKey,
@@ -107,6 +108,7 @@ __all__ = [
     "JwtBearerRequest",
     "KeyRing",
     "KeyState",
+    "ManagedKey",
     "MemoryAuditSink",
     "OAuthError",
     "ProtectedResourceMetadata",
@@ -129,6 +131,7 @@ __all__ = [
     "VerifiedJwt",
     "__version__",
     "authenticate_client",
+    "basic_header",
     "encode_form",
     "error_from_response",
     "format_scope",

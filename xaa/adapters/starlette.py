@@ -10,6 +10,8 @@ from starlette.responses import Response
 from ..errors import HttpResponse, InvalidRequest, OAuthError
 from ..forms import MAX_FORM_BYTES
 
+__all__ = ["error_response", "lower_headers", "read_form_body", "to_starlette"]
+
 log = logging.getLogger("xaa.http")
 
 
