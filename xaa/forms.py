@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from urllib.parse import parse_qsl, quote, unquote, urlencode
+from typing import TypeVar, overload
+from urllib.parse import quote, unquote, unquote_plus, urlencode
 
 from .errors import InvalidClient, InvalidRequest, InvalidScope
+
+_T = TypeVar("_T")
 
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 64
@@ -36,12 +40,52 @@ class Form(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._values)
 
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str | _T, /) -> str | _T: ...
+    def get(self, name: str, default: object = None, /) -> object:
+        """The value of ``name``, or ``default`` (without the generic ``Mapping.get``)."""
+        values = self._values.get(name)
+        return values[0] if values else default
+
     def all(self, name: str) -> list[str]:
         """Every value of ``name`` (only repeatable names have more than one)."""
         return list(self._values.get(name, []))
 
     def __repr__(self) -> str:  # values may be secrets: names only
         return f"Form({sorted(self._values)})"
+
+
+def _unquote(part: str) -> str:
+    if "%" not in part and "+" not in part:  # tokens and most values: nothing to decode
+        return part
+    if len(part) <= 256:  # names and URNs repeat on every request
+        return _unquote_short(part)
+    return _decode(part)
+
+
+def _decode(part: str) -> str:
+    try:
+        return unquote_plus(part, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidRequest(detail="form body malformed") from None
+
+
+_unquote_short = functools.lru_cache(maxsize=512)(_decode)
+
+
+def _split_pairs(text: str) -> list[tuple[str, str]]:
+    """``name=value`` pairs joined by ``&`` (WHATWG urlencoded parsing, strict UTF-8)."""
+    pairs = []
+    for field in text.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        pairs.append((_unquote(name), _unquote(value)))
+        if len(pairs) > MAX_FORM_FIELDS:
+            raise InvalidRequest(detail="too many form fields")
+    return pairs
 
 
 def parse_form(body: bytes | str, *, repeatable: Iterable[str] = ("resource",)) -> Form:
@@ -55,17 +99,7 @@ def parse_form(body: bytes | str, *, repeatable: Iterable[str] = ("resource",)) 
             raise InvalidRequest(detail="form body is not ASCII") from None
     else:
         text = body
-    try:
-        pairs = parse_qsl(
-            text,
-            keep_blank_values=True,
-            strict_parsing=False,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=MAX_FORM_FIELDS,
-        )
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest(detail="form body malformed") from None
+    pairs = _split_pairs(text)
     allowed = frozenset(repeatable)
     values: dict[str, list[str]] = {}
     for name, value in pairs:
