@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 # Modules with ``register(subparsers)``; each adds its own subcommands.
 COMMAND_MODULES = (
+    "xaa.cli.broker",
+    "xaa.cli.conformance",
     "xaa.cli.core",
     "xaa.cli.idp",
     "xaa.cli.resource",
