@@ -50,3 +50,16 @@ def test_cited_test_exists(path: str, name: str | None) -> None:
         assert re.search(rf"^\s*(async def|def|class) {re.escape(name)}\b", source, re.M), (
             f"{name} not defined in {path}"
         )
+
+
+def test_cited_conformance_cases_exist() -> None:
+    from xaa.conformance import SUITES
+
+    known = {case.id for suite in SUITES for case in suite.cases}
+    cited = set(re.findall(r"`((?:ras|idp|client)-[a-z0-9*-]+)`", COMPLIANCE))
+    assert cited
+    for case in cited:
+        if case.endswith("*"):
+            assert any(k.startswith(case[:-1]) for k in known), case
+        else:
+            assert case in known, case
