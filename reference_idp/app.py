@@ -51,10 +51,18 @@ from xaa import (
 )
 from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
 from xaa.adapters.starlette_idp import json_document
-from xaa.idp import ExchangePolicy, TokenExchangeEndpoint, idp_metadata
+from xaa.dpop import HmacNonceSource
+from xaa.dpop_server import DpopVerifier
+from xaa.idp import (
+    ExchangePolicy,
+    TokenExchangeEndpoint,
+    actor_validator_from_config,
+    idp_metadata,
+)
 
 from .config import IdpConfig
 from .pages import error_page, login_page
+from .saml import SamlIdp, build_saml, saml_routes
 from .store import Session, Store, token_hash
 
 log = logging.getLogger("reference_idp")
@@ -76,6 +84,7 @@ class Idp:
     config: IdpConfig
     store: Store
     exchange: TokenExchangeEndpoint
+    saml: SamlIdp | None = None  # SAML 2.0 IdP (reference_idp.saml)
 
     @property
     def issuer(self) -> str:
@@ -102,6 +111,7 @@ class Idp:
 def build_idp(config: IdpConfig, store: Store) -> Idp:
     """Seed ``store`` from ``config`` and wire the token exchange endpoint."""
     store.seed(config)
+    saml = build_saml(config, store)
     endpoint = TokenExchangeEndpoint(
         issuer=config.issuer,
         keys=store,
@@ -114,8 +124,20 @@ def build_idp(config: IdpConfig, store: Store) -> Idp:
         lifetime=config.id_jag_lifetime,
         max_lifetime=config.id_jag_max_lifetime,
         id_token_max_lifetime=config.id_token_lifetime,
+        dpop=_dpop_verifier(config, store),
+        actors=actor_validator_from_config(config.issuer, config.actors) if config.actors else None,
+        subject_validators=saml.subject_validators() if saml else {},
+        token_issuers=saml.token_issuers() if saml else {},
     )
-    return Idp(config, store, endpoint)
+    return Idp(config, store, endpoint, saml)
+
+
+def _dpop_verifier(config: IdpConfig, store: Store) -> DpopVerifier | None:
+    """Draft §8.6.1: proofs on token exchange, replay in the IdP's store, optional nonces."""
+    if not config.dpop.enabled:
+        return None
+    nonces = HmacNonceSource(secrets.token_bytes(32)) if config.dpop.nonces else None
+    return DpopVerifier(store, nonces=nonces, algs=tuple(config.dpop.algs))
 
 
 def create_app(config: IdpConfig, store: Store) -> Starlette:
@@ -129,6 +151,7 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
         grant_types=GRANT_TYPES,
         scopes=SCOPES,
         claims=CLAIMS,
+        dpop_algs=config.dpop.algs if config.dpop.enabled else (),
     ).to_json()
     metadata["subject_token_types_supported"] = idp.exchange.subject_token_types
 
@@ -158,6 +181,7 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
             Route("/jwks", json_document(lambda: store.verification_keys().jwks(), max_age=60)),
             Route(spec.WELL_KNOWN_OAUTH_AS, doc),
             Route(spec.WELL_KNOWN_OPENID, doc),
+            *(saml_routes(idp.saml, resume=lambda r, p: _resume(idp, r, p)) if idp.saml else []),
         ]
     )
     app.state.idp = idp
@@ -228,12 +252,26 @@ def _authorize(idp: Idp, request: Request) -> Response:
         return _issue_code(idp, pending, session, now)
     if prompt == "none":
         return fail("login_required")  # OIDC Core §3.1.2.6: no UI may be shown
+    return _login_form(idp, pending, now)
+
+
+def _login_form(idp: Idp, pending: dict[str, Any], now: float) -> Response:
+    """Park ``pending`` behind the login page (CSRF token in the form and a cookie)."""
     request_id, csrf = idp.store.save_auth_request(pending, now)
     response = HTMLResponse(
-        login_page(client_id=client.client_id, request_id=request_id, csrf=csrf)
+        login_page(client_id=pending["client_id"], request_id=request_id, csrf=csrf)
     )
     _set_cookie(idp, response, CSRF_COOKIE, csrf, path="/login", samesite="strict")
     return response
+
+
+def _resume(idp: Idp, request: Request, pending: dict[str, Any]) -> Response:
+    """SAML SSO (reference_idp.saml): complete with a live session, else the login page."""
+    now = time.time()
+    session = _session(idp, request, now)
+    if session is None or idp.saml is None:
+        return _login_form(idp, pending, now)
+    return idp.saml.complete(pending, session, now)
 
 
 def _session(idp: Idp, request: Request, now: float) -> Session | None:
@@ -281,7 +319,10 @@ async def _login(idp: Idp, request: Request) -> Response:
     idp.store.drop_auth_request(form["request_id"])
     session = Session(username, int(now), ACR_PASSWORD, AMR_PASSWORD)
     idp.audit("login", "issued", subject=username, client_id=pending["client_id"])
-    response = _issue_code(idp, pending, session, now)
+    if idp.saml is not None and idp.saml.is_pending(pending):
+        response = idp.saml.complete(pending, session, now)
+    else:
+        response = _issue_code(idp, pending, session, now)
     session_id = idp.store.new_session(session, now)
     _set_cookie(idp, response, SESSION_COOKIE, session_id, path="/", samesite="lax")
     response.delete_cookie(CSRF_COOKIE, path="/login")

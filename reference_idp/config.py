@@ -10,7 +10,10 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from xaa import spec
-from xaa.idp import IssuancePolicy
+from xaa.dpop import DEFAULT_DPOP_ALGS
+from xaa.idp import ActorsConfig, IssuancePolicy
+
+from .saml_config import SamlConfig
 
 _MODEL = ConfigDict(frozen=True, extra="forbid")
 
@@ -46,6 +49,15 @@ class ClientConfig(BaseModel):
         return self
 
 
+class DpopConfig(BaseModel):
+    """DPoP on token exchange (draft §8.6.1, RFC 9449): proofs checked, ID-JAGs bound."""
+
+    model_config = _MODEL
+    enabled: bool = False
+    nonces: bool = False
+    algs: list[str] = Field(default_factory=lambda: list(DEFAULT_DPOP_ALGS), min_length=1)
+
+
 class IdpConfig(BaseModel):
     """Everything the reference IdP is configured with."""
 
@@ -59,6 +71,9 @@ class IdpConfig(BaseModel):
     users: list[UserConfig] = Field(default_factory=list)
     clients: list[ClientConfig] = Field(default_factory=list)
     policy: IssuancePolicy = Field(default_factory=IssuancePolicy)
+    dpop: DpopConfig = Field(default_factory=DpopConfig)
+    actors: ActorsConfig | None = None  # actor profile (docs/actors.md); None: no actor_token
+    saml: SamlConfig | None = None  # SAML 2.0 IdP (docs/saml.md); None: no SAML
     demo: dict[str, Any] = Field(default_factory=dict)
 
     @property

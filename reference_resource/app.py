@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,17 +20,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from xaa import (
+    AccessTokenClaims,
     AuditEvent,
     InvalidRequest,
     InvalidToken,
     JwkSet,
     OAuthError,
+    ProtectedResourceMetadata,
     RegisteredClient,
     ReplayStore,
     UnsupportedGrantType,
     parse_form,
     spec,
 )
+from xaa.actors import ConfigResourceActorPolicy, describe_delegation
 from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
 from xaa.adapters.starlette_resource import (
     JwksFetcher,
@@ -37,6 +41,8 @@ from xaa.adapters.starlette_resource import (
     protected_resource_route,
     requires,
 )
+from xaa.dpop import HmacNonceSource
+from xaa.dpop_server import DpopVerifier
 from xaa.resource import (
     AccountResolver,
     ClientGrant,
@@ -61,11 +67,15 @@ log = logging.getLogger("reference_resource")
 MAX_MESSAGE_CHARS = 4000
 
 
-class LogAuditSink:
-    """Audit events as JSON log lines (never a token)."""
+class ChatAuditSink:
+    """Audit events of the AS and the API: a JSON log line and a row in the chat database."""
+
+    def __init__(self, store: ChatStore) -> None:
+        self._store = store
 
     def emit(self, event: AuditEvent) -> None:
         log.info("audit %s", event.model_dump_json(exclude_defaults=True))
+        self._store.emit(event)
 
 
 class Clients:
@@ -91,6 +101,29 @@ def replay_store(settings: Settings) -> ReplayStore:
     raise ValueError("--replay must be memory, sqlite or a redis:// URL")
 
 
+def _dpop_verifier(settings: Settings, replay: ReplayStore) -> DpopVerifier | None:
+    """RFC 9449 at /token and the API: one replay store, optional stateless nonces."""
+    if not settings.dpop or settings.legacy:
+        return None
+    nonces = HmacNonceSource(secrets.token_bytes(32)) if settings.dpop_nonces else None
+    return DpopVerifier(replay, nonces=nonces)
+
+
+def _resource_metadata(
+    settings: Settings, scopes: frozenset[str], dpop: DpopVerifier | None
+) -> ProtectedResourceMetadata:
+    """RFC 9728 metadata, with the DPoP members (RFC 9728 §2) when DPoP is served."""
+    metadata = protected_resource_metadata(settings.resource, [settings.issuer], scopes)
+    if dpop is None:
+        return metadata
+    return metadata.model_copy(
+        update={
+            "dpop_signing_alg_values_supported": list(dpop.algs),
+            "dpop_bound_access_tokens_required": settings.dpop_required,
+        }
+    )
+
+
 def create_app(settings: Settings) -> Starlette:
     """The chat app for ``settings``."""
     store = ChatStore(settings.db)
@@ -107,6 +140,8 @@ def create_app(settings: Settings) -> Starlette:
     )
     code_grants = {spec.GRANT_AUTHORIZATION_CODE, spec.GRANT_REFRESH_TOKEN}
     grant_types = code_grants if settings.legacy else {*code_grants, spec.GRANT_JWT_BEARER}
+    if settings.dpop and not settings.legacy:
+        grant_types.add(spec.GRANT_JWT_DPOP)
     grants = StaticGrantPolicy(
         [ClientGrant(cid, grant_types=frozenset(grant_types)) for cid, _ in settings.clients]
     )
@@ -115,6 +150,8 @@ def create_app(settings: Settings) -> Starlette:
         ttl=settings.idp_keys_ttl,
         min_refresh_interval=settings.idp_min_refresh_interval,
     )
+    replay = replay_store(settings)
+    dpop = _dpop_verifier(settings, replay)
     endpoint = JwtBearerEndpoint(
         issuer=settings.issuer,
         token_endpoint=settings.issuer.rstrip("/") + "/token",
@@ -122,11 +159,15 @@ def create_app(settings: Settings) -> Starlette:
         clients=clients,
         grants=grants,
         trust=trust,
-        replay=replay_store(settings),
+        replay=replay,
         subjects=AccountResolver(store),
-        resources=[ServedResource(settings.resource, scopes)],
-        audit=LogAuditSink(),
+        resources=[ServedResource(settings.resource, scopes, settings.dpop_required)],
+        dpop=dpop,
+        audit=ChatAuditSink(store),
         access_token_lifetime=settings.access_token_lifetime,
+        actors=ConfigResourceActorPolicy(
+            dict(settings.actor_requirements), default=settings.actor_default
+        ),
     )
     flow = CodeFlow(
         store,
@@ -146,10 +187,16 @@ def create_app(settings: Settings) -> Starlette:
         auth_methods=methods,
         scopes=scopes,
         revocation=True,
+        dpop_algs=dpop.algs if dpop else (),
     )
     metadata_url = protected_resource_metadata_url(settings.resource)
     rs = ResourceServer(
-        settings.resource, settings.issuer, JwkSet([key.verification_key()]), metadata_url
+        settings.resource,
+        settings.issuer,
+        JwkSet([key.verification_key()]),
+        metadata_url,
+        dpop=dpop,
+        require_dpop=settings.dpop_required,
     )
     fetcher = JwksFetcher()
 
@@ -160,7 +207,7 @@ def create_app(settings: Settings) -> Starlette:
             return error_response(exc, where="token")
         now = time.time()
         grant = form.get(spec.P_GRANT_TYPE)
-        if grant == spec.GRANT_JWT_BEARER:
+        if grant in (spec.GRANT_JWT_BEARER, spec.GRANT_JWT_DPOP):
             if settings.legacy:
                 return error_response(UnsupportedGrantType(detail="legacy mode"), where="token")
             stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
@@ -187,6 +234,8 @@ def create_app(settings: Settings) -> Starlette:
     async def consent(request: Request) -> Response:
         return flow.consent(await _html_form(request))
 
+    audit = ChatAuditSink(store)
+
     def guard(*needed: str, any_of: bool = False) -> Callable[[Any], Any]:
         def decorate(handler: Any) -> Any:
             async def unrevoked(request: Request) -> Response:
@@ -195,7 +244,14 @@ def create_app(settings: Settings) -> Starlette:
                 response: Response = await handler(request)
                 return response
 
-            return requires(rs, *needed, any_of=any_of)(unrevoked)
+            checked = requires(rs, *needed, any_of=any_of)(unrevoked)
+
+            async def audited(request: Request) -> Response:
+                response: Response = await checked(request)
+                audit.emit(_api_event(request, response, settings.issuer, settings.resource))
+                return response
+
+            return audited
 
         return decorate
 
@@ -241,9 +297,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [
         *metadata_routes(metadata, {"keys": [key.public_jwk()]}),
-        protected_resource_route(
-            protected_resource_metadata(settings.resource, [settings.issuer], scopes)
-        ),
+        protected_resource_route(_resource_metadata(settings, scopes, dpop)),
         Route("/token", token, methods=["POST"]),
         Route("/revoke", revoke, methods=["POST"]),
         Route("/authorize", authorize, methods=["GET"]),
@@ -262,8 +316,35 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def _who(request: Request) -> dict[str, Any]:
-    claims = request.state.access_token.to_json()
-    return {k: claims.get(k) for k in ("sub", "client_id", "idp_iss", "idp_sub", "act", "scope")}
+    token = request.state.access_token
+    claims = token.to_json()
+    who = {k: claims.get(k) for k in ("sub", "client_id", "idp_iss", "idp_sub", "act", "scope")}
+    chain = token.act.chain() if token.act else []
+    return {**who, "actors": chain, "on_behalf": describe_delegation(token.sub, token.act)}
+
+
+def _api_event(request: Request, response: Response, issuer: str, resource: str) -> AuditEvent:
+    """One audit event per API request, with the token's ``act`` chain (docs/actors.md)."""
+    token: AccessTokenClaims | None = getattr(request.state, "access_token", None)
+    ok = response.status_code < 400
+    return AuditEvent(
+        event="resource.request",
+        decision="issued" if ok else "denied",
+        reason="" if ok else str(response.status_code),
+        issuer=issuer,
+        subject=token.sub if token else None,
+        client_id=token.client_id if token else None,
+        audience=resource,
+        actors=token.act.chain() if token and token.act else [],
+        granted_scope=token.scope if token else None,
+        jti=token.jti if token else None,
+        extra={
+            "method": request.method,
+            "path": request.url.path,
+            "status": response.status_code,
+            **{k: (token.model_extra or {}).get(k) for k in ("idp_iss", "idp_sub") if token},
+        },
+    )
 
 
 def _revoked(rs: ResourceServer) -> Response:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from xaa.actors import ActorRequirement
+
 DEFAULT_PORT = 9500
 LEGACY_PORT = 9600
 DEFAULT_IDP = "http://127.0.0.1:9400"
@@ -39,7 +41,16 @@ class Settings:
     refresh_token_lifetime: int = 86400
     idp_keys_ttl: float = 3600.0
     idp_min_refresh_interval: float = 30.0
+    # DPoP (RFC 9449, draft §8.6.2): proofs at /token (jwt-bearer + DPoP header, jwt-dpop)
+    # and the DPoP scheme at the API; dpop_required refuses Bearer tokens for the API.
+    dpop: bool = True
+    dpop_required: bool = False
+    dpop_nonces: bool = False
     extra: dict[str, str] = field(default_factory=dict)
+    # The AS's stance on actors (act): require, refuse or allow, per client and for the others
+    # (xaa.actors.ConfigResourceActorPolicy, docs/actors.md).
+    actor_requirements: tuple[tuple[str, ActorRequirement], ...] = ()
+    actor_default: ActorRequirement = "allow"
 
     @property
     def resource(self) -> str:

@@ -17,7 +17,9 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from xaa import SigningKey
+from xaa import AuditEvent, SigningKey
+from xaa.actors import describe_delegation
+from xaa.models import Actor
 from xaa.resource import Account
 
 _SCHEMA = """
@@ -41,7 +43,14 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     token_hash TEXT PRIMARY KEY, client_id TEXT NOT NULL, account_id TEXT NOT NULL,
     scope TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS revoked_access (jti TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, event TEXT NOT NULL,
+    decision TEXT NOT NULL, document TEXT NOT NULL);
 """
+_MESSAGE_COLUMNS = (
+    "SELECT m.id, m.text, m.account_id, m.email, m.client_id, m.idp_iss, m.act, m.created_at,"
+    " a.username FROM messages m LEFT JOIN accounts a ON a.id = m.account_id"
+)
 _NO_TENANT = ""
 
 
@@ -167,8 +176,7 @@ class ChatStore:
     def messages(self, channel_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """The latest messages of a channel, oldest first."""
         rows = self._run(
-            "SELECT id, text, account_id, email, client_id, idp_iss, act, created_at"
-            " FROM messages WHERE channel_id=? ORDER BY id DESC LIMIT ?",
+            f"{_MESSAGE_COLUMNS} WHERE m.channel_id=? ORDER BY m.id DESC LIMIT ?",
             (channel_id, limit),
         )
         return [_message(r) for r in reversed(rows)]
@@ -202,11 +210,7 @@ class ChatStore:
                 ),
             )
             row_id = cursor.lastrowid
-        rows = self._run(
-            "SELECT id, text, account_id, email, client_id, idp_iss, act, created_at"
-            " FROM messages WHERE id=?",
-            (row_id,),
-        )
+        rows = self._run(f"{_MESSAGE_COLUMNS} WHERE m.id=?", (row_id,))
         return _message(rows[0])
 
     # -- code flow state --------------------------------------------------------------------
@@ -296,32 +300,34 @@ class ChatStore:
         """Whether an access token was revoked."""
         return bool(self._run("SELECT 1 FROM revoked_access WHERE jti=?", (jti,)))
 
+    # -- audit log of the AS and the API (xaa.AuditSink) -------------------------------------
+
+    def emit(self, event: AuditEvent) -> None:
+        """Append ``event`` (it never holds a token)."""
+        self._run(
+            "INSERT INTO audit (time, event, decision, document) VALUES (?, ?, ?, ?)",
+            (event.time, event.event, event.decision, event.model_dump_json()),
+        )
+
+    def audit_events(self) -> list[AuditEvent]:
+        """The audit log, oldest first."""
+        rows = self._run("SELECT document FROM audit ORDER BY id")
+        return [AuditEvent.model_validate_json(row[0]) for row in rows]
+
 
 def _message(row: tuple[Any, ...]) -> dict[str, Any]:
-    act = json.loads(row[6]) if row[6] else None
-    out: dict[str, Any] = {
+    act = Actor.model_validate_json(row[6]) if row[6] else None
+    author = row[3] or row[2]
+    return {
         "id": row[0],
         "text": row[1],
         "account": row[2],
-        "author": row[3] or row[2],
+        "author": author,
         "client_id": row[4],
         "idp": row[5],
-        "act": act,
+        "act": act.model_dump(exclude_none=True) if act else None,
+        "actors": act.chain() if act else [],
+        # ``alice via <earliest actor> via <current actor>`` (docs/actors.md)
+        "attribution": describe_delegation(row[8] or author, act),
         "created_at": row[7],
     }
-    out["attribution"] = attribution(out)
-    return out
-
-
-def attribution(message: dict[str, Any]) -> str:
-    """Who posted, through which client, for which actors: a sentence a person can read."""
-    text = f"{message['author']} via {message['client_id']}"
-    act = message.get("act")
-    if act:
-        chain = []
-        node = act
-        while node:
-            chain.append(node["sub"])
-            node = node.get("act")
-        text += " (acting: " + " <- ".join(chain) + ")"
-    return text

@@ -63,7 +63,7 @@ def test_act_survives_id_jag_and_access_token_unchanged() -> None:
         client_id="chat-client",
         now=NOW,
     ).claims
-    ConfigResourceActorPolicy({}, default="allow").check("chat-client", id_jag.act)
+    ConfigResourceActorPolicy({}, default="allow").check(id_jag.act, "chat-client")
     access = AccessTokenClaims(
         iss=AS,
         sub="alice",
@@ -106,7 +106,7 @@ def test_resource_as_requirement_violations_are_invalid_grant(
 ) -> None:
     policy = ConfigResourceActorPolicy({"chat-client": requirement}, default="allow")  # type: ignore[dict-item]
     with pytest.raises(InvalidGrant) as info:
-        policy.check("chat-client", act)
+        policy.check(act, "chat-client")
     exc = info.value
     assert (exc.error, exc.status) == ("invalid_grant", 400)
     assert detail in exc.detail
@@ -117,17 +117,17 @@ def test_resource_as_requirements_that_hold() -> None:
     policy = ConfigResourceActorPolicy(
         {"agents": "require", "humans": "refuse"}, default="allow", max_depth=2
     )
-    policy.check("agents", TWO_HOPS)
-    policy.check("humans", None)
-    policy.check("other", None)
-    policy.check("other", TWO_HOPS)
+    policy.check(TWO_HOPS, "agents")
+    policy.check(None, "humans")
+    policy.check(None, "other")
+    policy.check(TWO_HOPS, "other")
 
 
 def test_resource_as_depth_limit() -> None:
     policy = ConfigResourceActorPolicy({}, default="allow", max_depth=1)
-    policy.check("c", Actor(sub=TRIAGE))
+    policy.check(Actor(sub=TRIAGE), "c")
     with pytest.raises(InvalidGrant) as info:
-        policy.check("c", TWO_HOPS)
+        policy.check(TWO_HOPS, "c")
     assert "deeper than this AS accepts" in info.value.detail
 
 

@@ -34,7 +34,10 @@ def test_demo_configuration_is_the_issue_s() -> None:
     grants = {g.client: g for g in config.policy.grants}
     assert grants["wiki"].client_id == "wiki-at-chat"
     assert grants["agent"].client_id == "agent-at-chat"
-    assert [r.scopes for r in grants["agent"].scopes] == [["chat.read"]]
+    assert [r.scopes for r in grants["agent"].scopes] == [
+        ["chat.read"],
+        ["chat.read", "chat.write"],
+    ]
     assert "DEMO ONLY" in demo_config_text()
 
 

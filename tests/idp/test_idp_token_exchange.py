@@ -23,6 +23,7 @@ from xaa import (
     spec,
     verify_id_jag,
 )
+from xaa.actors import ActorDecision, ValidatedActor
 from xaa.forms import basic_header
 from xaa.idp import GrantLimits, RefreshGrant, TokenExchangeEndpoint
 from xaa.keys import b64url
@@ -493,8 +494,9 @@ class _Dpop:
 
 
 class _Actors:
-    def validate_actor(self, token: str, token_type: str, **_: Any) -> Actor:
-        return Actor(sub=token, iss="https://agents.example")
+    def validate_actor(self, token: str, token_type: str, **_: Any) -> ActorDecision:
+        actor = ValidatedActor(token, "https://agents.example", token_type, None, None)
+        return ActorDecision(actor, Actor(sub=token, iss="https://agents.example"), None)
 
 
 def _with(idp: Idp, **hooks: Any) -> TokenExchangeEndpoint:

@@ -91,7 +91,7 @@ def test_reference_idp_to_reference_resource(apps: tuple[str, str]) -> None:
     got = chat_round_trip(chat, tokens["access_token"], text="hello via the reference IdP")
     message: dict[str, Any] = got["posted"]["body"]
     assert got["posted"]["status"] == 201
-    assert message["attribution"] == "alice@acme.example via wiki-at-chat"
+    assert message["attribution"] == "alice" and message["client_id"] == "wiki-at-chat"
     assert message["idp"] == idp
 
 

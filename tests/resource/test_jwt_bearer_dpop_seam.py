@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from tests.resource.resource_kit import NOW, TOKEN_URL, assert_rejected, body, make_kit
-from xaa import InvalidDpopProof
+from tests.resource.resource_kit import (
+    NOW,
+    RESOURCE,
+    SCOPES,
+    TOKEN_URL,
+    assert_rejected,
+    body,
+    make_kit,
+)
+from xaa import InvalidDpopProof, spec
+from xaa.resource import ServedResource
 
 
 class FakeProofs:
@@ -55,3 +66,28 @@ def test_case4_no_cnf_no_proof() -> None:
 def test_require_dpop_needs_a_verifier() -> None:
     with pytest.raises(ValueError):
         make_kit(require_dpop=True)
+
+
+def test_jwt_dpop_grant_needs_a_proof_and_binds() -> None:
+    kit = make_kit(dpop=FakeProofs())
+    form = {"grant_type": spec.GRANT_JWT_DPOP}
+    data = body(kit.post(kit.jag(), form=form, headers={"dpop": "good-Z"}))
+    assert data["token_type"] == "DPoP"
+    assert_rejected(kit.post(kit.jag(jti="y"), form=form), 400, "invalid_request")
+
+
+def test_jwt_dpop_grant_without_a_verifier_is_unsupported() -> None:
+    kit = make_kit()
+    response = kit.post(kit.jag(), form={"grant_type": spec.GRANT_JWT_DPOP}, headers={"dpop": "p"})
+    assert_rejected(response, 400, "unsupported_grant_type")
+
+
+def test_resource_that_requires_dpop_refuses_bearer_tokens() -> None:
+    kit = make_kit(dpop=FakeProofs())
+    strict = replace(kit.endpoint, resources=[ServedResource(RESOURCE, SCOPES, True)])
+    headers, form = kit.request(kit.jag())
+    assert_rejected(strict.handle(headers, form, now=NOW), 400, "invalid_grant")
+    headers, form = kit.request(kit.jag(jti="z"), headers={"dpop": "good-Z"})
+    assert body(strict.handle(headers, form, now=NOW))["token_type"] == "DPoP"
+    with pytest.raises(ValueError):
+        replace(make_kit().endpoint, resources=[ServedResource(RESOURCE, SCOPES, True)])

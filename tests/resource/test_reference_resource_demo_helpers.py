@@ -24,6 +24,6 @@ def test_demo_helpers(tmp_path: Path, mode: str) -> None:
             tokens = redeem_id_jag(base, idp.id_jag(base, "wiki-at-chat"))
             got = chat_round_trip(base, tokens["access_token"], text="demo says hi")
     assert got["posted"]["status"] == 201
-    assert got["posted"]["body"]["attribution"] == "alice@acme.example via wiki-at-chat"
+    assert got["posted"]["body"]["attribution"] == "alice"  # docs/actors.md display
     assert got["messages_after"]["body"]["messages"][-1]["text"] == "demo says hi"
     assert {c["id"] for c in got["channels"]["body"]["channels"]} >= {"general", "random"}

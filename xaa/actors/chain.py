@@ -8,11 +8,21 @@ The authenticated client is never an actor (draft §8.5).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 from ..errors import InvalidGrant, InvalidRequest
 from ..models import AccessTokenClaims, Actor, IdJagClaims
+from ..resource.policy import ActorPolicy as ResourceActorPolicy
 from .validation import ValidatedActor
+
+__all__ = [
+    "ActorRequirement",
+    "ConfigResourceActorPolicy",
+    "ResourceActorPolicy",
+    "actor_chain",
+    "build_act",
+    "describe_delegation",
+]
 
 ActorRequirement = Literal["require", "refuse", "allow"]
 
@@ -44,15 +54,6 @@ def describe_delegation(subject: str, act: Actor | None) -> str:
     return " via ".join([subject, *reversed(actor_chain(act))])
 
 
-@runtime_checkable
-class ResourceActorPolicy(Protocol):
-    """The resource AS's per-client stance on actors; raises ``InvalidGrant`` to refuse."""
-
-    def check(self, client_id: str, act: Actor | None) -> None:
-        """Accept ``act`` for ``client_id`` or raise :class:`~xaa.errors.InvalidGrant`."""
-        ...
-
-
 class ConfigResourceActorPolicy:
     """:class:`ResourceActorPolicy` from a client -> ``require``/``refuse``/``allow`` table.
 
@@ -76,7 +77,7 @@ class ConfigResourceActorPolicy:
         self.default = default
         self.max_depth = max_depth
 
-    def check(self, client_id: str, act: Actor | None) -> None:
+    def check(self, act: Actor | None, client_id: str) -> None:
         """Refuse an ``act`` where actors are refused, its absence where one is required."""
         requirement = self.per_client.get(client_id, self.default)
         if act is None:

@@ -20,13 +20,15 @@ from typing import Any, ClassVar
 import anyio
 import httpx
 
+from .. import spec
 from ..client.cache import IdentitySession
 from ..client.discovery import parse_www_authenticate
 from ..client.errors import StepUpRequired
 from ..client.flow import ClientConfig, Flow, XaaFlow, run_async, run_sync
 from ..client.http import Request
 from ..client.requests import AccessToken, IdJag
-from ..errors import HttpResponse
+from ..dpop import dpop_nonce_challenge
+from ..errors import HttpResponse, ProtocolViolation
 from ..forms import parse_scope
 
 DEFAULT_TIMEOUT = 10.0
@@ -246,6 +248,14 @@ class AsyncXAAClient(_Driver):
         await self._http.aclose()
 
 
+def _dpop_nonce(response: Any) -> str | None:
+    """The nonce of a resource server's ``use_dpop_nonce`` 401 (headers only), else None."""
+    if response.status_code != 401:
+        return None
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    return dpop_nonce_challenge(401, headers, b"")
+
+
 @dataclass(frozen=True, slots=True)
 class _NeedToken:
     scope: frozenset[str]
@@ -306,10 +316,25 @@ class XAAAuthLogic:
             self._async = self.async_client_class(flow=self._flow, session=self._session)
         return self._async
 
+    def _present(self, request: Any, token: AccessToken, nonce: str | None = None) -> None:
+        """``Authorization``, plus a fresh proof with ``ath`` for a DPoP token (RFC 9449 §7)."""
+        request.headers["Authorization"] = token.authorization()
+        if token.authorization().startswith(spec.TOKEN_TYPE_DPOP + " "):
+            prover = self._flow.config.dpop
+            if prover is None:
+                raise ProtocolViolation("token_type", "a DPoP token but no DPoP key")
+            request.headers["DPoP"] = prover.proof(
+                request.method, str(request.url), nonce=nonce, access_token=token.token
+            )
+
     def _steps(self, request: Any) -> Generator[Any, Any, None]:
         token: AccessToken = yield _NeedToken(self.scope)
-        request.headers["Authorization"] = token.authorization()
+        self._present(request, token)
         response = yield request
+        nonce = _dpop_nonce(response) if "DPoP" in request.headers else None
+        if nonce is not None:  # RFC 9449 §9: one retry with the resource server's nonce
+            self._present(request, token, nonce)
+            response = yield request
         if response.status_code not in (401, 403):
             return
         challenge = parse_www_authenticate(response.headers.get("www-authenticate"))
@@ -331,7 +356,7 @@ class XAAAuthLogic:
         else:
             return
         token = yield need
-        request.headers["Authorization"] = token.authorization()
+        self._present(request, token)
         yield request
 
     def _get_sync(self, need: _NeedToken) -> AccessToken:

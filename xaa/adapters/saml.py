@@ -18,8 +18,8 @@ import base64
 import binascii
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +35,7 @@ from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from .. import spec
 from ..errors import InvalidRequest, OAuthError, ProtocolViolation
+from ..idp.saml_subject import SamlSubject
 from ..replay import NS_SAML, ReplayStore, claim_once
 
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -91,25 +92,6 @@ class SamlServiceProvider:
     entity_id: str
     client_id: str
     recipients: frozenset[str]
-
-
-@dataclass(frozen=True)
-class SamlSubject:
-    """What a verified assertion says, read only from the signed element."""
-
-    issuer: str
-    name_id: str
-    name_id_format: str
-    assertion_id: str
-    audience: tuple[str, ...]
-    recipient: str
-    not_on_or_after: float
-    authn_instant: float
-    authn_context_class_ref: str | None
-    session_index: str | None
-    email: str | None
-    groups: tuple[str, ...]
-    attributes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def encode_subject_token(assertion_xml: bytes) -> str:

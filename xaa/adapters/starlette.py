@@ -7,6 +7,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import spec
 from ..errors import HttpResponse, InvalidRequest, OAuthError
 from ..forms import MAX_FORM_BYTES
 
@@ -29,10 +30,18 @@ async def read_form_body(request: Request) -> bytes:
 
 
 def lower_headers(request: Request) -> dict[str, str]:
-    """Request headers with lowercase names (a repeated header keeps its first value)."""
+    """Request headers with lowercase names (a repeated header keeps its first value).
+
+    Repeated ``DPoP`` headers are joined with ``,`` (RFC 9110 §5.3), which no proof
+    parses: RFC 9449 §4.3 allows exactly one.
+    """
     out: dict[str, str] = {}
     for name, value in request.headers.items():
-        out.setdefault(name.lower(), value)
+        key = name.lower()
+        if key == spec.H_DPOP and key in out:
+            out[key] += "," + value
+        else:
+            out.setdefault(key, value)
     return out
 
 

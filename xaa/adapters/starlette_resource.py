@@ -6,7 +6,7 @@
 - :func:`metadata_routes`: RFC 8414 AS metadata and the AS's JWKS.
 - :func:`protected_resource_route`: RFC 9728 metadata at its path-aware URL.
 - :func:`requires`: a per-route scope dependency; the verified claims land in
-  ``request.state.access_token``.
+  ``request.state.access_token``, their ``act`` chain in ``request.state.actors``.
 
 Blocking store calls (SQLite, Redis) run inline: each is one short local
 transaction or round trip.
@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import spec
+from ..actors import actor_chain
 from ..errors import OAuthError
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..resource import (
@@ -37,7 +38,7 @@ from ..resource import (
 )
 from ..resource.metadata import JWKS_PATH, TOKEN_PATH
 from ..resource.trust import FetchResult
-from .starlette import error_response, lower_headers, read_form_body, to_starlette
+from .starlette import error_response, log, lower_headers, read_form_body, to_starlette
 
 MAX_DOCUMENT_BYTES = 64 * 1024
 FETCH_TIMEOUT = 5.0
@@ -162,11 +163,18 @@ def requires(
         async def guarded(request: Request) -> Response:
             try:
                 claims = server.authorize(
-                    lower_headers(request), request.query_params.keys(), scopes, any_of=any_of
+                    lower_headers(request),
+                    request.query_params.keys(),
+                    scopes,
+                    any_of=any_of,
+                    method=request.method,
+                    path=request.url.path,
                 )
             except OAuthError as exc:
-                return error_response(exc, where="resource")
+                log.info("resource rejected: %s (%s)", exc.error, exc.detail)
+                return to_starlette(server.response(exc))
             request.state.access_token = claims
+            request.state.actors = actor_chain(claims)  # current actor first (docs/actors.md)
             return await handler(request)
 
         return guarded

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Any
 
 
@@ -28,6 +29,15 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--legacy", action="store_true", help="the same app without XAA (code flow only)"
     )
+    serve.add_argument(
+        "--no-dpop", action="store_true", help="do not serve DPoP (RFC 9449) at /token and /api"
+    )
+    serve.add_argument(
+        "--require-dpop", action="store_true", help="the API accepts only DPoP-bound tokens"
+    )
+    serve.add_argument(
+        "--dpop-nonces", action="store_true", help="require server nonces in DPoP proofs"
+    )
     serve.set_defaults(func=_serve)
 
 
@@ -46,6 +56,12 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db,
         replay=args.replay,
         trust_idps=args.trust_idp,
+    )
+    settings = replace(
+        settings,
+        dpop=not args.no_dpop,
+        dpop_required=args.require_dpop,
+        dpop_nonces=args.dpop_nonces,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     mode = "legacy (no XAA)" if settings.legacy else "XAA"

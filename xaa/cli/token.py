@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import httpx
 
 from .. import spec
+from ..actors import ActorTokenUnavailable
 from ..client import (
     ClientConfig,
     ClientCredentials,
@@ -33,8 +34,10 @@ from ..client import (
     discover_resource,
     run_sync,
 )
+from ..client.dpop import DpopKeyProver
 from ..client.http import Request, require_same_origin
 from ..client.requests import raise_for_error
+from ..dpop import DpopKey
 from ..errors import HttpResponse, InvalidRequest, OAuthError, ProtocolViolation
 from ..forms import encode_form
 from ..jose import parse_compact
@@ -54,6 +57,10 @@ def register(subparsers: Any) -> None:
     subject = cmd.add_mutually_exclusive_group(required=True)
     subject.add_argument("--subject-token-file", type=Path, help="file holding an ID token")
     subject.add_argument("--login", metavar="USER:PASSWORD", help="sign in at the IdP (demo)")
+    subject.add_argument(
+        "--saml-assertion-file", type=Path, help="SAML assertion XML or base64 SAMLResponse"
+    )
+    cmd.add_argument("--saml-sp", metavar="ENTITY_ID", help="with --login: sign in by SAML SSO")
     cmd.add_argument("--subject-token-type", default=spec.TOKEN_TYPE_ID_TOKEN)
     cmd.add_argument("--redirect-uri", help="redirect URI registered at the IdP (with --login)")
     cmd.add_argument("--resource", required=True, help="protected resource URL (RFC 8707)")
@@ -66,6 +73,24 @@ def register(subparsers: Any) -> None:
         default=spec.AUTH_CLIENT_SECRET_BASIC,
     )
     cmd.add_argument("--scope", default=None, help="space-separated scopes")
+    cmd.add_argument(
+        "--actor-token-file",
+        type=Path,
+        help="file holding the actor token (e.g. a JWT-SVID a workload agent refreshes)",
+    )
+    cmd.add_argument(
+        "--actor-token-type",
+        choices=[spec.TOKEN_TYPE_JWT, spec.TOKEN_TYPE_ACCESS_TOKEN],
+        default=spec.TOKEN_TYPE_JWT,
+    )
+    cmd.add_argument(
+        "--dpop",
+        action="store_true",
+        help="DPoP (RFC 9449) on both legs: a fresh ES256 key, proofs, a DPoP-bound token",
+    )
+    cmd.add_argument(
+        "--dpop-key", type=Path, help="private JWK file of the DPoP key (implies --dpop)"
+    )
     cmd.add_argument("--json", action="store_true", help="print JSON")
     cmd.set_defaults(func=_token)
     dec = subparsers.add_parser("decode", help="print a JWT's header and claims (NOT verified)")
@@ -85,6 +110,13 @@ def _decode(args: argparse.Namespace) -> int:
     print("claims:")
     print(json.dumps(jws.payload, indent=2, sort_keys=True))
     return 0
+
+
+def _dpop_prover(args: argparse.Namespace) -> DpopKeyProver | None:
+    """``--dpop-key FILE`` (a private JWK), ``--dpop`` (a fresh ES256 key), or no DPoP."""
+    if args.dpop_key is not None:
+        return DpopKeyProver(DpopKey.from_jwk(json.loads(args.dpop_key.read_text())))
+    return DpopKeyProver.generate() if args.dpop else None
 
 
 def _idp_credentials(args: argparse.Namespace) -> ClientCredentials:
@@ -111,6 +143,7 @@ class _Sender:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from ..adapters.actor_files import FileActorTokenProvider
     from ..adapters.httpx_client import XAAClient
 
     idp_credentials = _idp_credentials(args)
@@ -122,7 +155,9 @@ def _token(args: argparse.Namespace) -> int:
             if issuer is None:
                 prm = run_sync(discover_resource(args.resource, metadata, 0.0), send)
                 issuer = (prm.authorization_servers or [""])[0]
-            if args.login:
+            if args.saml_assertion_file is not None or (args.login and args.saml_sp):
+                session = _saml_session(http, args)  # draft §4.5: SAML -> refresh token
+            elif args.login:
                 if not args.redirect_uri:
                     print("xaa token: --login needs --redirect-uri", file=sys.stderr)
                     return 2
@@ -140,10 +175,20 @@ def _token(args: argparse.Namespace) -> int:
             as_credentials = ClientCredentials(
                 args.client_id, args.client_auth, secret=args.client_secret
             )
-            config = ClientConfig(IdpConfig(args.idp, idp_credentials), {issuer: as_credentials})
+            actors = (
+                FileActorTokenProvider(args.actor_token_file, token_type=args.actor_token_type)
+                if args.actor_token_file is not None
+                else None
+            )
+            config = ClientConfig(
+                IdpConfig(args.idp, idp_credentials),
+                {issuer: as_credentials},
+                actor_tokens=actors,
+                dpop=_dpop_prover(args),
+            )
             client = XAAClient(config, session=session, http=http)
             token = client.get_token(args.resource, args.scope, authorization_server=issuer)
-        except (XaaClientError, ProtocolViolation, OAuthError) as exc:
+        except (XaaClientError, ProtocolViolation, OAuthError, ActorTokenUnavailable) as exc:
             print(f"xaa token: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 1
     result = {
@@ -154,12 +199,25 @@ def _token(args: argparse.Namespace) -> int:
         "resource": token.resource,
         "issuer": token.issuer,
     }
+    if config.dpop is not None:
+        result["dpop_jkt"] = config.dpop.thumbprint
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         for name, value in result.items():
             print(f"{name}: {value}")
     return 0
+
+
+def _saml_session(http: httpx.Client, args: argparse.Namespace) -> IdentitySession:
+    from ..client.saml import saml_session
+    from .saml import login_with_saml, read_assertion_file
+
+    if args.saml_assertion_file is not None:
+        return saml_session(read_assertion_file(args.saml_assertion_file))
+    user, _, password = args.login.partition(":")
+    login = login_with_saml(http, args.idp, args.saml_sp, user, password)
+    return saml_session(login.subject_token())
 
 
 class _LoginForm(HTMLParser):

@@ -14,6 +14,7 @@ from .discovery import (
     parse_www_authenticate,
     protected_resource_metadata_urls,
 )
+from .dpop import DpopKeyProver
 from .errors import PolicyDenied, ReauthenticationRequired, StepUpRequired, XaaClientError
 from .flow import (
     ClientConfig,
@@ -37,12 +38,21 @@ from .requests import (
     raise_for_error,
     token_exchange_request,
 )
+from .saml import (
+    SAML_SCOPES,
+    exchange_saml_assertion,
+    process_refresh_token_response,
+    saml_refresh_token_request,
+    saml_session,
+)
 
 __all__ = [
+    "SAML_SCOPES",
     "AccessToken",
     "CacheKey",
     "ClientConfig",
     "ClientCredentials",
+    "DpopKeyProver",
     "DpopProver",
     "Flow",
     "IdJag",
@@ -62,9 +72,11 @@ __all__ = [
     "decode_id_jag",
     "discover_authorization_server",
     "discover_resource",
+    "exchange_saml_assertion",
     "is_loopback",
     "jwt_bearer_request",
     "parse_www_authenticate",
+    "process_refresh_token_response",
     "process_token_exchange_response",
     "process_token_response",
     "protected_resource_metadata_urls",
@@ -73,5 +85,7 @@ __all__ = [
     "require_secure",
     "run_async",
     "run_sync",
+    "saml_refresh_token_request",
+    "saml_session",
     "token_exchange_request",
 ]

@@ -22,6 +22,7 @@ from typing import TypeVar
 from urllib.parse import urlencode
 
 from .. import spec
+from ..actors import ActorTokenProvider
 from ..errors import HttpResponse, InvalidGrant, InvalidRequest
 from ..forms import encode_form
 from ..keys import JwkSet
@@ -34,6 +35,7 @@ from .discovery import (
     discover_authorization_server,
     discover_resource,
 )
+from .dpop import send_with_nonce
 from .errors import ReauthenticationRequired, XaaClientError
 from .http import Request, json_body, require_same_origin
 from .requests import (
@@ -46,6 +48,7 @@ from .requests import (
     raise_for_error,
     token_exchange_request,
 )
+from .saml import exchange_saml_assertion
 
 T = TypeVar("T")
 M_SUBJECT_TOKEN_TYPES = "subject_token_types_supported"  # IdP metadata of the reference IdP
@@ -87,6 +90,7 @@ class ClientConfig:
     metadata_ttl: float = DEFAULT_METADATA_TTL
     clock: Callable[[], float] = field(default=time.time, repr=False)
     dpop: DpopProver | None = field(default=None, repr=False)
+    actor_tokens: ActorTokenProvider | None = field(default=None, repr=False)
 
 
 class XaaFlow:
@@ -108,7 +112,10 @@ class XaaFlow:
         actor_token: str | None = None,
         actor_token_type: str | None = None,
     ) -> Flow[AccessToken]:
-        """An access token for ``resource`` with ``scope`` on behalf of ``session``."""
+        """An access token for ``resource`` with ``scope`` on behalf of ``session``.
+
+        A per-call ``actor_token`` bypasses the token cache (its key names no actor).
+        """
         now = self.config.clock()
         issuer = authorization_server
         if issuer is None:
@@ -126,7 +133,7 @@ class XaaFlow:
             raise UnknownAuthorizationServer("no credentials for this authorization server")
         assert session.subject is not None
         key = CacheKey(session.subject, issuer, resource, scope)
-        cached = self.cache.access_token(key, now)
+        cached = None if actor_token else self.cache.access_token(key, now)
         if cached is not None:
             return cached
         as_meta = yield from discover_authorization_server(
@@ -136,7 +143,7 @@ class XaaFlow:
             require="accepts-id-jag" if self.config.require_id_jag_profile else None,
         )
         redeem = _Redeem(self, as_meta, credentials, resource, scope)
-        if self.config.reuse_id_jag:
+        if self.config.reuse_id_jag and not actor_token:
             jag = self.cache.id_jag(key, now)
             if jag is not None:
                 try:
@@ -156,7 +163,9 @@ class XaaFlow:
             actor_token_type=actor_token_type,
         )
         token = yield from redeem(jag)
-        self.cache.store(key, token, jag if self.config.reuse_id_jag else None, self.config.clock())
+        if not actor_token:
+            reuse = jag if self.config.reuse_id_jag else None
+            self.cache.store(key, token, reuse, self.config.clock())
         return token
 
     def id_jag_flow(
@@ -173,6 +182,8 @@ class XaaFlow:
         """The IdP leg (draft §4.3): rungs 3-5 of the ladder.
 
         ``audience`` is the resource AS issuer and ``client_id`` ours there.
+        Without ``actor_token``, each exchange asks ``config.actor_tokens`` (if
+        any) for one; its ``ActorTokenUnavailable`` stops before any request.
         """
         idp = self.config.idp
         now = self.config.clock()
@@ -184,25 +195,44 @@ class XaaFlow:
         )
         assert meta.token_endpoint is not None
         require_same_origin(meta.token_endpoint, idp.issuer)
+        if session.subject_token_type == spec.TOKEN_TYPE_SAML2:  # draft §4.5: -> refresh token
+            yield from exchange_saml_assertion(
+                meta.token_endpoint,
+                idp.credentials,
+                session,
+                idp_issuer=idp.issuer,
+                clock=self.config.clock,
+                dpop=self.config.dpop,
+            )
 
         def exchange(subject_token: str, subject_token_type: str) -> Flow[IdJag]:
             at = self.config.clock()
             dpop = self.config.dpop
+            actor, actor_type = actor_token, actor_token_type
+            if actor is None and self.config.actor_tokens is not None:
+                credential = self.config.actor_tokens.actor_credential()
+                actor, actor_type = credential.token, credential.token_type
             assert meta.token_endpoint is not None
-            response = yield token_exchange_request(
-                meta.token_endpoint,
-                idp.credentials,
-                idp_issuer=idp.issuer,
-                audience=audience,
-                subject_token=subject_token,
-                subject_token_type=subject_token_type,
-                resource=[resource] if resource else [],
-                scope=scope,
-                actor_token=actor_token,
-                actor_token_type=actor_token_type,
-                now=at,
-                dpop=dpop,
-            )
+            endpoint = meta.token_endpoint
+
+            def build(nonce: str | None) -> Request:
+                return token_exchange_request(
+                    endpoint,
+                    idp.credentials,
+                    idp_issuer=idp.issuer,
+                    audience=audience,
+                    subject_token=subject_token,
+                    subject_token_type=subject_token_type,
+                    resource=[resource] if resource else [],
+                    scope=scope,
+                    actor_token=actor,
+                    actor_token_type=actor_type,
+                    now=at,
+                    dpop=dpop,
+                    dpop_nonce=nonce,
+                )
+
+            response = yield from send_with_nonce(build, dpop)
             return process_token_exchange_response(
                 response,
                 idp_issuer=idp.issuer,
@@ -283,16 +313,22 @@ class _Redeem:
     def __call__(self, jag: IdJag) -> Flow[AccessToken]:
         config = self.flow.config
         assert self.meta.token_endpoint is not None
-        response = yield jwt_bearer_request(
-            self.meta.token_endpoint,
-            self.credentials,
-            as_issuer=self.meta.issuer,
-            assertion=jag,
-            scope=self.scope,
-            resource=self.resource,
-            now=config.clock(),
-            dpop=config.dpop,
-        )
+        endpoint, at = self.meta.token_endpoint, config.clock()
+
+        def build(nonce: str | None) -> Request:
+            return jwt_bearer_request(
+                endpoint,
+                self.credentials,
+                as_issuer=self.meta.issuer,
+                assertion=jag,
+                scope=self.scope,
+                resource=self.resource,
+                now=at,
+                dpop=config.dpop,
+                dpop_nonce=nonce,
+            )
+
+        response = yield from send_with_nonce(build, config.dpop)
         return process_token_response(
             response,
             as_issuer=self.meta.issuer,

@@ -44,8 +44,15 @@ class DpopProver(Protocol):
         """RFC 7638 thumbprint of the proof key (``cnf.jkt``)."""
         ...
 
-    def proof(self, method: str, url: str, *, nonce: str | None = None) -> str:
-        """A fresh DPoP proof JWT for ``method`` ``url``."""
+    def proof(
+        self,
+        method: str,
+        url: str,
+        *,
+        nonce: str | None = None,
+        access_token: str | None = None,
+    ) -> str:
+        """A fresh DPoP proof JWT for ``method`` ``url`` (with ``ath`` for ``access_token``)."""
         ...
 
 
@@ -91,11 +98,12 @@ def _token_request(
     issuer: str,
     now: float,
     dpop: DpopProver | None,
+    dpop_nonce: str | None = None,
 ) -> Request:
     headers = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
     credentials.apply(form, headers, issuer=issuer, now=now)
     if dpop is not None:
-        headers[spec.H_DPOP] = dpop.proof("POST", endpoint)
+        headers[spec.H_DPOP] = dpop.proof("POST", endpoint, nonce=dpop_nonce)
     return Request("POST", endpoint, headers, encode_form(form))
 
 
@@ -114,8 +122,10 @@ def token_exchange_request(
     actor_token_type: str | None = None,
     now: float,
     dpop: DpopProver | None = None,
+    dpop_nonce: str | None = None,
 ) -> Request:
-    """RFC 8693 §2.1 request for an ID-JAG at the IdP (draft §4.3)."""
+    """RFC 8693 §2.1 request for an ID-JAG at the IdP (draft §4.3); with ``dpop``, a proof
+    (carrying ``dpop_nonce`` when the IdP asked for one, RFC 9449 §8)."""
     message = TokenExchangeRequest(
         audience=audience,
         subject_token=subject_token,
@@ -127,7 +137,13 @@ def token_exchange_request(
         actor_token_type=actor_token_type,
     )
     return _token_request(
-        endpoint, message.to_form(), credentials, issuer=idp_issuer, now=now, dpop=dpop
+        endpoint,
+        message.to_form(),
+        credentials,
+        issuer=idp_issuer,
+        now=now,
+        dpop=dpop,
+        dpop_nonce=dpop_nonce,
     )
 
 
@@ -141,6 +157,7 @@ def jwt_bearer_request(
     resource: str | None = None,
     now: float,
     dpop: DpopProver | None = None,
+    dpop_nonce: str | None = None,
 ) -> Request:
     """RFC 7523 §2.1 access token request presenting the ID-JAG (draft §4.4).
 
@@ -156,7 +173,9 @@ def jwt_bearer_request(
         form[spec.P_SCOPE] = format_scope(scope)
     if resource:
         form[spec.P_RESOURCE] = resource
-    return _token_request(endpoint, form, credentials, issuer=as_issuer, now=now, dpop=dpop)
+    return _token_request(
+        endpoint, form, credentials, issuer=as_issuer, now=now, dpop=dpop, dpop_nonce=dpop_nonce
+    )
 
 
 def raise_for_error(response: HttpResponse, *, where: str) -> None:

@@ -1,6 +1,12 @@
 """The IdP side of XAA: token exchange that issues ID-JAGs (draft §4.3), its policy hooks
 and its metadata (draft §6.1). Sans-I/O; serve it with :mod:`xaa.adapters.starlette_idp`."""
 
+from .actor_validation import (
+    ActorIssuerConfig,
+    ActorsConfig,
+    ProfileActorValidator,
+    actor_validator_from_config,
+)
 from .metadata import idp_metadata
 from .policy import (
     AudienceResolver,
@@ -21,6 +27,18 @@ from .policy import (
     SubjectMapper,
     SubjectProfile,
 )
+from .protocol_transition import (
+    IssuedRefreshToken,
+    ProtocolTransition,
+    RefreshTokenIssuer,
+)
+from .saml_subject import (
+    NameIdMap,
+    NameIdMapper,
+    SamlAssertionVerifier,
+    SamlSubject,
+    SamlSubjectValidator,
+)
 from .subjects import (
     IdTokenSubjectValidator,
     KeySource,
@@ -35,11 +53,14 @@ from .token_exchange import (
     ActorTokenValidator,
     DpopProofVerifier,
     ExchangeRequest,
+    RequestedTokenIssuer,
     TokenExchangeEndpoint,
 )
 
 __all__ = [
+    "ActorIssuerConfig",
     "ActorTokenValidator",
+    "ActorsConfig",
     "AudienceResolver",
     "AuthContextPolicy",
     "ClientGrantRule",
@@ -53,12 +74,22 @@ __all__ = [
     "GrantRequest",
     "IdTokenSubjectValidator",
     "IssuancePolicy",
+    "IssuedRefreshToken",
     "KeySource",
     "MappedSubject",
+    "NameIdMap",
+    "NameIdMapper",
+    "ProfileActorValidator",
+    "ProtocolTransition",
     "RefreshGrant",
+    "RefreshTokenIssuer",
     "RefreshTokenStore",
     "RefreshTokenSubjectValidator",
+    "RequestedTokenIssuer",
     "ResourceServerRule",
+    "SamlAssertionVerifier",
+    "SamlSubject",
+    "SamlSubjectValidator",
     "ScopePolicy",
     "ScopeRule",
     "Subject",
@@ -67,6 +98,7 @@ __all__ = [
     "SubjectProfile",
     "SubjectTokenValidator",
     "TokenExchangeEndpoint",
+    "actor_validator_from_config",
     "hash_refresh_token",
     "idp_metadata",
 ]

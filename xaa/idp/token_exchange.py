@@ -23,10 +23,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from .. import spec
+from ..actors import ActorDecision, narrow_scope
 from ..audit import AuditEvent, AuditSink
 from ..client_auth import AuthenticatedClient, ClientStore, authenticate_client
 from ..errors import (
@@ -34,6 +35,7 @@ from ..errors import (
     InvalidAuthorizationDetails,
     InvalidDpopProof,
     InvalidRequest,
+    InvalidScope,
     InvalidTarget,
     OAuthError,
     UnsupportedGrantType,
@@ -57,6 +59,7 @@ __all__ = [
     "ActorTokenValidator",
     "DpopProofVerifier",
     "ExchangeRequest",
+    "RequestedTokenIssuer",
     "TokenExchangeEndpoint",
 ]
 
@@ -75,8 +78,28 @@ class DpopProofVerifier(Protocol):
 
 
 @runtime_checkable
+class RequestedTokenIssuer(Protocol):
+    """Seam for a ``requested_token_type`` other than id-jag (draft §4.5: a refresh token,
+    :class:`xaa.idp.protocol_transition.ProtocolTransition`)."""
+
+    def issue_requested_token(
+        self,
+        endpoint: TokenExchangeEndpoint,
+        headers: Mapping[str, str],
+        form: Form,
+        client: AuthenticatedClient,
+        now: float,
+    ) -> HttpResponse:
+        """The success response (audited), or raise an ``OAuthError`` (audited as denied)."""
+        ...
+
+
+@runtime_checkable
 class ActorTokenValidator(Protocol):
-    """Seam for draft §8.5: turns an ``actor_token`` into an ``act`` claim."""
+    """Seam for draft §8.5: turns an ``actor_token`` into an ``act`` claim and a scope ceiling.
+
+    :class:`xaa.idp.actor_validation.ProfileActorValidator` implements xaa's actor profile.
+    """
 
     def validate_actor(
         self,
@@ -86,8 +109,8 @@ class ActorTokenValidator(Protocol):
         subject: Subject,
         client: AuthenticatedClient,
         now: float,
-    ) -> Actor:
-        """The actor, or raise ``InvalidRequest``."""
+    ) -> ActorDecision:
+        """The accepted actor, or raise ``InvalidRequest``."""
         ...
 
 
@@ -146,7 +169,8 @@ class TokenExchangeEndpoint:
     ``subject_validators`` adds subject token types (e.g. ``saml2``) to the
     built-in ``id_token`` and, with ``refresh_tokens``, ``refresh_token``.
     ``dpop`` and ``actors`` are seams: without them a ``DPoP`` header or an
-    ``actor_token`` is rejected, never ignored.
+    ``actor_token`` is rejected, never ignored. ``token_issuers`` answers other
+    ``requested_token_type`` values (draft §4.5 refresh token); without one, only id-jag.
     """
 
     issuer: str
@@ -160,6 +184,7 @@ class TokenExchangeEndpoint:
     subject_validators: Mapping[str, SubjectTokenValidator] = field(default_factory=dict)
     dpop: DpopProofVerifier | None = None
     actors: ActorTokenValidator | None = None
+    token_issuers: Mapping[str, RequestedTokenIssuer] = field(default_factory=dict)
     token_endpoint: str | None = None
     lifetime: int = DEFAULT_MAX_ID_JAG_LIFETIME
     max_lifetime: int = DEFAULT_MAX_ID_JAG_LIFETIME
@@ -215,6 +240,9 @@ class TokenExchangeEndpoint:
         try:
             client = self.authenticate(headers, form, now)
             trace.client_id = client.client_id
+            other = self.token_issuers.get(form.get(spec.P_REQUESTED_TOKEN_TYPE) or "")
+            if other is not None:
+                return other.issue_requested_token(self, headers, form, client, now)
             request = self.check_request(form)
             jkt = self.check_proof(headers, now)
             subject = self.validate_subject(request, client, now)
@@ -225,7 +253,7 @@ class TokenExchangeEndpoint:
             grant = self.decide_grant(request, client, audience, subject)
             mapped = self.map_subject(subject, client, audience)
             self.check_auth_context(subject, audience, now)
-            actor = self.check_actor(request, subject, client, now)
+            actor, grant = self.check_actor(request, subject, client, grant, now)
             claims = self.claims(audience, client_id_at, subject, mapped, grant, actor, jkt, now)
             token = self.issue(claims)
         except OAuthError as exc:
@@ -370,18 +398,24 @@ class TokenExchangeEndpoint:
         request: ExchangeRequest,
         subject: Subject,
         client: AuthenticatedClient,
+        grant: Grant,
         now: float,
-    ) -> Actor | None:
-        """Draft §8.5 seam: an ``actor_token`` becomes ``act`` only through a validator."""
+    ) -> tuple[Actor | None, Grant]:
+        """Draft §8.5 seam: an ``actor_token`` becomes ``act`` only through a validator;
+        the actor's scope ceiling only narrows the grant (``invalid_scope`` if none is left)."""
         if request.actor_token is None or request.actor_token_type is None:
-            return None
+            return None, grant
         if self.actors is None:
             raise InvalidRequest(
                 "actor_token is not supported here.", detail="no actor token validator"
             )
-        return self.actors.validate_actor(
+        decision = self.actors.validate_actor(
             request.actor_token, request.actor_token_type, subject=subject, client=client, now=now
         )
+        scopes = frozenset(narrow_scope(grant.scopes, decision.allowed_scopes))
+        if grant.scopes and not scopes:
+            raise InvalidScope(detail="the actor may have none of the granted scopes")
+        return decision.act, replace(grant, scopes=scopes)
 
     def claims(
         self,

@@ -4,7 +4,7 @@ Sans-I/O: endpoints return ``HttpResponse``; key fetching is a generator an
 adapter drives (:mod:`xaa.adapters.starlette_resource`).
 """
 
-from .access import ResourceServer
+from .access import PresentedProofVerifier, ResourceServer
 from .jwt_bearer import (
     CLAIM_IDP_ISSUER,
     CLAIM_IDP_SUBJECT,
@@ -57,6 +57,7 @@ __all__ = [
     "JitPolicy",
     "JwtBearerEndpoint",
     "MemoryAccountStore",
+    "PresentedProofVerifier",
     "ReplayPolicy",
     "ResourceServer",
     "ServedResource",

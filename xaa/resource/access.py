@@ -10,6 +10,14 @@ the ``WWW-Authenticate`` challenge with ``resource_metadata``:
 - a token sent in the header and in the query at once: 400 ``invalid_request``;
 - a scope missing: 403 ``insufficient_scope`` with the needed ``scope``.
 
+With a ``dpop`` verifier the ``DPoP`` scheme is served too (RFC 9449 §7.1): the
+token must carry ``cnf.jkt``, a proof must come in the ``DPoP`` header for this
+method and ``htu`` (the resource's configured origin plus the request path, never
+the ``Host`` header) with the token's ``ath``, signed by the ``cnf.jkt`` key; a
+failure is 401 ``invalid_dpop_proof`` (or ``use_dpop_nonce`` with a ``DPoP-Nonce``)
+under a ``WWW-Authenticate: DPoP`` challenge. ``require_dpop`` refuses unbound
+(Bearer) tokens. :meth:`ResourceServer.response` renders any refusal.
+
 Only the ``Authorization`` header is accepted (``bearer_methods_supported``
 is ``["header"]``); a query ``access_token`` alone counts as no token.
 """
@@ -17,11 +25,23 @@ is ``["header"]``); a query ``access_token`` alone counts as no token.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit
 
 from .. import spec
-from ..errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
+from ..dpop import DEFAULT_DPOP_ALGS, check_token_binding, www_authenticate_dpop
+from ..errors import (
+    HttpResponse,
+    InsufficientScope,
+    InvalidDpopProof,
+    InvalidRequest,
+    InvalidToken,
+    OAuthError,
+    UseDpopNonce,
+    json_response,
+)
 from ..keys import JwkSet
 from ..models import AccessTokenClaims
 from ..tokens import DEFAULT_LEEWAY, verify_access_token
@@ -33,15 +53,51 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+class PresentedProofVerifier(Protocol):
+    """Checks the proof that comes with a DPoP-bound token (RFC 9449 §4.3, §7.1);
+    :class:`xaa.dpop_server.DpopVerifier` is the ready one."""
+
+    @property
+    def algs(self) -> tuple[str, ...]:
+        """Accepted proof algorithms (the challenge's ``algs``)."""
+        ...
+
+    def verify(
+        self,
+        proof: str | Sequence[str],
+        *,
+        method: str,
+        url: str,
+        now: float,
+        access_token: str | None = None,
+    ) -> str:
+        """The proof key's thumbprint, or raise ``invalid_dpop_proof``/``use_dpop_nonce``."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ResourceServer:
-    """Checks access tokens for one protected resource."""
+    """Checks access tokens for one protected resource.
+
+    ``dpop`` serves the DPoP scheme; ``require_dpop`` refuses Bearer tokens.
+    """
 
     resource: str
     issuer: str
     keys: JwkSet
     resource_metadata_url: str
     leeway: int = DEFAULT_LEEWAY
+    dpop: PresentedProofVerifier | None = None
+    require_dpop: bool = False
+
+    def __post_init__(self) -> None:
+        if self.require_dpop and self.dpop is None:
+            raise ValueError("require_dpop needs a DPoP proof verifier")
+
+    def htu(self, path: str) -> str:
+        """The URI a proof must name: the resource's configured origin plus ``path``."""
+        parts = urlsplit(self.resource)
+        return f"{parts.scheme}://{parts.netloc}{path}"
 
     def challenge(self, error: OAuthError | None = None, scope: str | None = None) -> str:
         """The ``WWW-Authenticate: Bearer`` value (RFC 6750 §3, RFC 9728 §5.1)."""
@@ -62,36 +118,93 @@ class ResourceServer:
         *,
         any_of: bool = False,
         now: float | None = None,
+        method: str = "GET",
+        path: str = "/",
     ) -> AccessTokenClaims:
         """The claims of a valid token holding every scope in ``scopes`` (or one of them
-        with ``any_of``); else raise."""
+        with ``any_of``); else raise. ``method`` and ``path`` are the request's (DPoP)."""
         header = headers.get(spec.H_AUTHORIZATION)
         if header is not None and QUERY_ACCESS_TOKEN in query:
             raise self._error(InvalidRequest(detail="token sent two ways"))
         scheme, _, token = (header or "").partition(" ")
-        if header is None or scheme.lower() != "bearer" or not token.strip():
+        at = time.time() if now is None else now
+        dpop = self.dpop is not None and scheme.lower() == "dpop"
+        if header is None or not (dpop or scheme.lower() == "bearer") or not token.strip():
             error = InvalidToken("An access token is required.", detail="no bearer token")
             error.headers[spec.H_WWW_AUTHENTICATE] = self.challenge()
             raise error
-        try:
-            verified = verify_access_token(
-                token.strip(),
-                keys=self.keys,
-                issuer=self.issuer,
-                resource=self.resource,
-                now=time.time() if now is None else now,
-                leeway=self.leeway,
-            )
-        except InvalidToken as exc:
-            raise self._error(exc) from None
-        claims = verified.claims
+        if dpop:
+            claims = self._dpop_claims(token.strip(), headers, method, path, at)
+        else:
+            try:
+                claims = verify_access_token(
+                    token.strip(),
+                    keys=self.keys,
+                    issuer=self.issuer,
+                    resource=self.resource,
+                    now=at,
+                    leeway=self.leeway,
+                ).claims
+            except InvalidToken as exc:
+                raise self._error(exc) from None
+            if self.require_dpop:
+                raise self._error(InvalidToken(detail="Bearer token where DPoP is required"))
         held = claims.scopes & set(scopes)
         if scopes and (not held if any_of else held != set(scopes)):
             needed = " ".join(sorted(scopes))
             denied = InsufficientScope(detail="scope missing", extra={"scope": needed})
-            raise self._error(denied, needed)
+            raise self._error(denied, needed, dpop=dpop)
         return claims
 
-    def _error(self, exc: OAuthError, scope: str | None = None) -> OAuthError:
-        exc.headers[spec.H_WWW_AUTHENTICATE] = self.challenge(exc, scope)
+    def _dpop_claims(
+        self, token: str, headers: Mapping[str, str], method: str, path: str, now: float
+    ) -> AccessTokenClaims:
+        """RFC 9449 §7.1: a ``cnf``-bound token, a proof for this request, the same key."""
+        assert self.dpop is not None
+        proof = headers.get(spec.H_DPOP)
+        try:
+            claims = verify_access_token(
+                token,
+                keys=self.keys,
+                issuer=self.issuer,
+                resource=self.resource,
+                now=now,
+                leeway=self.leeway,
+                allow_cnf=True,
+            ).claims
+            jkt = self.dpop.verify(
+                [] if proof is None else [proof],
+                method=method,
+                url=self.htu(path),
+                now=now,
+                access_token=token,
+            )
+            check_token_binding(spec.TOKEN_TYPE_DPOP, claims.cnf.jkt if claims.cnf else None, jkt)
+        except OAuthError as exc:
+            if exc.status >= 500:
+                raise
+            raise self._error(exc, dpop=True) from None
+        return claims
+
+    def _error(
+        self, exc: OAuthError, scope: str | None = None, *, dpop: bool = False
+    ) -> OAuthError:
+        if dpop:
+            params = {"scope": scope} if scope else {}
+            params["resource_metadata"] = self.resource_metadata_url
+            exc.headers[spec.H_WWW_AUTHENTICATE] = www_authenticate_dpop(
+                algs=self.dpop.algs if self.dpop else DEFAULT_DPOP_ALGS,
+                error=exc.error,
+                error_description=exc.description,
+                params=params,
+            )
+        else:
+            exc.headers[spec.H_WWW_AUTHENTICATE] = self.challenge(exc, scope)
         return exc
+
+    @staticmethod
+    def response(exc: OAuthError) -> HttpResponse:
+        """A refusal from :meth:`authorize` as HTTP: DPoP proof errors are 401 (RFC 9449 §7.1)."""
+        if exc.error in (InvalidDpopProof.error, UseDpopNonce.error):
+            return json_response(401, exc.body(), exc.headers)
+        return exc.to_response()

@@ -7,15 +7,23 @@
 2. ``authenticate``: :func:`~xaa.client_auth.authenticate_client` (Basic with or
    without form-encoding, ``client_secret_post``, ``private_key_jwt``; a
    ``client_id`` field next to Basic must name the same client);
-3. ``check_grant``: jwt-bearer enabled for the client, else ``unauthorized_client``;
+3. ``check_grant``: jwt-bearer enabled for the client, else ``unauthorized_client``
+   (then ``jwt-dpop`` without a ``DPoP`` header is ``invalid_request``);
 4. ``verify``: the checks of :func:`~xaa.tokens.verify_id_jag` with the trusted issuer's keys,
    ``aud`` exactly this issuer, ``client_id`` the authenticated client;
-5. ``proof``: the DPoP seam (draft §8.6.2, four cases);
+5. ``proof``: the DPoP seam (draft §8.6.2, four cases, via :func:`xaa.dpop.bind_decision`);
 6. ``check_replay``: ``(iss, jti)`` in the :class:`~xaa.replay.ReplayStore`;
 7. ``check_actor``: the ``act`` chain through the :class:`ActorPolicy`;
 8. ``resolve_subject``: ``(iss, tenant, sub)`` -> local account, else ``invalid_grant``;
-9. ``grant``: resource, scope and authorization_details as subsets under policy;
+9. ``grant``: resource, scope and authorization_details as subsets under policy, then
+   ``check_constrained``: a resource that requires DPoP gets no Bearer token;
 10. ``issue``: an RFC 9068 access token; audit; the response (never a refresh token).
+
+Both ``jwt-bearer`` with a ``DPoP`` header and the ``jwt-dpop`` grant type
+(draft-parecki-oauth-jwt-dpop-grant) are served when a proof verifier is configured;
+``jwt-dpop`` without a ``DPoP`` header is ``invalid_request`` (a required part of the
+request is missing), and an ID-JAG without ``cnf`` under ``jwt-dpop`` is case 3 (the
+access token is bound to the proof's key).
 
 Replay policies: ``single_use`` (default) accepts an ID-JAG once;
 ``reuse_until_exp`` lets the *same* client re-present an unexpired ID-JAG
@@ -42,6 +50,7 @@ from pydantic import ValidationError
 from .. import spec
 from ..audit import AuditEvent, AuditSink
 from ..client_auth import AuthenticatedClient, ClientStore, authenticate_client
+from ..dpop import bind_decision
 from ..errors import (
     HttpResponse,
     InvalidAuthorizationDetails,
@@ -143,7 +152,8 @@ class JwtBearerEndpoint:
     def __post_init__(self) -> None:
         if not self.resources:
             raise ValueError("a resource AS must serve at least one resource")
-        if self.require_dpop and self.dpop is None:
+        requires = self.require_dpop or any(r.requires_dpop for r in self.resources)
+        if requires and self.dpop is None:
             raise ValueError("require_dpop needs a DPoP proof verifier")
         self._served = {r.identifier: r for r in self.resources}
 
@@ -177,12 +187,13 @@ class JwtBearerEndpoint:
         return json_response(200, issued.response().to_json())
 
     def parse(self, body: bytes) -> Form:
-        """Step 1: the form; ``grant_type`` must be jwt-bearer and ``assertion`` present."""
+        """Step 1: the form; ``grant_type`` jwt-bearer (or jwt-dpop with a proof verifier)
+        and ``assertion`` present."""
         form = parse_form(body)
         grant_type = form.get(spec.P_GRANT_TYPE)
         if grant_type is None:
             raise InvalidRequest(detail="grant_type missing")
-        if grant_type != spec.GRANT_JWT_BEARER:
+        if grant_type not in self.grant_types:
             raise UnsupportedGrantType(detail="only jwt-bearer is served here")
         if spec.P_ASSERTION not in form:
             raise InvalidRequest(detail="assertion missing")
@@ -204,7 +215,8 @@ class JwtBearerEndpoint:
         )
 
     def check_grant(self, client: AuthenticatedClient) -> None:
-        """Step 3: the client may use jwt-bearer (RFC 6749 §5.2 ``unauthorized_client``)."""
+        """Step 3: the client may use jwt-bearer (RFC 6749 §5.2 ``unauthorized_client``);
+        ``jwt-dpop`` is jwt-bearer with a proof and needs the same permission."""
         if not self.grants.grant_enabled(client.client_id, spec.GRANT_JWT_BEARER):
             raise UnauthorizedClient(detail="jwt-bearer not enabled for this client")
 
@@ -221,6 +233,10 @@ class JwtBearerEndpoint:
         assertion = form.get(spec.P_ASSERTION)
         if assertion is None:
             raise InvalidRequest(detail="assertion missing")
+        if form.get(spec.P_GRANT_TYPE) == spec.GRANT_JWT_DPOP and spec.H_DPOP not in headers:
+            raise InvalidRequest(
+                "A DPoP proof is required for this grant type.", detail="jwt-dpop without DPoP"
+            )
         jag = self.verify(assertion, client_id, headers, now)
         event.update(issuer=jag.iss, subject=jag.sub, jti=jag.jti)
         if jag.act is not None:
@@ -231,6 +247,7 @@ class JwtBearerEndpoint:
         account = self.resolve_subject(jag)
         event["requested_scope"] = form.get(spec.P_SCOPE)
         granted = self.grant(jag, form, client_id, account)
+        self.check_constrained(granted, jkt)
         issued = self.issue(jag, client_id, account, granted, jkt, now)
         self.audit.emit(
             AuditEvent(
@@ -272,21 +289,32 @@ class JwtBearerEndpoint:
             raise InvalidGrant(detail="client_id does not match the authenticated client")
         return verified.claims
 
-    def proof(self, jag: IdJagClaims, headers: Mapping[str, str], now: float) -> str | None:
-        """Step 5: draft §8.6.2; returns the ``jkt`` to bind the access token to, if any."""
-        proof = headers.get(spec.H_DPOP)
-        if proof is None:
-            if jag.cnf is not None:  # case 2 (verify_id_jag already refuses it)
-                raise InvalidGrant("Proof of possession required for this authorization grant.")
-            if self.require_dpop:  # case 4 with constrained tokens required
-                raise InvalidGrant("Sender-constrained tokens are required.")
-            return None
+    @property
+    def grant_types(self) -> tuple[str, ...]:
+        """Grant types served: jwt-bearer, and jwt-dpop when proofs are verified."""
         if self.dpop is None:
-            raise InvalidDpopProof(detail="DPoP proofs are not supported by this server")
-        jkt = self.dpop.verify(proof, method="POST", url=self.token_endpoint, now=now)
-        if jag.cnf is not None and jag.cnf.jkt != jkt:  # case 1
-            raise InvalidGrant(detail="DPoP key does not match cnf.jkt")
-        return jkt  # cases 1 and 3: bind the access token to the proof's key
+            return (spec.GRANT_JWT_BEARER,)
+        return (spec.GRANT_JWT_BEARER, spec.GRANT_JWT_DPOP)
+
+    def proof(self, jag: IdJagClaims, headers: Mapping[str, str], now: float) -> str | None:
+        """Step 5: draft §8.6.2; returns the ``jkt`` to bind the access token to, if any.
+
+        The proof (``htm`` POST, ``htu`` the configured token endpoint) is verified
+        first; :func:`~xaa.dpop.bind_decision` then takes the four cases.
+        """
+        proof = headers.get(spec.H_DPOP)
+        proof_jkt: str | None = None
+        if proof is not None:
+            if self.dpop is None:
+                raise InvalidDpopProof(detail="DPoP proofs are not supported by this server")
+            proof_jkt = self.dpop.verify(proof, method="POST", url=self.token_endpoint, now=now)
+        cnf_jkt = jag.cnf.jkt if jag.cnf is not None else None
+        return bind_decision(cnf_jkt, proof_jkt, self.require_dpop)
+
+    def check_constrained(self, granted: Granted, jkt: str | None) -> None:
+        """After step 9: a granted resource that requires DPoP gets no Bearer token (case 4)."""
+        if jkt is None and any(self._served[r].requires_dpop for r in granted.resources):
+            bind_decision(None, None, resource_requires_dpop=True)
 
     def check_replay(self, jag: IdJagClaims, client_id: str, now: float) -> None:
         """Step 6: ``(iss, jti)`` single use, or reuse by the same client until ``exp``."""

@@ -25,10 +25,14 @@ from .subjects import Account
 
 @dataclass(frozen=True, slots=True)
 class ServedResource:
-    """A protected resource (RFC 8707 identifier) and the scopes it understands."""
+    """A protected resource (RFC 8707 identifier) and the scopes it understands.
+
+    ``requires_dpop``: tokens for it must be sender-constrained (draft §8.6.2 case 4).
+    """
 
     identifier: str
     scopes: frozenset[str]
+    requires_dpop: bool = False
 
 
 @runtime_checkable

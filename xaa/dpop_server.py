@@ -1,0 +1,72 @@
+"""DPoP at every server hop (RFC 9449): one configured verifier for the IdP, the AS and the RS.
+
+:class:`DpopVerifier` fills the token-endpoint seams of both authorization
+servers — :class:`xaa.idp.DpopProofVerifier` (``verify_proof``, draft §8.6.1)
+and :class:`xaa.resource.DpopProofVerifier` (``verify``, draft §8.6.2) — and
+checks proofs at a resource server (``verify`` with ``access_token``, RFC 9449
+§7.1). Every proof goes through :func:`xaa.dpop.verify_proof`: ``jti`` replay in
+the deployment's :class:`~xaa.replay.ReplayStore` (memory, SQLite or Redis),
+optional server nonces (:class:`~xaa.dpop.HmacNonceSource`).
+
+Callers pass their **configured** URL as ``url`` (the token endpoint, or the
+resource origin plus the request path), never one rebuilt from ``Host``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .dpop import (
+    DEFAULT_DPOP_ALGS,
+    DEFAULT_LEEWAY,
+    DEFAULT_MAX_AGE,
+    DpopNonceSource,
+    verify_proof,
+)
+from .replay import ReplayStore
+
+__all__ = ["DpopVerifier"]
+
+
+@dataclass(frozen=True, slots=True)
+class DpopVerifier:
+    """Checks DPoP proofs for one server: its replay store, nonces, algorithms and window.
+
+    ``algs`` is also what the server advertises in ``dpop_signing_alg_values_supported``.
+    """
+
+    replay: ReplayStore
+    nonces: DpopNonceSource | None = None
+    algs: tuple[str, ...] = DEFAULT_DPOP_ALGS
+    max_age: int = DEFAULT_MAX_AGE
+    leeway: int = DEFAULT_LEEWAY
+
+    def verify(
+        self,
+        proof: str | Sequence[str],
+        *,
+        method: str,
+        url: str,
+        now: float,
+        access_token: str | None = None,
+    ) -> str:
+        """The RFC 7638 thumbprint of the proof's key, or raise ``invalid_dpop_proof``
+        (``use_dpop_nonce`` with a fresh ``DPoP-Nonce`` when a nonce is due; 503 when the
+        replay store cannot answer). With ``access_token`` the proof must carry its ``ath``."""
+        return verify_proof(
+            proof,
+            htm=method,
+            htu=url,
+            replay=self.replay,
+            now=now,
+            accepted_algs=self.algs,
+            max_age=self.max_age,
+            leeway=self.leeway,
+            nonce=self.nonces,
+            access_token=access_token,
+        ).jkt
+
+    def verify_proof(self, proof: str, *, method: str, url: str, now: float) -> str:
+        """:meth:`verify` under the name of the IdP's seam (draft §8.6.1)."""
+        return self.verify(proof, method=method, url=url, now=now)
