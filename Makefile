@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check xaa reference_idp reference_resource tests bench
 
 types: $(STAMP)
-	$(BIN)/mypy xaa
+	$(BIN)/mypy xaa reference_idp reference_resource demo
 
 unit: $(STAMP)
 	$(BIN)/coverage erase

@@ -18,6 +18,10 @@ from xaa.adapters.httpx_client import XAAAuth, XAAClient
 from xaa.cli.token import login_with_password
 from xaa.client import ClientConfig, ClientCredentials, IdpConfig
 
+from .actors import run_actor_demo
+from .broker import run_broker_demo
+from .dpop import run_dpop_demo
+from .saml import run_saml_demo
 from .show import abridged, decoded, step, title
 
 IDP_PORT, CHAT_PORT = 9400, 9500
@@ -82,4 +86,12 @@ def main() -> int:
     """Run every part of the demo."""
     with tempfile.TemporaryDirectory(prefix="xaa-demo-") as tmp, servers(Path(tmp)) as urls:
         xaa_flow(*urls)
+        title("DPoP on every hop: the ID-JAG and the access token are bound to the client's key")
+        run_dpop_demo(*urls)
+        title("SAML: SAML sign-in -> refresh token -> ID-JAG -> access token (draft §4.5)")
+        run_saml_demo(*urls)
+        title("Delegation you can attribute: alice -> agent triage -> sub-agent summarizer")
+        run_actor_demo(*urls)
+    title("Credential broker: XAA where the app supports it, plain OAuth where it does not")
+    run_broker_demo()  # starts its own IdP, chat app and legacy chat app
     return 0
