@@ -26,11 +26,15 @@ def _raw_verifier(key: SigningKey, token: str) -> Callable[[], object]:
     signature = b64url_decode(sig_b64)
     public = key.key.get_op_key("verify")
     if key.alg == "ES256":
-        half = len(signature) // 2
-        der = encode_dss_signature(
-            int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
-        )
-        return lambda: public.verify(der, message, ec.ECDSA(hashes.SHA256()))
+        # A JWS carries r || s; cryptography verifies DER, so converting is part of the verify.
+        def es256() -> None:
+            half = len(signature) // 2
+            der = encode_dss_signature(
+                int.from_bytes(signature[:half], "big"), int.from_bytes(signature[half:], "big")
+            )
+            public.verify(der, message, ec.ECDSA(hashes.SHA256()))
+
+        return es256
     if key.alg == "RS256":
         return lambda: public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
     return lambda: public.verify(signature, message)

@@ -12,6 +12,7 @@ ignored, and ``crit`` is refused since xaa understands no extension.
 from __future__ import annotations
 
 import binascii
+import functools
 import json
 import re
 from collections.abc import Mapping
@@ -82,6 +83,15 @@ def b64url_decode(segment: str) -> bytes:
     return binascii.a2b_base64(padded.translate(_TO_STANDARD_ALPHABET))
 
 
+@functools.lru_cache(maxsize=256)
+def _decoded_header(segment: str) -> dict[str, Any]:
+    """A header segment, decoded once: one key signs many tokens with the same header.
+
+    Callers get a copy (see :func:`parse_compact`), so the cached dict never changes.
+    """
+    return strict_json_object(b64url_decode(segment))
+
+
 def parse_compact(
     token: object, *, error: type[OAuthError], max_bytes: int = DEFAULT_MAX_TOKEN_BYTES
 ) -> CompactJws:
@@ -96,7 +106,7 @@ def parse_compact(
     if len(parts) != 3:
         raise error(detail="not a compact JWS")
     try:
-        header = strict_json_object(b64url_decode(parts[0]))
+        header = dict(_decoded_header(parts[0]))
         payload = strict_json_object(b64url_decode(parts[1]))
         signature = b64url_decode(parts[2])
     except _Malformed as exc:
