@@ -10,12 +10,9 @@ well-known metadata documents. Built only on the public API of ``xaa``.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import json
 import logging
-import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -46,6 +43,7 @@ from xaa import (
     json_response,
     parse_form,
     parse_scope,
+    pkce,
     spec,
     verify_access_token,
 )
@@ -74,7 +72,6 @@ AMR_PASSWORD = ("pwd",)
 GRANT_TYPES = (spec.GRANT_AUTHORIZATION_CODE, spec.GRANT_REFRESH_TOKEN, spec.GRANT_TOKEN_EXCHANGE)
 SCOPES = ("openid", "email", "profile", "offline_access")
 CLAIMS = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "email", "azp")
-_VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")  # RFC 7636 §4.1
 
 
 @dataclass
@@ -231,7 +228,7 @@ def _authorize(idp: Idp, request: Request) -> Response:
     if "openid" not in scopes or not set(scopes) <= set(SCOPES):
         return fail("invalid_scope")
     challenge = params.get("code_challenge", "")
-    if params.get("code_challenge_method") != "S256" or not re.fullmatch(r"[\w-]{43}", challenge):
+    if params.get("code_challenge_method") != pkce.METHOD or not pkce.is_challenge(challenge):
         return fail("invalid_request")  # RFC 7636 §4.4.1: PKCE S256 required
     max_age = params.get("max_age")
     if max_age is not None and not max_age.isdigit():
@@ -383,11 +380,6 @@ def _authenticate(
     )
 
 
-def _s256(verifier: str) -> str:
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
 def _code_grant(idp: Idp, client: AuthenticatedClient, form: Form, now: float) -> dict[str, Any]:
     """RFC 6749 §4.1.3 with RFC 7636 §4.6 (PKCE S256)."""
     code = form.get(spec.P_CODE)
@@ -401,9 +393,7 @@ def _code_grant(idp: Idp, client: AuthenticatedClient, form: Form, now: float) -
         raise InvalidGrant(detail="code issued to another client")
     if form.get(spec.P_REDIRECT_URI) != data["redirect_uri"]:
         raise InvalidGrant(detail="redirect_uri mismatch")
-    if not _VERIFIER.match(verifier) or not hmac.compare_digest(
-        _s256(verifier), data["code_challenge"]
-    ):
+    if not pkce.verifier_matches(verifier, data["code_challenge"]):
         raise InvalidGrant(detail="PKCE verifier mismatch")
     session = Session(data["sub"], data["auth_time"], data["acr"], tuple(data["amr"]))
     family = token_hash(code)  # a reused code revokes this family

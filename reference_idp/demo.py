@@ -8,9 +8,7 @@ subprocess (``xaa idp serve``). Uses the demo configuration's clients.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import json
 import re
 import secrets
@@ -24,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from xaa import JwkSet, basic_header, encode_form, spec, verify_id_jag, verify_id_token
+from xaa import JwkSet, basic_header, encode_form, pkce, spec, verify_id_jag, verify_id_token
 
 WIKI = "wiki"
 WIKI_SECRET = "wiki-secret"  # demo configuration: public, demo only
@@ -32,12 +30,6 @@ WIKI_REDIRECT = "http://127.0.0.1:9700/callback"
 CHAT_AS = "http://127.0.0.1:9500"
 CHAT_API = "http://127.0.0.1:9500/api"
 _HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)">')
-
-
-def _pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def login(
@@ -52,7 +44,7 @@ def login(
 ) -> dict[str, str]:
     """Authorization code flow with PKCE through the HTML login form; returns the code,
     the PKCE verifier and the nonce."""
-    verifier, challenge = _pkce()
+    verifier, challenge = pkce.new_pair()
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     page = http.get(
         f"{issuer_url}/authorize",

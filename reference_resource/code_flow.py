@@ -8,8 +8,6 @@ Redirect URIs: ``http`` loopback URIs on any port (RFC 8252 §7.3).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import secrets
 from collections.abc import Mapping
@@ -35,6 +33,7 @@ from xaa import (
     issue_access_token,
     json_response,
     parse_scope,
+    pkce,
     spec,
     verify_access_token,
 )
@@ -49,12 +48,6 @@ def loopback_redirect(uri: str) -> bool:
     """RFC 8252 §7.3: an ``http`` loopback redirect URI, any port, no fragment."""
     parts = urlsplit(uri)
     return parts.scheme == "http" and parts.hostname in _LOOPBACK and not parts.fragment
-
-
-def s256(verifier: str) -> str:
-    """RFC 7636 §4.2 S256 challenge of ``verifier``."""
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def _page(title: str, body: str) -> HTMLResponse:
@@ -104,7 +97,7 @@ class CodeFlow:
         if query.get("response_type") != "code":
             return _redirect(redirect_uri, error="unsupported_response_type", state=state)
         challenge = query.get("code_challenge", "")
-        if query.get("code_challenge_method") != "S256" or len(challenge) != 43:
+        if query.get("code_challenge_method") != pkce.METHOD or not pkce.is_challenge(challenge):
             return _redirect(redirect_uri, error="invalid_request", state=state)
         try:
             scopes = parse_scope(query.get("scope") or " ".join(sorted(self.scopes)))
@@ -204,7 +197,7 @@ class CodeFlow:
             raise InvalidGrant(detail="code unknown, used, expired or another client's")
         if form.get(spec.P_REDIRECT_URI) != data["redirect_uri"]:
             raise InvalidGrant(detail="redirect_uri mismatch")
-        if not secrets.compare_digest(s256(verifier), data["code_challenge"]):
+        if not pkce.verifier_matches(verifier, data["code_challenge"]):
             raise InvalidGrant(detail="PKCE verifier mismatch")
         return str(data["account_id"]), str(data["scope"])
 

@@ -4,7 +4,7 @@ The public API of the sans-I/O core. Adapters (HTTP clients, Starlette,
 storage backends, MCP) live in their own modules and import this one.
 """
 
-from . import spec
+from . import pkce, spec
 from .audit import AuditEvent, AuditSink, MemoryAuditSink
 from .client_auth import (
     AuthenticatedClient,
@@ -143,6 +143,7 @@ __all__ = [
     "make_client_assertion",
     "parse_form",
     "parse_scope",
+    "pkce",
     "spec",
     "verify_access_token",
     "verify_id_jag",

@@ -13,8 +13,6 @@ a refresh answer with scopes beyond the stored grant is a
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
@@ -24,16 +22,12 @@ from ..client import AccessToken, ClientCredentials, Request, process_token_resp
 from ..client.http import json_body, require_same_origin, require_secure
 from ..errors import HttpResponse, InvalidRequest, ProtocolViolation
 from ..forms import encode_form, format_scope
+from ..pkce import METHOD as CODE_CHALLENGE_METHOD
+from ..pkce import code_challenge, new_verifier
 from .errors import ScopeExceedsGrant
 
 AUTHORIZATION_TTL = 600.0
-CODE_CHALLENGE_METHOD = "S256"
 
-
-def code_challenge(verifier: str) -> str:
-    """RFC 7636 §4.2 ``S256``: base64url(SHA-256(verifier)) without padding."""
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +63,7 @@ def authorization_request(
     require_secure(authorization_endpoint, "authorization-endpoint")
     if urlsplit(authorization_endpoint).fragment:
         raise ProtocolViolation("authorization-endpoint", "the endpoint has a fragment")
-    verifier = secrets.token_urlsafe(48)
+    verifier = new_verifier()
     state = secrets.token_urlsafe(24)
     params = {
         "response_type": "code",

@@ -8,8 +8,6 @@ form) to get an ID token: for demos and tests only.
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
 import secrets
 import sys
@@ -21,7 +19,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 
-from .. import spec
+from .. import pkce, spec
 from ..actors import ActorTokenUnavailable
 from ..client import (
     ClientConfig,
@@ -242,12 +240,6 @@ class _LoginForm(HTMLParser):
             self._in_form, self._done = False, True
 
 
-def _pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
 def login_with_password(
     http: httpx.Client,
     idp_issuer: str,
@@ -267,7 +259,7 @@ def login_with_password(
     if meta.authorization_endpoint is None or meta.token_endpoint is None:
         raise ProtocolViolation("as-metadata", "the IdP has no authorization or token endpoint")
     require_same_origin(meta.token_endpoint, idp_issuer)
-    verifier, challenge = _pkce()
+    verifier, challenge = pkce.new_pair()
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     params = {
         "response_type": "code",

@@ -8,8 +8,6 @@ then redeem the code at the token endpoint. Works with simple one-page login for
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -18,7 +16,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 
-from xaa import spec
+from xaa import pkce, spec
 from xaa.forms import encode_form
 
 from .registry import CaseFailed
@@ -82,8 +80,7 @@ def login_id_token(
     )
     if not isinstance(authorize, str) or not isinstance(token, str):
         raise CaseFailed("the IdP metadata lacks authorization_endpoint or token_endpoint")
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    verifier, challenge = pkce.new_pair()
     params = {
         "response_type": "code",
         "client_id": client_id,
@@ -91,7 +88,7 @@ def login_id_token(
         "scope": "openid email",
         "state": secrets.token_urlsafe(12),
         "nonce": secrets.token_urlsafe(12),
-        "code_challenge": challenge.decode(),
+        "code_challenge": challenge,
         "code_challenge_method": "S256",
     }
     page = http.get(authorize, params=params)
