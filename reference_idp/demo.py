@@ -14,7 +14,6 @@ import re
 import secrets
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -139,27 +138,15 @@ def run_idp_demo(issuer_url: str) -> dict[str, Any]:
 @contextlib.contextmanager
 def start_idp(port: int = 9400, db: str = ":memory:", host: str = "127.0.0.1") -> Iterator[str]:
     """Run the reference IdP (demo configuration) in this process; yields its issuer URL."""
-    import uvicorn
+    from xaa.adapters.serving import serve_in_thread
 
     from .app import create_app
     from .config import load_config
     from .store import Store
 
     issuer = f"http://{host}:{port}"
-    app = create_app(load_config().with_issuer(issuer), Store(db))
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the IdP did not start")
-        time.sleep(0.02)
-    try:
+    with serve_in_thread(create_app(load_config().with_issuer(issuer), Store(db)), host, port):
         yield issuer
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @contextlib.contextmanager

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import httpx
 
 from xaa import spec
+from xaa.adapters.serving import serve_in_thread
 
 from .app import create_app
 from .settings import Settings
@@ -75,20 +75,8 @@ def running_chat(
             proc.terminate()
             proc.wait(timeout=10)
         return
-    import uvicorn
-
-    config = uvicorn.Config(
-        create_app(chosen), host=chosen.host, port=chosen.port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        _wait_until_up(base, thread.is_alive)
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(create_app(chosen), chosen.host, chosen.port) as url:
+        yield url
 
 
 def redeem_id_jag(
