@@ -37,6 +37,7 @@ from xaa import (
     spec,
     verify_id_jag,
 )
+from xaa.adapters.serving import free_port
 from xaa.dpop import DpopKey, make_proof, verify_proof
 from xaa.forms import basic_header
 from xaa.stores import MemoryReplayStore
@@ -52,7 +53,6 @@ from .bench_resource import (
     _best_rates,
     _Clients,
     _DiscardAudit,
-    _free_port,
     _wait_port,
     build_app,
 )
@@ -110,7 +110,7 @@ def serve_main(argv: list[str]) -> None:
 
 class _Server:
     def __init__(self, mode: str, idp_key: SigningKey) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         cmd = [sys.executable, "-m", "bench.bench_dpop", "serve", "--port", str(self.port)]
         env = {**os.environ, "XAA_BENCH_IDP_JWK": json.dumps(idp_key.public_jwk())}
         self.proc = subprocess.Popen([*cmd, "--mode", mode], cwd=ROOT, env=env)

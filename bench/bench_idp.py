@@ -37,6 +37,7 @@ from xaa import (
     spec,
     verify_id_token,
 )
+from xaa.adapters.serving import free_port
 from xaa.forms import basic_header
 
 from .common import Figure, per_call_us
@@ -149,14 +150,8 @@ def crypto_app() -> Any:
     return Starlette(routes=[Route("/token", token, methods=["POST"])])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve(factory: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "--factory", f"bench.bench_idp:{factory}"]
     cmd += ["--host", HOST, "--port", str(port), "--workers", "1", "--log-level", "warning"]
     cmd += ["--no-access-log"]
@@ -263,5 +258,5 @@ def run() -> list[Figure]:
         Figure("token_exchange_crypto_handler_rps", crypto_rps, "req/s"),
         Figure("token_exchange_rps", exchange_rps, "req/s"),
         Figure("token_exchange_ceiling_rps", ceiling, "req/s"),
-        Figure("token_exchange_ratio", exchange_rps / ceiling, "ratio"),
+        Figure("token_exchange_ratio", exchange_rps / ceiling, "x"),
     ]

@@ -42,6 +42,7 @@ from xaa import (
     spec,
     verify_id_jag,
 )
+from xaa.adapters.serving import free_port
 from xaa.forms import basic_header
 
 from .common import Figure, per_call_us
@@ -138,12 +139,6 @@ def serve_main(argv: list[str]) -> None:
 # -- the load generator -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -159,7 +154,7 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 class _Server:
     def __init__(self, mode: str, idp_key: SigningKey, redis_url: str | None = None) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         cmd = [
             sys.executable,
             "-m",
@@ -298,7 +293,7 @@ def _start_redis() -> tuple[str, subprocess.Popen[bytes]]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is needed for the Redis figure")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
