@@ -21,6 +21,17 @@ from typing import Any, NamedTuple
 from .errors import OAuthError
 from .keys import JwkSet, SigningKey, VerificationKey, b64url
 
+__all__ = [
+    "DEFAULT_MAX_TOKEN_BYTES",
+    "CompactJws",
+    "b64url_decode",
+    "parse_compact",
+    "select_key",
+    "sign_compact",
+    "strict_json_object",
+    "verify_compact",
+]
+
 DEFAULT_MAX_TOKEN_BYTES = 8192
 
 _B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -30,6 +30,25 @@ from .jose import DEFAULT_MAX_TOKEN_BYTES, CompactJws, parse_compact, sign_compa
 from .keys import JwkSet, SigningKey, VerificationKey
 from .models import AccessTokenClaims, IdJagClaims, IdTokenClaims
 
+__all__ = [
+    "ACCESS_TOKEN",
+    "DEFAULT_LEEWAY",
+    "ID_JAG",
+    "ID_TOKEN",
+    "JwtProfile",
+    "VerifiedJwt",
+    "issue_access_token",
+    "issue_id_jag",
+    "issue_id_token",
+    "issue_jwt",
+    "normalize_typ",
+    "verify_access_token",
+    "verify_id_jag",
+    "verify_id_token",
+    "verify_jwt",
+    "verify_parsed",
+]
+
 C = TypeVar("C", bound=BaseModel)
 
 DEFAULT_LEEWAY = 30

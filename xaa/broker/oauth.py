@@ -29,7 +29,6 @@ from .errors import ScopeExceedsGrant
 AUTHORIZATION_TTL = 600.0
 
 
-
 @dataclass(frozen=True, slots=True)
 class PendingAuthorization:
     """An authorization request sent to the person's browser, awaiting its callback."""
