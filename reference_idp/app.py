@@ -58,6 +58,7 @@ from xaa.idp import (
     idp_metadata,
 )
 
+from .broken import endpoint_class
 from .config import IdpConfig
 from .pages import error_page, login_page
 from .saml import SamlIdp, build_saml, saml_routes
@@ -109,7 +110,13 @@ def build_idp(config: IdpConfig, store: Store) -> Idp:
     """Seed ``store`` from ``config`` and wire the token exchange endpoint."""
     store.seed(config)
     saml = build_saml(config, store)
-    endpoint = TokenExchangeEndpoint(
+    if config.test_only_break is not None:
+        log.warning(
+            "TEST ONLY: the %r check of the token exchange is DISABLED "
+            "(test_only_break); this IdP is deliberately insecure",
+            config.test_only_break,
+        )
+    endpoint = endpoint_class(config.test_only_break)(
         issuer=config.issuer,
         keys=store,
         clients=store,

@@ -46,7 +46,6 @@ from xaa.dpop_server import DpopVerifier
 from xaa.resource import (
     AccountResolver,
     ClientGrant,
-    JwtBearerEndpoint,
     ResourceServer,
     ServedResource,
     StaticGrantPolicy,
@@ -59,6 +58,7 @@ from xaa.resource import (
 from xaa.stores import MemoryReplayStore
 from xaa.stores.sqlite import SqliteReplayStore
 
+from .broken import endpoint_class
 from .code_flow import CodeFlow
 from .settings import CHANNELS, SCOPES, Settings
 from .store import ChatStore
@@ -152,7 +152,14 @@ def create_app(settings: Settings) -> Starlette:
     )
     replay = replay_store(settings)
     dpop = _dpop_verifier(settings, replay)
-    endpoint = JwtBearerEndpoint(
+    endpoint_type = endpoint_class(settings.test_only_break)
+    if settings.test_only_break is not None:
+        log.warning(
+            "TEST ONLY: the %r check of the token endpoint is DISABLED "
+            "(test_only_break); this AS is deliberately insecure",
+            settings.test_only_break,
+        )
+    endpoint = endpoint_type(
         issuer=settings.issuer,
         token_endpoint=settings.issuer.rstrip("/") + "/token",
         signing_key=key,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,14 +18,16 @@ __all__ = ["xaa_contexts", "xaa_http", "xaa_serve", "xaa_test_idp"]
 
 
 @contextlib.contextmanager
-def running_reference_idp(db: Path, wrap: Callable[[Any], Any] = lambda app: app) -> Iterator[str]:
-    """The reference IdP with its demo configuration on an ephemeral port (``wrap``: a
-    middleware that breaks it)."""
+def running_reference_idp(db: Path, test_only_break: str | None = None) -> Iterator[str]:
+    """The reference IdP with its demo configuration on an ephemeral port
+    (``test_only_break``: the one check disabled, reference_idp.broken)."""
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
+    config = load_config().with_issuer(issuer)
+    config = config.model_copy(update={"test_only_break": test_only_break})
     store = Store(str(db))
     try:
-        with serve(wrap(create_app(load_config().with_issuer(issuer), store)), port=port):
+        with serve(create_app(config, store), port=port):
             yield issuer
     finally:
         store.close()

@@ -35,6 +35,11 @@ test_xaa_resource_as = resource_as_tests(
     "my_resource_as", skip=["ras-response-reflects-granted-scope"]
 )
 test_xaa_idp = idp_tests(
-    "my_idp", skip=["private-key-jwt", "idp-rejects-id-token-of-another-client"]
+    "my_idp",
+    skip=[
+        "private-key-jwt",
+        "idp-rejects-id-token-of-another-client",
+        "idp-rejects-refresh-token-of-another-client",
+    ],
 )
 test_xaa_client = client_tests(XAA_TOKEN, only=["happy", "client-rejects-200-with-error-body"])

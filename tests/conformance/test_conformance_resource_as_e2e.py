@@ -1,5 +1,6 @@
-"""The resource-AS suite against real servers on loopback: the library-built AS, its broken
-variants, and the reference resource app (``xaa resource serve --trust-idp``) via the CLI."""
+"""The resource-AS suite against real servers on loopback: the library-built AS and the
+reference resource app (``xaa resource serve --trust-idp``) via the CLI. The broken variants
+are in test_conformance_broken_reference_apps.py."""
 
 from __future__ import annotations
 
@@ -15,13 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conformance.conformance_apps import (
-    BROKEN_VARIANTS,
-    CLIENT,
-    POST_CLIENT,
-    SECRET,
-    resource_as_app,
-)
+from tests.conformance.conformance_apps import CLIENT, POST_CLIENT, SECRET, resource_as_app
 from tests.support.servers import free_port, serve
 from xaa.cli import main as xaa_main
 from xaa.conformance import (
@@ -37,10 +32,10 @@ pytestmark = pytest.mark.e2e
 
 
 @contextlib.contextmanager
-def library_as(idp: TestIdp, broken: str | None = None) -> Iterator[ResourceAsTarget]:
+def library_as(idp: TestIdp) -> Iterator[ResourceAsTarget]:
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
-    with serve(resource_as_app(issuer, idp.url, broken), port=port):
+    with serve(resource_as_app(issuer, idp.url), port=port):
         yield ResourceAsTarget(
             issuer,
             ClientCredentials(CLIENT, secret=SECRET),
@@ -57,14 +52,6 @@ def test_library_resource_as_passes_every_case(xaa_test_idp: TestIdp) -> None:
     assert report.exit_code == 0
 
 
-@pytest.mark.parametrize("variant", sorted(BROKEN_VARIANTS))
-def test_the_suite_flags_exactly_the_broken_rule(xaa_test_idp: TestIdp, variant: str) -> None:
-    with library_as(xaa_test_idp, broken=variant) as target:
-        report = run_resource_as_suite(target, xaa_test_idp)
-    flagged = {r.case.id for r in report.results if r.broken}
-    assert flagged == BROKEN_VARIANTS[variant]
-
-
 def test_client_secret_post_and_selection_by_tag(xaa_test_idp: TestIdp) -> None:
     with library_as(xaa_test_idp) as target:
         post = ClientCredentials(POST_CLIENT, "client_secret_post", secret=SECRET)
@@ -77,13 +64,13 @@ def test_client_secret_post_and_selection_by_tag(xaa_test_idp: TestIdp) -> None:
 
 
 @contextlib.contextmanager
-def reference_resource_app(tmp_path: Path, trust_idp: str) -> Iterator[str]:
-    """``xaa resource serve --trust-idp URL`` in a subprocess on an ephemeral port."""
+def reference_resource_app(tmp_path: Path, trust_idp: str, *extra: str) -> Iterator[str]:
+    """``xaa resource serve --trust-idp URL [extra]`` in a subprocess on an ephemeral port."""
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "xaa", "resource", "serve", "--port", str(port),
                "--db", str(tmp_path / "resource.db"), "--replay", "memory",
-               "--trust-idp", trust_idp]  # fmt: skip
+               "--trust-idp", trust_idp, *extra]  # fmt: skip
     log = (tmp_path / "resource.log").open("w")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -124,18 +111,21 @@ def test_cli_against_the_reference_resource_app(
 
 
 def test_cli_exits_one_when_a_must_case_fails(
-    xaa_test_idp: TestIdp, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The hidden ``--test-only-break`` of ``xaa resource serve``: loud, and caught."""
     idp_url = f"http://127.0.0.1:{free_port()}"
-    with library_as(xaa_test_idp, broken="client-binding") as target:
+    broken = ("--test-only-break", "client-binding")
+    with reference_resource_app(tmp_path, idp_url, *broken) as issuer:
         code = xaa_main(
-            ["conformance", "resource-as", "--issuer", target.issuer,
-             "--client-id", CLIENT, "--client-secret", SECRET, "--test-idp-url", idp_url,
-             "--only", "client"]
+            ["conformance", "resource-as", "--issuer", issuer,
+             "--client-id", "wiki-at-chat", "--client-secret", "wiki-chat-secret",
+             "--test-idp-url", idp_url, "--only", "client"]
         )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 1
     assert "FAIL  MUST          ras-rejects-client-id-claim-of-another-client" in out
+    assert "TEST ONLY: the 'client-binding' check" in (tmp_path / "resource.log").read_text()
 
 
 def test_cli_usage_errors_exit_two(capsys: pytest.CaptureFixture[str]) -> None:

@@ -55,6 +55,13 @@ def register(subparsers: Any) -> None:
     idp.add_argument(
         "--other-client-id-token", type=Path, default=None, help="an ID token of another client"
     )
+    idp.add_argument(
+        "--other-client-refresh-token",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a refresh token the IdP issued to another client (with --login)",
+    )
     _output_options(idp)
     idp.set_defaults(func=_idp)
 
@@ -195,6 +202,7 @@ def _idp(args: argparse.Namespace) -> int:
             scope=args.scope,
             resource=args.resource,
             other_client_id_token=_read(args.other_client_id_token),
+            other_client_refresh_token=_read(args.other_client_refresh_token),
         )
     except (ValueError, OSError) as exc:
         return _usage(str(exc))

@@ -38,6 +38,8 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--dpop-nonces", action="store_true", help="require server nonces in DPoP proofs"
     )
+    # TEST ONLY (reference_resource.broken): disable one check to prove the conformance suite.
+    serve.add_argument("--test-only-break", default=None, metavar="RULE", help=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)
 
 
@@ -62,6 +64,7 @@ def _serve(args: argparse.Namespace) -> int:
         dpop=not args.no_dpop,
         dpop_required=args.require_dpop,
         dpop_nonces=args.dpop_nonces,
+        test_only_break=args.test_only_break,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     mode = "legacy (no XAA)" if settings.legacy else "XAA"

@@ -28,8 +28,17 @@ from urllib.parse import unquote_plus
 from xaa import spec
 from xaa.forms import basic_credentials
 
-from .client_mocks import AS_CLIENT, COMMAND_TIMEOUT, IDP_CLIENT, MockWorld, Recorded, mock_world
-from .registry import CaseFailed, Level, Suite
+from .client_mocks import (
+    AS_CLIENT,
+    COMMAND_TIMEOUT,
+    IDP_CLIENT,
+    SCOPE,
+    STEP_UP_SCOPE,
+    MockWorld,
+    Recorded,
+    mock_world,
+)
+from .registry import CaseFailed, CaseSkipped, Level, Suite
 from .runner import Report, Result, run_suite
 
 MUST, SHOULD, BCP = Level.MUST, Level.SHOULD, Level.BEST_PRACTICE
@@ -64,6 +73,8 @@ class ClientContext:
         with world.lock:
             world.received.clear()
         world.issued.clear()
+        world.jag_scopes.clear()
+        world.granted.clear()
         world.scenario = frozenset(scenario)
         world.subject_token = world.id_token()
         with tempfile.NamedTemporaryFile("w", suffix=".jwt", delete=False) as f:
@@ -242,6 +253,60 @@ def _refusal(
 for _id, _scenario, _section, _level, _risk, _forbidden in _REFUSALS:
     CLIENT.add(_id, _refusal(_scenario, _forbidden), section=_section, level=_level,
                risk=_risk, tags=("negative",))  # fmt: skip
+
+
+def _step_up_traffic(ctx: ClientContext, scenario: str) -> tuple[Run, list[Recorded]]:
+    """Run ``scenario``; the client's API calls, or skip when it never calls the API."""
+    run = ctx.run(scenario)
+    calls = ctx.world.requests("api", "/api")
+    if not calls:
+        raise CaseSkipped("the client never called XAA_RESOURCE: scope step-up not exercised")
+    return run, calls
+
+
+@CLIENT.case(
+    "client-steps-up-scope-once-on-insufficient-scope",
+    section="RFC 6750 §3.1, §4.3, §4.4",
+    level=SHOULD,
+    tags=("scope", "step-up"),
+    risk="the client cannot use an API that needs one more scope, or drops the scopes it held",
+)
+def _step_up(ctx: ClientContext) -> None:
+    run, calls = _step_up_traffic(ctx, "step-up")
+    exchanges = ctx.world.requests("idp", "/token")
+    if len(exchanges) != 2:
+        raise CaseFailed(
+            f"{len(exchanges)} token exchanges around a 403 insufficient_scope, expected 2"
+        )
+    asked = set((_form_value(exchanges[1], spec.P_SCOPE) or "").split())
+    if not {SCOPE, STEP_UP_SCOPE} <= asked:
+        raise CaseFailed("the step-up exchange does not ask for the held and the needed scopes")
+    if len(calls) != 2:
+        raise CaseFailed(f"{len(calls)} API calls, expected one retry after the step-up")
+    retried = calls[1].headers.get("authorization", "").partition(" ")[2]
+    if STEP_UP_SCOPE not in ctx.world.granted.get(retried, "").split():
+        raise CaseFailed("the retry does not present the stepped-up access token")
+    if run.exit_code != 0:
+        raise CaseFailed(f"the client failed after a successful step-up (exit {run.exit_code})")
+
+
+@CLIENT.case(
+    "client-does-not-loop-on-insufficient-scope",
+    section="RFC 6750 §3.1",
+    level=BCP,
+    tags=("negative", "scope", "step-up"),
+    risk="an API that keeps answering insufficient_scope makes the client mint tokens forever",
+)
+def _step_up_once(ctx: ClientContext) -> None:
+    run, calls = _step_up_traffic(ctx, "step-up-always")
+    exchanges = ctx.world.requests("idp", "/token")
+    if len(calls) > 2 or len(exchanges) > 2:
+        raise CaseFailed(
+            f"{len(exchanges)} token exchanges and {len(calls)} API calls against an API"
+            " that always answers insufficient_scope: at most one step-up and one retry"
+        )
+    if run.exit_code == 0:
+        raise CaseFailed("the client exited 0 although the API refused every token")
 
 
 def happy_path(ctx: ClientContext) -> None:

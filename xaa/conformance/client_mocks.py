@@ -31,6 +31,9 @@ from .serving import free_port, serve_in_thread
 COMMAND_TIMEOUT = 60.0
 IDP_CLIENT, AS_CLIENT = "conformance-client", "conformance-client-at-as"
 SCOPE = "chat.read"
+# Scope step-up (RFC 6750 §3.1): the scope the API asks for in its 403 insufficient_scope.
+STEP_UP_SCOPE = "chat.write"
+MAX_API_CALLS = 4  # then the API gives in, so that a looping client ends
 
 
 @dataclass
@@ -59,6 +62,8 @@ class MockWorld:
     scenario: frozenset[str] = frozenset()
     subject_token: str = ""
     issued: list[str] = field(default_factory=list)
+    jag_scopes: dict[str, str] = field(default_factory=dict)  # ID-JAG -> its scope
+    granted: dict[str, str] = field(default_factory=dict)  # access token -> its scope
     received: list[Recorded] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -79,13 +84,13 @@ class MockWorld:
                   "iat": now, "exp": now + 3600, "email": "user@xaa.example"}  # fmt: skip
         return compact({"typ": "JWT", "alg": self.key.alg, "kid": self.key.kid}, claims, self.key)
 
-    def id_jag(self) -> str:
+    def id_jag(self, scope: str = SCOPE) -> str:
         """The ID-JAG of the current scenario (one defect at most)."""
         now = int(time.time())
         claims: dict[str, Any] = {
             "iss": self.idp, "sub": "conformance-user", "aud": self.authorization_server,
             "client_id": AS_CLIENT, "jti": secrets.token_urlsafe(12), "iat": now,
-            "exp": now + 300, "scope": SCOPE, "resource": self.resource,
+            "exp": now + 300, "scope": scope, "resource": self.resource,
         }  # fmt: skip
         header = {"typ": spec.TYP_ID_JAG, "alg": self.key.alg, "kid": self.key.kid}
         if "jag-aud" in self.scenario:
@@ -98,6 +103,7 @@ class MockWorld:
             claims.update(iat=now - 900, exp=now - 600)
         token = compact(header, claims, self.key)
         self.issued.append(token)
+        self.jag_scopes[token] = scope
         return token
 
     def env(self, id_token_file: str) -> dict[str, str]:
@@ -160,17 +166,20 @@ def _idp_app(world: MockWorld) -> Starlette:
         return JSONResponse({"keys": [world.key.public_jwk()]})
 
     async def token(request: Request) -> Response:
-        await record(request)
+        entry = await record(request)
         if "idp-redirect" in world.scenario:
             return Response(status_code=307, headers={"location": world.trap + "/token"})
         if "error-200" in world.scenario:
             return _no_store({"error": "invalid_grant", "error_description": "no"})
+        scope = SCOPE
+        if world.scenario & {"step-up", "step-up-always"}:  # grants what is asked
+            scope = " ".join(entry.form.get(spec.P_SCOPE, [SCOPE])[:1])
         body: dict[str, Any] = {
-            spec.R_ACCESS_TOKEN: world.id_jag(),
+            spec.R_ACCESS_TOKEN: world.id_jag(scope),
             spec.R_ISSUED_TOKEN_TYPE: spec.TOKEN_TYPE_ID_JAG,
             spec.R_TOKEN_TYPE: spec.TOKEN_TYPE_N_A,
             spec.R_EXPIRES_IN: 300,
-            spec.R_SCOPE: SCOPE,
+            spec.R_SCOPE: scope,
         }
         if "issued-token-type" in world.scenario:
             body[spec.R_ISSUED_TOKEN_TYPE] = spec.TOKEN_TYPE_ACCESS_TOKEN
@@ -202,11 +211,15 @@ def _as_app(world: MockWorld) -> Starlette:
         })  # fmt: skip
 
     async def token(request: Request) -> Response:
-        await record(request)
+        entry = await record(request)
         if "as-redirect" in world.scenario:
             return Response(status_code=307, headers={"location": world.trap + "/token"})
-        return _no_store({"access_token": "mock-access-" + secrets.token_hex(8),
-                          "token_type": "Bearer", "expires_in": 600, "scope": SCOPE})  # fmt: skip
+        assertion = (entry.form.get(spec.P_ASSERTION) or [""])[0]
+        scope = world.jag_scopes.get(assertion, SCOPE)
+        access_token = "mock-access-" + secrets.token_hex(8)
+        world.granted[access_token] = scope
+        return _no_store({"access_token": access_token, "token_type": "Bearer",
+                          "expires_in": 600, "scope": scope})  # fmt: skip
 
     return Starlette(routes=[
         Route(spec.WELL_KNOWN_OAUTH_AS, metadata), Route(spec.WELL_KNOWN_OPENID, metadata),
@@ -225,8 +238,18 @@ def _api_app(world: MockWorld) -> Starlette:
 
     async def api(request: Request) -> Response:
         await record(request)
-        if not request.headers.get("authorization", "").lower().startswith(("bearer ", "dpop ")):
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() not in ("bearer", "dpop") or not token:
             return Response(status_code=401, headers={"www-authenticate": "Bearer"})
+        held = world.granted.get(token, "").split()
+        calls = len(world.requests("api", "/api"))
+        if calls <= MAX_API_CALLS and (
+            "step-up-always" in world.scenario
+            or ("step-up" in world.scenario and STEP_UP_SCOPE not in held)
+        ):
+            challenge = f'Bearer error="insufficient_scope", scope="{SCOPE} {STEP_UP_SCOPE}"'
+            return JSONResponse({"error": "insufficient_scope"}, 403,
+                                headers={"www-authenticate": challenge})  # fmt: skip
         return JSONResponse({"ok": True})
 
     return Starlette(routes=[

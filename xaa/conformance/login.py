@@ -74,6 +74,26 @@ def login_id_token(
     password: str,
 ) -> str:
     """Sign in as ``username`` and return the ID token issued to ``client_id``."""
+    tokens = login_tokens(
+        http, metadata, client_id=client_id, client_auth=client_auth,
+        redirect_uri=redirect_uri, username=username, password=password,
+    )  # fmt: skip
+    return str(tokens["id_token"])
+
+
+def login_tokens(
+    http: httpx.Client,
+    metadata: dict[str, Any],
+    *,
+    client_id: str,
+    client_auth: ClientAuth,
+    redirect_uri: str,
+    username: str,
+    password: str,
+    scope: str = "openid email",
+) -> dict[str, Any]:
+    """Sign in as ``username`` (authorization code with PKCE); the token response, which
+    has an ``id_token`` (and, if the IdP issued one, a ``refresh_token``)."""
     authorize, token = (
         metadata.get(spec.M_AUTHORIZATION_ENDPOINT),
         metadata.get(spec.M_TOKEN_ENDPOINT),
@@ -85,19 +105,22 @@ def login_id_token(
         "response_type": "code",
         "client_id": client_id,
         "redirect_uri": redirect_uri,
-        "scope": "openid email",
+        "scope": scope,
         "state": secrets.token_urlsafe(12),
         "nonce": secrets.token_urlsafe(12),
         "code_challenge": challenge,
         "code_challenge_method": "S256",
     }
     page = http.get(authorize, params=params)
-    action, form = _fill(page.text, username, password)
-    response = http.post(
-        urljoin(str(page.url), action),
-        content=encode_form(form),
-        headers={"content-type": spec.MEDIA_TYPE_FORM},
-    )
+    if page.status_code in (302, 303):
+        response = page  # still signed in (the IdP's session cookie): straight back with a code
+    else:
+        action, form = _fill(page.text, username, password)
+        response = http.post(
+            urljoin(str(page.url), action),
+            content=encode_form(form),
+            headers={"content-type": spec.MEDIA_TYPE_FORM},
+        )
     origin = urlsplit(authorize).netloc
     for _ in range(5):
         location = response.headers.get("location")
@@ -122,7 +145,7 @@ def login_id_token(
     }
     headers = {"content-type": spec.MEDIA_TYPE_FORM, **client_auth(body)}
     answer = http.post(token, content=encode_form(body), headers=headers)
-    id_token = answer.json().get("id_token") if answer.status_code == 200 else None
-    if not isinstance(id_token, str):
+    tokens = answer.json() if answer.status_code == 200 else {}
+    if not isinstance(tokens, dict) or not isinstance(tokens.get("id_token"), str):
         raise CaseFailed(f"the code exchange returned no id_token (HTTP {answer.status_code})")
-    return id_token
+    return tokens

@@ -24,7 +24,7 @@ from xaa.keys import VerificationKey
 from ..checks import Answer, expect_error, expect_token, fetch_json
 from ..checks import metadata_url as as_metadata_url
 from ..credentials import ClientCredentials
-from ..login import login_id_token
+from ..login import login_id_token, login_tokens
 from ..registry import CaseFailed, CaseSkipped, Level, Suite
 from ..runner import Report, Result, run_suite
 
@@ -46,6 +46,7 @@ class IdpTarget:
     scope: str | None = None
     resource: str | None = None
     other_client_id_token: str | None = None
+    other_client_refresh_token: str | None = None
 
     def __post_init__(self) -> None:
         if (self.id_token is None) == (self.login is None):
@@ -116,6 +117,33 @@ class IdpContext:
             username=username,
             password=password,
         )
+
+    def refresh_token(self) -> str:
+        """A refresh token of a new sign-in that the IdP accepts as a subject token
+        (draft §4.3.3: a MAY), else the case is skipped."""
+        if self.target.login is None or self.target.redirect_uri is None:
+            raise CaseSkipped("needs --login: a sign-in yields the refresh token")
+        supported = self.metadata.get("subject_token_types_supported")
+        if isinstance(supported, list) and spec.TOKEN_TYPE_REFRESH_TOKEN not in supported:
+            raise CaseSkipped("the IdP does not list refresh tokens as subject tokens")
+        username, password = self.target.login
+        tokens = login_tokens(
+            self.http, self.metadata, client_id=self.target.client.client_id,
+            client_auth=self.client_auth, redirect_uri=self.target.redirect_uri,
+            username=username, password=password, scope="openid email offline_access",
+        )  # fmt: skip
+        token = tokens.get(spec.R_REFRESH_TOKEN)
+        if not isinstance(token, str) or not token:
+            raise CaseSkipped("the sign-in (scope offline_access) yielded no refresh token")
+        answer = self.post(self.refresh_params(token))
+        if answer.status != 200:
+            refused = answer.describe()
+            raise CaseSkipped(f"the IdP refuses its refresh token as subject token: {refused}")
+        return token
+
+    def refresh_params(self, token: str) -> dict[str, str | list[str]]:
+        """The happy-path exchange with ``token`` as a refresh-token subject token."""
+        return self.params(subject_token=token, subject_token_type=spec.TOKEN_TYPE_REFRESH_TOKEN)
 
     def client_auth(self, form: dict[str, str | list[str]]) -> dict[str, str]:
         """Add the client's credentials to ``form``; returns headers."""

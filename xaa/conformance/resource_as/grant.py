@@ -261,6 +261,9 @@ add_rejection(
 # -- scope, resource, cnf -----------------------------------------------------------------------
 
 
+NEVER_GRANTED = "xaa.conformance.never-granted"
+
+
 @RESOURCE_AS.case(
     "ras-rejects-scope-beyond-id-jag",
     section="§4.4.1, RFC 6749 §3.3",
@@ -269,11 +272,14 @@ add_rejection(
     risk="the client escalates beyond what the IdP granted by asking the AS directly",
 )
 def _scope_beyond(ctx: ResourceAsContext) -> None:
-    jag = ctx.jag()
-    answer = ctx.redeem(jag, scope="xaa.conformance.never-granted")
+    # With two configured scopes the extra one is served here, so only the subset check
+    # (not "unknown scope") can refuse it; else a scope nobody serves.
+    scopes = (ctx.target.scope or "").split()
+    granted, extra = (scopes[0], scopes[1]) if len(scopes) > 1 else (None, NEVER_GRANTED)
+    jag = ctx.jag(scope=granted) if granted else ctx.jag()
+    answer = ctx.redeem(jag, scope=extra)
     if answer.status == 200:
-        granted = str((answer.json() or {}).get("scope", "")).split()
-        if "xaa.conformance.never-granted" in granted:
+        if extra in str((answer.json() or {}).get("scope", "")).split():
             raise CaseFailed("a scope absent from the ID-JAG was granted")
         raise CaseFailed("a scope absent from the ID-JAG was requested and a token issued")
     expect_error(answer, error="invalid_scope", secrets=[jag])

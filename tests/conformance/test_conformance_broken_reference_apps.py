@@ -1,0 +1,157 @@
+"""Can every check fail? The reference apps with exactly one check disabled (their test-only
+setting, reference_resource/broken.py and reference_idp/broken.py): the suite flags exactly
+the broken rule, and nothing against the unbroken app."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from reference_idp.broken import BROKEN as BROKEN_IDP_STEPS
+from reference_idp.broken import JwtTyp
+from reference_resource import Settings, create_app
+from reference_resource.broken import BROKEN as BROKEN_AS_STEPS
+from tests.conformance.conftest import running_reference_idp
+from tests.conformance.test_conformance_idp_e2e import wiki_target
+from tests.support.servers import free_port, serve
+from xaa.cli import main as xaa_main
+from xaa.conformance import (
+    IDP,
+    RESOURCE_AS,
+    ClientCredentials,
+    Level,
+    Outcome,
+    Report,
+    ResourceAsTarget,
+    TestIdp,
+    run_idp_suite,
+    run_resource_as_suite,
+)
+
+pytestmark = pytest.mark.e2e
+
+# variant -> the cases that must fail (FAIL or ERROR, any level); every other case passes.
+RESOURCE_AS_VARIANTS: dict[str | None, set[str]] = {
+    None: set(),
+    "typ": {
+        "ras-rejects-typ-missing",
+        "ras-rejects-typ-jwt",
+        "ras-rejects-typ-at-jwt",
+        "ras-rejects-typ-dpop-jwt",
+        "ras-rejects-typ-client-authentication-jwt",
+    },
+    "aud": {
+        "ras-rejects-aud-of-another-as",
+        "ras-rejects-aud-array-with-two-values",
+        "ras-rejects-aud-token-endpoint-url",
+        "ras-rejects-aud-with-trailing-slash",
+    },
+    "client-binding": {"ras-rejects-client-id-claim-of-another-client"},
+    "replay": {"ras-rejects-replayed-id-jag"},
+    "cnf": {"ras-rejects-cnf-with-dpop-proof-of-another-key"},
+    "scope-subset": {"ras-rejects-scope-beyond-id-jag"},
+    "refresh-token": {"ras-issues-no-refresh-token"},
+}
+IDP_VARIANTS: dict[str | None, set[str]] = {
+    None: set(),
+    "token-type": {"idp-response-token-type-is-n-a"},
+    "refresh-token": {"idp-response-has-no-refresh-token"},
+    "subject-aud": {"idp-rejects-id-token-of-another-client"},
+    "refresh-client": {"idp-rejects-refresh-token-of-another-client"},
+    "typ": {"idp-id-jag-typ-is-oauth-id-jag-jwt"},
+}
+
+
+MUST_CASES = {c.id for c in (*RESOURCE_AS.cases, *IDP.cases) if c.level is Level.MUST}
+
+
+def flagged(report: Report[Any]) -> set[str]:
+    return {r.case.id for r in report.results if r.broken}
+
+
+def test_every_variant_is_tested() -> None:
+    assert set(RESOURCE_AS_VARIANTS) == {None, *BROKEN_AS_STEPS}
+    assert set(IDP_VARIANTS) == {None, *BROKEN_IDP_STEPS}
+
+
+@contextlib.contextmanager
+def reference_resource_as(
+    tmp_path: Path, idp: TestIdp, test_only_break: str | None
+) -> Iterator[ResourceAsTarget]:
+    """The reference chat app (in-process) trusting the test IdP, one check disabled."""
+    port = free_port()
+    settings = Settings.make(
+        port=port, db=str(tmp_path / "chat.db"), replay="memory", trust_idps=[idp.url]
+    )
+    app = create_app(replace(settings, test_only_break=test_only_break))
+    with serve(app, port=port):
+        yield ResourceAsTarget(
+            settings.issuer,
+            ClientCredentials("wiki-at-chat", secret="wiki-chat-secret"),
+            resource=settings.resource,
+            scope="chat.read chat.history",
+        )
+
+
+@pytest.mark.parametrize("variant", list(RESOURCE_AS_VARIANTS), ids=str)
+def test_the_suite_flags_exactly_the_broken_resource_as_rule(
+    xaa_test_idp: TestIdp,
+    tmp_path: Path,
+    variant: str | None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, "reference_resource"),
+        reference_resource_as(tmp_path, xaa_test_idp, variant) as target,
+    ):
+        report = run_resource_as_suite(target, xaa_test_idp)
+    assert flagged(report) == RESOURCE_AS_VARIANTS[variant]
+    assert report.count(Outcome.SKIP) == 0
+    assert report.exit_code == int(bool(RESOURCE_AS_VARIANTS[variant] & MUST_CASES))
+    assert len([r for r in caplog.records if "TEST ONLY" in r.message]) == (variant is not None)
+
+
+@pytest.mark.parametrize("variant", list(IDP_VARIANTS), ids=str)
+def test_the_suite_flags_exactly_the_broken_idp_rule(
+    tmp_path: Path, variant: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING, "reference_idp"),
+        running_reference_idp(tmp_path / "idp.sqlite3", variant) as issuer,
+    ):
+        report = run_idp_suite(wiki_target(issuer), skip=["private-key-jwt"])
+    assert flagged(report) == IDP_VARIANTS[variant]
+    assert report.count(Outcome.SKIP) == 0
+    assert report.exit_code == int(bool(IDP_VARIANTS[variant] & MUST_CASES))
+    assert len([r for r in caplog.records if "TEST ONLY" in r.message]) == (variant is not None)
+
+
+def test_an_unknown_break_is_refused(tmp_path: Path) -> None:
+    settings = Settings.make(db=str(tmp_path / "chat.db"), replay="memory")
+    with pytest.raises(ValueError, match="unknown test-only break"):
+        create_app(replace(settings, test_only_break="everything"))
+    with (
+        pytest.raises(ValueError, match="unknown test-only break"),
+        running_reference_idp(tmp_path / "idp.sqlite3", "everything"),
+    ):
+        pass
+
+
+def test_xaa_idp_serve_has_a_hidden_test_only_break(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(app))
+    serve_args = ["idp", "serve", "--port", str(free_port()), "--db", str(tmp_path / "i.db")]
+    assert xaa_main([*serve_args, "--test-only-break", "typ"]) == 0
+    assert isinstance(served[0].state.idp.exchange, JwtTyp)
+    with pytest.raises(SystemExit):
+        xaa_main(["idp", "serve", "--help"])
+    assert "test-only" not in capsys.readouterr().out
