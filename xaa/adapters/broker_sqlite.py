@@ -25,11 +25,15 @@ CREATE TABLE IF NOT EXISTS xaa_broker_revoked (
 """
 
 
-class _Sqlite:
+class ThreadLocalSqlite:
+    """A SQLite file with one autocommit connection per thread; ``SCHEMA`` runs on open."""
+
+    SCHEMA = _SCHEMA
+
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
-        self._conn().executescript(_SCHEMA)
+        self._conn().executescript(self.SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -39,7 +43,7 @@ class _Sqlite:
         return conn
 
 
-class SqliteAttributionLog(_Sqlite):
+class SqliteAttributionLog(ThreadLocalSqlite):
     """:class:`xaa.broker.AttributionLog` as rows of JSON (never a token: fingerprints only)."""
 
     def append(self, record: MintRecord) -> None:
@@ -55,7 +59,7 @@ class SqliteAttributionLog(_Sqlite):
         return [MintRecord.from_json(json.loads(row[0])) for row in rows]
 
 
-class SqliteRevocationList(_Sqlite):
+class SqliteRevocationList(ThreadLocalSqlite):
     """:class:`xaa.broker.RevocationList`: active kill-switch targets."""
 
     def add(self, target: RevocationTarget, at: float) -> None:

@@ -20,8 +20,6 @@ import json
 import os
 import re
 import secrets
-import sqlite3
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..broker.errors import VaultIntegrityError
 from ..broker.vault import SecretKind, Slot, VaultEntry
+from .broker_sqlite import ThreadLocalSqlite
 
 KEYS_ENV = "XAA_BROKER_KEYS"
 KEY_FILE_ENV = "XAA_BROKER_KEY_FILE"
@@ -231,20 +230,10 @@ CREATE TABLE IF NOT EXISTS xaa_broker_vault (
 """
 
 
-class SqliteVaultBackend:
+class SqliteVaultBackend(ThreadLocalSqlite):
     """Records in the SQLite file ``path`` (a connection per thread)."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = str(path)
-        self._local = threading.local()
-        self._conn().executescript(_SCHEMA)
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
-            self._local.conn = conn
-        return conn
+    SCHEMA = _SCHEMA
 
     def read(self, slot: Slot) -> Record | None:
         row = (
