@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from typing import Any
@@ -31,15 +30,11 @@ from xaa import (
     IdJagClaims,
     JwkSet,
     SigningKey,
-    encode_form,
     issue_access_token,
     issue_id_jag,
-    spec,
     verify_id_jag,
 )
-from xaa.adapters.serving import free_port
 from xaa.dpop import DpopKey, make_proof, verify_proof
-from xaa.forms import basic_header
 from xaa.stores import MemoryReplayStore
 
 from .bench_resource import (
@@ -48,17 +43,15 @@ from .bench_resource import (
     ISSUER,
     POOL,
     RESOURCE,
-    ROOT,
-    SECRET,
+    TOKEN_URL,
     _best_rates,
     _Clients,
     _DiscardAudit,
-    _wait_port,
+    _requests,
+    _Server,
     build_app,
 )
 from .common import Figure, per_call_us
-
-TOKEN_URL = ISSUER + "/token"
 
 
 def build_dpop_app(idp_jwk: dict[str, Any]) -> Any:
@@ -106,46 +99,6 @@ def serve_main(argv: list[str]) -> None:
     idp_jwk = json.loads(os.environ["XAA_BENCH_IDP_JWK"])
     app = build_app("empty", idp_jwk, None) if args.mode == "empty" else build_dpop_app(idp_jwk)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="error", access_log=False)
-
-
-class _Server:
-    def __init__(self, mode: str, idp_key: SigningKey) -> None:
-        self.port = free_port()
-        cmd = [sys.executable, "-m", "bench.bench_dpop", "serve", "--port", str(self.port)]
-        env = {**os.environ, "XAA_BENCH_IDP_JWK": json.dumps(idp_key.public_jwk())}
-        self.proc = subprocess.Popen([*cmd, "--mode", mode], cwd=ROOT, env=env)
-        _wait_port(self.port, self.proc)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
-def _requests(idp_key: SigningKey, key: DpopKey, count: int) -> list[bytes]:
-    """Raw HTTP/1.1 token requests: a fresh bound ID-JAG and a fresh proof each."""
-    auth = basic_header(CLIENT, SECRET)
-    out = []
-    for _ in range(count):
-        jag = IdJagClaims.new(
-            issuer=IDP,
-            subject="alice",
-            audience=ISSUER,
-            client_id=CLIENT,
-            scope="chat.read",
-            email="alice@example.com",
-            cnf={"jkt": key.jkt},
-        )
-        body = encode_form(
-            {"grant_type": spec.GRANT_JWT_BEARER, "assertion": issue_id_jag(jag, idp_key)}
-        )
-        head = (
-            f"POST /token HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: {auth}\r\n"
-            f"dpop: {make_proof(key, 'POST', TOKEN_URL)}\r\n"
-            "content-type: application/x-www-form-urlencoded\r\n"
-            f"content-length: {len(body)}\r\n\r\n"
-        )
-        out.append(head.encode() + body)
-    return out
 
 
 def _costs(idp_key: SigningKey, key: DpopKey) -> tuple[float, float, float]:
@@ -199,10 +152,12 @@ def run() -> list[Figure]:
     idp_key = SigningKey.generate("ES256", kid="bench-idp")
     key = DpopKey.generate()
     verify_s, proof_s, sign_s = _costs(idp_key, key)
-    servers = {"empty": _Server("empty", idp_key), "dpop": _Server("dpop", idp_key)}
+    servers = {
+        name: _Server(name, idp_key, module="bench.bench_dpop") for name in ("empty", "dpop")
+    }
     try:
         # Built right before the load: every proof must still be within its iat window.
-        pools = {name: _requests(idp_key, key, POOL) for name in servers}
+        pools = {name: _requests(idp_key, POOL, dpop=key) for name in servers}
         rates = _best_rates(servers, pools)  # type: ignore[arg-type]
     finally:
         for server in servers.values():

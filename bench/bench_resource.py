@@ -43,6 +43,7 @@ from xaa import (
     verify_id_jag,
 )
 from xaa.adapters.serving import free_port
+from xaa.dpop import DpopKey, make_proof
 from xaa.forms import basic_header
 
 from .common import Figure, per_call_us
@@ -51,6 +52,7 @@ IDP = "http://127.0.0.1:1"
 ISSUER = "http://127.0.0.1:2"
 RESOURCE = ISSUER + "/api"
 CLIENT, SECRET = "wiki-at-chat", "wiki-chat-secret"
+TOKEN_URL = ISSUER + "/token"
 CONNECTIONS = 16
 SECONDS = 2.0
 ROUNDS = 3
@@ -109,7 +111,7 @@ def build_app(mode: str, idp_jwk: dict[str, Any], redis_url: str | None) -> Any:
         replay = MemoryReplayStore()
     endpoint = JwtBearerEndpoint(
         issuer=ISSUER,
-        token_endpoint=ISSUER + "/token",
+        token_endpoint=TOKEN_URL,
         signing_key=SigningKey.generate("ES256", kid="as"),
         clients=_Clients(),
         grants=StaticGrantPolicy([ClientGrant(CLIENT)]),
@@ -153,12 +155,19 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 class _Server:
-    def __init__(self, mode: str, idp_key: SigningKey, redis_url: str | None = None) -> None:
+    def __init__(
+        self,
+        mode: str,
+        idp_key: SigningKey,
+        redis_url: str | None = None,
+        *,
+        module: str = "bench.bench_resource",
+    ) -> None:
         self.port = free_port()
         cmd = [
             sys.executable,
             "-m",
-            "bench.bench_resource",
+            module,
             "serve",
             "--port",
             str(self.port),
@@ -176,9 +185,11 @@ class _Server:
         self.proc.wait(timeout=10)
 
 
-def _requests(idp_key: SigningKey, count: int) -> list[bytes]:
-    """Raw HTTP/1.1 token requests, each with a fresh ID-JAG."""
+def _requests(idp_key: SigningKey, count: int, dpop: DpopKey | None = None) -> list[bytes]:
+    """Raw HTTP/1.1 token requests, each with a fresh ID-JAG; with ``dpop``, the ID-JAG is
+    bound to that key and each request carries a fresh proof."""
     auth = basic_header(CLIENT, SECRET)
+    cnf = {"jkt": dpop.jkt} if dpop is not None else None
     out = []
     for _ in range(count):
         jag = IdJagClaims.new(
@@ -188,12 +199,14 @@ def _requests(idp_key: SigningKey, count: int) -> list[bytes]:
             client_id=CLIENT,
             scope="chat.read",
             email="alice@example.com",
+            cnf=cnf,
         )
         body = encode_form(
             {"grant_type": spec.GRANT_JWT_BEARER, "assertion": issue_id_jag(jag, idp_key)}
         )
+        proof = f"dpop: {make_proof(dpop, 'POST', TOKEN_URL)}\r\n" if dpop is not None else ""
         head = (
-            f"POST /token HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: {auth}\r\n"
+            f"POST /token HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: {auth}\r\n{proof}"
             "content-type: application/x-www-form-urlencoded\r\n"
             f"content-length: {len(body)}\r\n\r\n"
         )
