@@ -32,6 +32,7 @@ from ..client import IdpConfig, Request, run_async
 from ..errors import HttpResponse
 from ..forms import parse_scope
 from .broker_sqlite import SqliteAttributionLog, SqliteRevocationList
+from .httpx_client import send_async
 from .vault import Keyring, SecretVault, SqliteVaultBackend
 
 DEFAULT_TIMEOUT = 10.0
@@ -77,15 +78,7 @@ class Broker:
         return self.flow.config
 
     async def _send(self, request: Request) -> HttpResponse:
-        response = await self._http.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            content=request.body or None,
-            follow_redirects=False,
-        )
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        return HttpResponse(response.status_code, headers, response.content)
+        return await send_async(self._http, request)
 
     def _lock(self, person: str, app: str) -> anyio.Lock:
         return self._locks.setdefault((person, app), anyio.Lock())

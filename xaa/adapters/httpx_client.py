@@ -39,6 +39,30 @@ def _to_response(response: Any) -> HttpResponse:
     return HttpResponse(response.status_code, headers, response.content)
 
 
+def send(http: Any, request: Request) -> HttpResponse:
+    """Send a flow's ``request`` on an httpx (or httpx2) ``Client``; redirects never followed."""
+    response = http.request(
+        request.method,
+        request.url,
+        headers=request.headers,
+        content=request.body or None,
+        follow_redirects=False,
+    )
+    return _to_response(response)
+
+
+async def send_async(http: Any, request: Request) -> HttpResponse:
+    """:func:`send` on an ``AsyncClient``."""
+    response = await http.request(
+        request.method,
+        request.url,
+        headers=request.headers,
+        content=request.body or None,
+        follow_redirects=False,
+    )
+    return _to_response(response)
+
+
 class _Driver:
     """What the sync and async clients share: the flow, the session, the request shapes."""
 
@@ -130,14 +154,7 @@ class XAAClient(_Driver):
             return self._locks.setdefault(subject, threading.Lock())
 
     def _send(self, request: Request) -> HttpResponse:
-        response = self._http.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            content=request.body or None,
-            follow_redirects=False,
-        )
-        return _to_response(response)
+        return send(self._http, request)
 
     def get_token(
         self,
@@ -200,14 +217,7 @@ class AsyncXAAClient(_Driver):
         return self._locks.setdefault(subject, anyio.Lock())
 
     async def _send(self, request: Request) -> HttpResponse:
-        response = await self._http.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            content=request.body or None,
-            follow_redirects=False,
-        )
-        return _to_response(response)
+        return await send_async(self._http, request)
 
     async def get_token(
         self,

@@ -8,6 +8,7 @@ form) to get an ID token: for demos and tests only.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import secrets
 import sys
@@ -21,6 +22,8 @@ import httpx
 
 from .. import pkce, spec
 from ..actors import ActorTokenUnavailable
+from ..adapters.httpx_client import XAAClient
+from ..adapters.httpx_client import send as http_send
 from ..client import (
     ClientConfig,
     ClientCredentials,
@@ -36,7 +39,7 @@ from ..client.dpop import DpopKeyProver
 from ..client.http import Request, require_same_origin
 from ..client.requests import raise_for_error
 from ..dpop import DpopKey
-from ..errors import HttpResponse, InvalidRequest, OAuthError, ProtocolViolation
+from ..errors import InvalidRequest, OAuthError, ProtocolViolation
 from ..forms import encode_form
 from ..jose import parse_compact
 from ..keys import SigningKey
@@ -124,29 +127,12 @@ def _idp_credentials(args: argparse.Namespace) -> ClientCredentials:
     return ClientCredentials.secret_basic(args.idp_client_id, args.idp_client_secret)
 
 
-class _Sender:
-    def __init__(self, http: httpx.Client) -> None:
-        self.http = http
-
-    def __call__(self, request: Request) -> HttpResponse:
-        response = self.http.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            content=request.body or None,
-            follow_redirects=False,
-        )
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        return HttpResponse(response.status_code, headers, response.content)
-
-
 def _token(args: argparse.Namespace) -> int:
     from ..adapters.actor_files import FileActorTokenProvider
-    from ..adapters.httpx_client import XAAClient
 
     idp_credentials = _idp_credentials(args)
     with httpx.Client(follow_redirects=False, timeout=TIMEOUT) as http:
-        send = _Sender(http)
+        send = functools.partial(http_send, http)
         metadata = MetadataCache()
         try:
             issuer = args.authorization_server
@@ -252,7 +238,7 @@ def login_with_password(
 
     Returns the session with the ID token (and refresh token, if the IdP gave one).
     """
-    send = _Sender(http)
+    send = functools.partial(http_send, http)
     meta = run_sync(
         discover_authorization_server(idp_issuer, MetadataCache(), 0.0, require=None), send
     )
