@@ -11,19 +11,14 @@ Figures:
 - ``jwt_bearer_dpop_ratio`` (target >= 0.7).
 - ``dpop_proof_verify_us``: one proof verification in-process (for reference).
 
-The server runs as ``python -m bench.bench_dpop serve ...`` (uvicorn, one worker,
+The server is :mod:`bench.bench_resource`'s in ``dpop`` mode (uvicorn, one worker,
 127.0.0.1); the empty handler, the load generator and the interleaved best-of rounds are
-those of :mod:`bench.bench_resource`.
+those of :mod:`bench.bench_resource` too.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import sys
 import time
-from typing import Any
 
 from xaa import (
     AccessTokenClaims,
@@ -45,60 +40,10 @@ from .bench_resource import (
     RESOURCE,
     TOKEN_URL,
     _best_rates,
-    _Clients,
-    _DiscardAudit,
     _requests,
     _Server,
-    build_app,
 )
 from .common import Figure, per_call_us
-
-
-def build_dpop_app(idp_jwk: dict[str, Any]) -> Any:
-    """The jwt-bearer token endpoint with a DPoP proof verifier (memory replay store)."""
-    from starlette.applications import Starlette
-
-    from xaa.adapters.starlette_resource import JwksFetcher, token_route
-    from xaa.dpop_server import DpopVerifier
-    from xaa.resource import (
-        AccountResolver,
-        ClientGrant,
-        JwtBearerEndpoint,
-        MemoryAccountStore,
-        ServedResource,
-        StaticGrantPolicy,
-        TrustedIssuer,
-        TrustRegistry,
-    )
-
-    replay = MemoryReplayStore()
-    endpoint = JwtBearerEndpoint(
-        issuer=ISSUER,
-        token_endpoint=TOKEN_URL,
-        signing_key=SigningKey.generate("ES256", kid="as"),
-        clients=_Clients(),
-        grants=StaticGrantPolicy([ClientGrant(CLIENT)]),
-        trust=TrustRegistry([TrustedIssuer(IDP, jwks={"keys": [idp_jwk]})]),
-        replay=replay,
-        subjects=AccountResolver(MemoryAccountStore()),
-        resources=[ServedResource(RESOURCE, frozenset({"chat.read", "chat.write"}))],
-        audit=_DiscardAudit(),
-        dpop=DpopVerifier(replay),
-    )
-    return Starlette(routes=[token_route(endpoint, JwksFetcher())])
-
-
-def serve_main(argv: list[str]) -> None:
-    """``python -m bench.bench_dpop serve --port P --mode empty|dpop``."""
-    import uvicorn
-
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--mode", choices=["empty", "dpop"], required=True)
-    args = parser.parse_args(argv)
-    idp_jwk = json.loads(os.environ["XAA_BENCH_IDP_JWK"])
-    app = build_app("empty", idp_jwk, None) if args.mode == "empty" else build_dpop_app(idp_jwk)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="error", access_log=False)
 
 
 def _costs(idp_key: SigningKey, key: DpopKey) -> tuple[float, float, float]:
@@ -152,9 +97,7 @@ def run() -> list[Figure]:
     idp_key = SigningKey.generate("ES256", kid="bench-idp")
     key = DpopKey.generate()
     verify_s, proof_s, sign_s = _costs(idp_key, key)
-    servers = {
-        name: _Server(name, idp_key, module="bench.bench_dpop") for name in ("empty", "dpop")
-    }
+    servers = {name: _Server(name, idp_key) for name in ("empty", "dpop")}
     try:
         # Built right before the load: every proof must still be within its iat window.
         pools = {name: _requests(idp_key, POOL, dpop=key) for name in servers}
@@ -172,11 +115,3 @@ def run() -> list[Figure]:
         Figure("jwt_bearer_dpop_rps", rates["dpop"], "req/s"),
         Figure("jwt_bearer_dpop_ratio", rates["dpop"] / ceiling, "x"),
     ]
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["serve"]:
-        serve_main(sys.argv[2:])
-    else:
-        for figure in run():
-            print(f"{figure.name}: {figure.value:.4g} {figure.unit}")

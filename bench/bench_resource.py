@@ -77,13 +77,15 @@ class _Clients:
 
 
 def build_app(mode: str, idp_jwk: dict[str, Any], redis_url: str | None) -> Any:
-    """The Starlette app: ``empty`` (ceiling baseline) or the token endpoint."""
+    """The Starlette app: ``empty`` (ceiling baseline), the token endpoint (``token``) or the
+    token endpoint with a DPoP verifier (``dpop``)."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
 
     from xaa.adapters.starlette_resource import JwksFetcher, token_route
+    from xaa.dpop_server import DpopVerifier
     from xaa.resource import (
         AccountResolver,
         ClientGrant,
@@ -120,6 +122,7 @@ def build_app(mode: str, idp_jwk: dict[str, Any], redis_url: str | None) -> Any:
         subjects=AccountResolver(MemoryAccountStore()),
         resources=[ServedResource(RESOURCE, frozenset({"chat.read", "chat.write"}))],
         audit=_DiscardAudit(),
+        dpop=DpopVerifier(replay) if mode == "dpop" else None,
     )
     return Starlette(routes=[token_route(endpoint, JwksFetcher())])
 
@@ -130,7 +133,7 @@ def serve_main(argv: list[str]) -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--mode", choices=["empty", "token"], required=True)
+    parser.add_argument("--mode", choices=["empty", "token", "dpop"], required=True)
     parser.add_argument("--redis", default=None)
     args = parser.parse_args(argv)
     idp_jwk = json.loads(os.environ["XAA_BENCH_IDP_JWK"])
@@ -155,19 +158,12 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
 
 
 class _Server:
-    def __init__(
-        self,
-        mode: str,
-        idp_key: SigningKey,
-        redis_url: str | None = None,
-        *,
-        module: str = "bench.bench_resource",
-    ) -> None:
+    def __init__(self, mode: str, idp_key: SigningKey, redis_url: str | None = None) -> None:
         self.port = free_port()
         cmd = [
             sys.executable,
             "-m",
-            module,
+            "bench.bench_resource",
             "serve",
             "--port",
             str(self.port),
