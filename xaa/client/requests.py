@@ -195,6 +195,23 @@ def raise_for_error(response: HttpResponse, *, where: str) -> None:
     raise error
 
 
+def exchanged_token(
+    response: HttpResponse, issued_token_type: str, label: str
+) -> tuple[str, dict[str, Any]]:
+    """The token of an RFC 8693 §2.2.1 response and its body: an error body raises, the
+    token must be present, ``issued_token_type`` the one asked for and ``token_type`` ``N_A``."""
+    raise_for_error(response, where="IdP")
+    body = json_body(response, "token-exchange-response")
+    token = body.get(spec.R_ACCESS_TOKEN)
+    if not isinstance(token, str) or not token:
+        raise ProtocolViolation("access_token", "token exchange response has no token")
+    if body.get(spec.R_ISSUED_TOKEN_TYPE) != issued_token_type:
+        raise ProtocolViolation("issued_token_type", f"issued_token_type is not {label}")
+    if body.get(spec.R_TOKEN_TYPE) != spec.TOKEN_TYPE_N_A:
+        raise ProtocolViolation("token_type", "token_type is not N_A")
+    return token, body
+
+
 def process_token_exchange_response(
     response: HttpResponse,
     *,
@@ -210,15 +227,7 @@ def process_token_exchange_response(
 
     ``audience`` is the resource AS issuer; ``client_id`` is ours *at that AS*.
     """
-    raise_for_error(response, where="IdP")
-    body = json_body(response, "token-exchange-response")
-    token = body.get(spec.R_ACCESS_TOKEN)
-    if not isinstance(token, str) or not token:
-        raise ProtocolViolation("access_token", "token exchange response has no token")
-    if body.get(spec.R_ISSUED_TOKEN_TYPE) != spec.TOKEN_TYPE_ID_JAG:
-        raise ProtocolViolation("issued_token_type", "issued_token_type is not id-jag")
-    if body.get(spec.R_TOKEN_TYPE) != spec.TOKEN_TYPE_N_A:
-        raise ProtocolViolation("token_type", "token_type is not N_A")
+    token, body = exchanged_token(response, spec.TOKEN_TYPE_ID_JAG, "id-jag")
     claims = decode_id_jag(token, idp_issuer=idp_issuer, now=now)
     check_id_jag_target(claims, audience=audience, client_id=client_id)
     if idp_keys is not None:

@@ -13,12 +13,12 @@ import hashlib
 from collections.abc import Callable, Generator
 
 from .. import spec
-from ..errors import HttpResponse, InvalidGrant, InvalidRequest, InvalidScope, ProtocolViolation
+from ..errors import HttpResponse, InvalidGrant, InvalidRequest, InvalidScope
 from ..forms import format_scope
 from .auth import ClientCredentials
 from .cache import IdentitySession
-from .http import Request, json_body
-from .requests import DpopProver, _token_request, raise_for_error
+from .http import Request
+from .requests import DpopProver, _token_request, exchanged_token
 
 __all__ = [
     "SAML_SCOPES",
@@ -67,15 +67,7 @@ def saml_refresh_token_request(
 def process_refresh_token_response(response: HttpResponse) -> str:
     """The refresh token of a draft §4.5 response: ``issued_token_type`` refresh_token,
     ``token_type`` ``N_A``, a non-empty token; else :class:`ProtocolViolation`."""
-    raise_for_error(response, where="IdP")
-    body = json_body(response, "token-exchange-response")
-    token = body.get(spec.R_ACCESS_TOKEN)
-    if not isinstance(token, str) or not token:
-        raise ProtocolViolation("access_token", "token exchange response has no token")
-    if body.get(spec.R_ISSUED_TOKEN_TYPE) != spec.TOKEN_TYPE_REFRESH_TOKEN:
-        raise ProtocolViolation("issued_token_type", "issued_token_type is not refresh_token")
-    if body.get(spec.R_TOKEN_TYPE) != spec.TOKEN_TYPE_N_A:
-        raise ProtocolViolation("token_type", "token_type is not N_A")
+    token, _ = exchanged_token(response, spec.TOKEN_TYPE_REFRESH_TOKEN, "refresh_token")
     return token
 
 
