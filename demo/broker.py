@@ -46,7 +46,7 @@ async def _demo(idp_port: int, chat_port: int, legacy_port: int) -> list[dict[st
     import uvicorn
     from starlette.applications import Starlette
 
-    from reference_idp.demo import WIKI, WIKI_REDIRECT, WIKI_SECRET, login, start_idp
+    from reference_idp.demo import WIKI, WIKI_REDIRECT, WIKI_SECRET, start_idp
     from reference_resource.demo import running_chat
     from reference_resource.settings import Settings
     from xaa import spec
@@ -56,8 +56,8 @@ async def _demo(idp_port: int, chat_port: int, legacy_port: int) -> list[dict[st
     from xaa.broker.errors import AuthorizationRequired, BlockedByPolicy, Revoked
     from xaa.broker.flow import MemorySessions
     from xaa.broker.strategy import AppConfig
-    from xaa.client import ClientCredentials, IdentitySession, IdpConfig
-    from xaa.forms import basic_header, encode_form
+    from xaa.cli.token import login_with_password
+    from xaa.client import ClientCredentials, IdpConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="xaa-broker-demo-"))
     chat_settings = Settings.make(port=chat_port, db=str(tmp / "chat.db"), replay="memory")
@@ -71,25 +71,14 @@ async def _demo(idp_port: int, chat_port: int, legacy_port: int) -> list[dict[st
         running_chat(legacy_settings) as legacy,
     ):
         with httpx.Client(timeout=10, follow_redirects=False) as http:
-            auth = login(http, idp)
-            tokens = http.post(
-                idp + "/token",
-                headers={
-                    "authorization": basic_header(WIKI, WIKI_SECRET),
-                    "content-type": spec.MEDIA_TYPE_FORM,
-                },
-                content=encode_form(
-                    {
-                        "grant_type": spec.GRANT_AUTHORIZATION_CODE,
-                        "code": auth["code"],
-                        "code_verifier": auth["code_verifier"],
-                        "redirect_uri": WIKI_REDIRECT,
-                    }
-                ),
-            ).json()
-        session = IdentitySession(
-            id_token=tokens["id_token"], refresh_token=tokens["refresh_token"]
-        )
+            session = login_with_password(
+                http,
+                idp,
+                ClientCredentials.secret_basic(WIKI, WIKI_SECRET),
+                "alice",
+                "alice",
+                WIKI_REDIRECT,
+            )
         apps = [
             AppConfig("chat", chat, chat + "/api", "wiki-at-chat"),
             AppConfig(
