@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from reference_idp.app import create_app as create_idp
 from reference_idp.config import demo_config_text, load_config
-from reference_idp.demo import WIKI, WIKI_REDIRECT, WIKI_SECRET, login
+from reference_idp.demo import WIKI, WIKI_REDIRECT, WIKI_SECRET
 from reference_idp.store import Store
 from reference_resource.app import create_app as create_chat
 from reference_resource.settings import Settings
@@ -30,8 +30,8 @@ from xaa.adapters.broker_http import Broker
 from xaa.adapters.starlette_broker import callback_route
 from xaa.adapters.vault import Keyring
 from xaa.broker import AppConfig, MemorySessions
+from xaa.cli.token import login_with_password
 from xaa.client import ClientCredentials, IdentitySession, IdpConfig
-from xaa.forms import basic_header, encode_form
 
 LEGACY_USER, LEGACY_PASSWORD = "alice", "alice-chat"  # the legacy app's own demo login
 
@@ -73,23 +73,14 @@ def reference_stack(tmp: Path) -> Iterator[Stack]:
 def alice_session(stack: Stack) -> IdentitySession:
     """Alice signs in at the reference IdP (its login form); her ID and refresh tokens."""
     with httpx.Client(timeout=10, follow_redirects=False) as http:
-        auth = login(http, stack.idp)
-        tokens = http.post(
-            stack.idp + "/token",
-            headers={
-                "authorization": basic_header(WIKI, WIKI_SECRET),
-                "content-type": spec.MEDIA_TYPE_FORM,
-            },
-            content=encode_form(
-                {
-                    "grant_type": spec.GRANT_AUTHORIZATION_CODE,
-                    "code": auth["code"],
-                    "code_verifier": auth["code_verifier"],
-                    "redirect_uri": WIKI_REDIRECT,
-                }
-            ),
-        ).json()
-    return IdentitySession(id_token=tokens["id_token"], refresh_token=tokens.get("refresh_token"))
+        return login_with_password(
+            http,
+            stack.idp,
+            ClientCredentials.secret_basic(WIKI, WIKI_SECRET),
+            "alice",
+            "alice",
+            WIKI_REDIRECT,
+        )
 
 
 def stack_broker(stack: Stack, http: httpx.AsyncClient | None = None) -> Broker:
