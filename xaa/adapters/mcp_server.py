@@ -16,8 +16,11 @@ trust registry, replay, subject resolution, grants, RFC 9068 token, audit)::
 The SDK's error type only knows RFC 6749/8707 codes: any other refusal
 (``temporarily_unavailable``, ``invalid_authorization_details``,
 ``invalid_dpop_proof``) is reported as ``invalid_grant``; the audit log keeps
-the real code. :class:`AccessTokenVerifier` is the SDK ``TokenVerifier`` for
-the resource server side.
+the real code. The SDK serializes whatever ``OAuthToken`` the hook returns, so
+:class:`IdJagToken` (an ``OAuthToken`` with ``resource`` and
+``authorization_details``) carries the granted values draft-03 §4.4.1 requires
+in the response. :class:`AccessTokenVerifier` is the SDK ``TokenVerifier`` for
+the resource server side (call it from ``load_access_token``).
 """
 
 from __future__ import annotations
@@ -41,6 +44,14 @@ from .starlette_resource import JwksFetcher
 _SDK_CODES = frozenset(get_args(TokenErrorCode))
 
 
+class IdJagToken(OAuthToken):
+    """The SDK's token response plus the granted ``resource`` (RFC 8707 §2) and
+    ``authorization_details`` (RFC 9396 §7), as draft-03 §4.4.1 requires."""
+
+    resource: str | list[str] | None = None
+    authorization_details: list[dict[str, Any]] | None = None
+
+
 def _token_error(exc: OAuthError) -> TokenError:
     code: Any = exc.error if exc.error in _SDK_CODES else "invalid_grant"
     return TokenError(error=code, error_description=exc.description)
@@ -55,8 +66,9 @@ class IdJagExchange:
 
     async def __call__(
         self, client: OAuthClientInformationFull, params: IdentityAssertionParams
-    ) -> OAuthToken:
-        """Redeem ``params.assertion`` for the SDK-authenticated ``client``."""
+    ) -> IdJagToken:
+        """Redeem ``params.assertion`` for the SDK-authenticated ``client``; the answer
+        reflects the granted scope, resource and authorization_details (draft-03 §4.4.1)."""
         now = time.time()
         endpoint = self.endpoint
         stale = endpoint.pending_refresh(params.assertion, now)
@@ -76,11 +88,14 @@ class IdJagExchange:
             endpoint.audit_denial(exc, event)
             raise _token_error(exc) from None
         body = issued.response()
-        return OAuthToken(
+        details = body.authorization_details
+        return IdJagToken(
             access_token=body.access_token,
             token_type="Bearer",
             expires_in=body.expires_in,
             scope=body.scope,
+            resource=body.resource,
+            authorization_details=[d.model_dump(mode="json") for d in details] if details else None,
         )
 
 
@@ -109,4 +124,4 @@ class AccessTokenVerifier:
         )
 
 
-__all__ = ["AccessTokenVerifier", "IdJagExchange"]
+__all__ = ["AccessTokenVerifier", "IdJagExchange", "IdJagToken"]
