@@ -205,6 +205,7 @@ def test_token_exchange_request_form() -> None:
         "scope": "a b",
         "actor_token": "actor.jwt",
         "actor_token_type": spec.TOKEN_TYPE_JWT,
+        "client_id": "agent",  # next to Basic (RFC 6749 §3.2.1), docs/client.md
     }
     assert request.headers["authorization"].startswith("Basic ")
     assert "s3cret" not in repr(request) and "id.token" not in repr(request)

@@ -101,7 +101,7 @@ def _token_request(
     dpop_nonce: str | None = None,
 ) -> Request:
     headers = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
-    credentials.apply(form, headers, issuer=issuer, now=now)
+    credentials.apply(form, headers, issuer=issuer, now=now, grant_request=True)
     if dpop is not None:
         headers[spec.H_DPOP] = dpop.proof("POST", endpoint, nonce=dpop_nonce)
     return Request("POST", endpoint, headers, encode_form(form))
