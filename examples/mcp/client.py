@@ -101,6 +101,7 @@ async def run(
     idp: str = IDP,
     server: str = SERVER,
     note: str = "hello",
+    scope: str = SCOPE,
     sdk_auth: bool = False,
 ) -> dict[str, Any]:
     """Get the token through XAA for ``session`` and call the tools."""
@@ -118,12 +119,12 @@ async def run(
             client_id=AS_CLIENT_ID,
             client_secret=AS_CLIENT_SECRET,
             issuer=issuer,
-            assertion_provider=assertion_provider(xaa, scope=SCOPE),
-            scope=SCOPE,
+            assertion_provider=assertion_provider(xaa, scope=scope),
+            scope=scope,
             token_endpoint_auth_method="client_secret_basic",
         )
     else:
-        auth = XAAAuth(xaa, resource=server, scope=SCOPE)
+        auth = XAAAuth(xaa, resource=server, scope=scope)
     try:
         return await call_tools(server, auth, note)
     finally:

@@ -68,6 +68,17 @@ def test_mcp_example_client_calls_the_tools_with_an_xaa_token(
     assert result["add_note"] == {"account": who["account"], "notes": ["first note"]}
 
 
+def test_mcp_example_tool_refuses_a_token_without_notes_write(
+    running: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = mcp_client.sign_in(running.idp, "bob", "bob")  # sales: notes.read only
+    with pytest.raises(RuntimeError, match=r"notes\.write is needed"):
+        anyio.run(
+            lambda: mcp_client.run(session, idp=running.idp, server=running.mcp, scope="notes.read")
+        )
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for a refusal"
+
+
 def test_mcp_example_with_the_sdk_identity_assertion_provider(running: Running) -> None:
     session = mcp_client.sign_in(running.idp)
     result = anyio.run(

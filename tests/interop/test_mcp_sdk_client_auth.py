@@ -95,7 +95,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     store = Store(tmp / "idp.sqlite3")
     resource = mcp_as + "/api"
     settings = AuthSettings(
-        issuer_url=mcp_as,  # type: ignore[arg-type]
+        issuer_url=mcp_as,
         resource_server_url=None,
         identity_assertion_enabled=True,
     )

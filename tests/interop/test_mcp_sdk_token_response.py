@@ -145,7 +145,7 @@ async def test_mcp_exchange_omits_authorization_details_none_were_granted() -> N
 def sdk_as() -> Iterator[McpAs]:
     port = free_port()
     settings = AuthSettings(
-        issuer_url=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
+        issuer_url=f"http://127.0.0.1:{port}",
         resource_server_url=None,
         identity_assertion_enabled=True,
     )
