@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(BIN)/python -m demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check xaa reference_idp reference_resource tests bench
-	$(BIN)/ruff format --check xaa reference_idp reference_resource tests bench
+	$(BIN)/ruff check xaa reference_idp reference_resource tests bench demo conftest.py
+	$(BIN)/ruff format --check xaa reference_idp reference_resource tests bench demo conftest.py
 
 types: $(STAMP)
 	$(BIN)/mypy xaa reference_idp reference_resource demo
