@@ -1,4 +1,4 @@
-"""IdP discovery documents: RFC 8414 §2 and OpenID Connect Discovery §3 (draft §6.1).
+"""IdP discovery documents: RFC 8414 §2 and OpenID Connect Discovery §3 (draft §7.1).
 
 One document serves both well-known paths. It advertises the token exchange
 grant, ``identity_chaining_requested_token_types_supported`` with the id-jag

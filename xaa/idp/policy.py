@@ -1,4 +1,4 @@
-"""Deployer policy for ID-JAG issuance, as typed hooks (draft §4.3.3, §5, §7, §8.2).
+"""Deployer policy for ID-JAG issuance, as typed hooks (draft §4.3.3, §5, §6, §8.2).
 
 Each decision the IdP takes during a token exchange is one small
 :class:`typing.Protocol`; :class:`ConfigPolicy` implements all of them from an
@@ -10,7 +10,7 @@ configuration.
 - :class:`ScopePolicy`: requested ``scope``/``resource``/``authorization_details``
   -> granted values, narrowed or rejected (draft §4.3.3).
 - :class:`SubjectMapper`: the End-User -> ``sub`` (public or pairwise), ``email``,
-  ``aud_sub``, ``tenant``, ``aud_tenant`` (draft §3.1, §7).
+  ``aud_sub``, ``tenant``, ``aud_tenant`` (draft §3.1, §6).
 - :class:`AuthContextPolicy`: ``acr``/``amr``/``auth_time`` per audience, else
   ``insufficient_user_authentication`` (draft §8.2, RFC 9470 §3).
 """
@@ -106,7 +106,7 @@ class Grant:
 
 @dataclass(frozen=True, slots=True)
 class MappedSubject:
-    """Subject claims of the ID-JAG as the resource AS knows them (draft §3.1, §7)."""
+    """Subject claims of the ID-JAG as the resource AS knows them (draft §3.1, §6)."""
 
     sub: str
     email: str | None = None
@@ -145,7 +145,7 @@ class ScopePolicy(Protocol):
 
 @runtime_checkable
 class SubjectMapper(Protocol):
-    """Maps the End-User to the identifiers the resource AS knows (draft §3.1, §7)."""
+    """Maps the End-User to the identifiers the resource AS knows (draft §3.1, §6)."""
 
     def map_subject(self, subject: Subject, client_id: str, audience: str) -> MappedSubject:
         """The subject claims for an ID-JAG to ``audience``."""
