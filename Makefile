@@ -29,7 +29,7 @@ unit: $(STAMP)
 	$(BIN)/coverage run -m pytest -q
 	$(BIN)/python -m bench.coverage_gate
 
-test: lint types unit
+test: lint types unit docs
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
