@@ -242,20 +242,32 @@ class IssuancePolicy(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        names = [name for rs in self.resource_servers for name in (rs.issuer, *rs.aliases)]
-        if len(names) != len(set(names)):
-            raise ValueError("an audience name (issuer or alias) is used twice")
+        names: set[str] = set()
+        for i, rs in enumerate(self.resource_servers):
+            for name in (rs.issuer, *rs.aliases):
+                if name in names:
+                    raise ValueError(
+                        f"resource_servers[{i}]: audience name {name!r} (issuer or alias) "
+                        "is used twice"
+                    )
+                names.add(name)
         issuers = {rs.issuer: rs for rs in self.resource_servers}
         seen: set[tuple[str, str]] = set()
-        for grant in self.grants:
-            rs = issuers.get(grant.audience)
-            if rs is None:
-                raise ValueError(f"grant for unknown resource AS {grant.audience!r}")
+        for i, grant in enumerate(self.grants):
+            where = f"grants[{i}] (client {grant.client!r})"
+            server = issuers.get(grant.audience)
+            if server is None:
+                raise ValueError(
+                    f"{where}: audience {grant.audience!r} is no resource_servers issuer"
+                )
             if (grant.client, grant.audience) in seen:
-                raise ValueError(f"two grants for {grant.client!r} at {grant.audience!r}")
+                raise ValueError(f"{where}: a second grant at {grant.audience!r}")
             seen.add((grant.client, grant.audience))
-            if grant.resources is not None and not set(grant.resources) <= set(rs.resources):
-                raise ValueError("a grant names a resource its AS does not govern")
+            for resource in grant.resources or ():
+                if resource not in server.resources:
+                    raise ValueError(
+                        f"{where}: resource {resource!r} is not governed by {grant.audience!r}"
+                    )
         return self
 
 
