@@ -156,8 +156,8 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
         scopes=SCOPES,
         claims=CLAIMS,
         dpop_algs=config.dpop.algs if config.dpop.enabled else (),
+        subject_token_types=idp.exchange.subject_token_types,
     ).to_json()
-    metadata["subject_token_types_supported"] = idp.exchange.subject_token_types
 
     async def authorize(request: Request) -> Response:
         return _authorize(idp, request)

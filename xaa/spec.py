@@ -117,6 +117,7 @@ M_JWKS_URI: Final = "jwks_uri"
 M_GRANT_TYPES_SUPPORTED: Final = "grant_types_supported"
 M_AUTHORIZATION_GRANT_PROFILES_SUPPORTED: Final = "authorization_grant_profiles_supported"
 M_IDENTITY_CHAINING_TOKEN_TYPES: Final = "identity_chaining_requested_token_types_supported"
+M_SUBJECT_TOKEN_TYPES: Final = "subject_token_types_supported"  # xaa extension
 M_TOKEN_ENDPOINT_AUTH_METHODS: Final = "token_endpoint_auth_methods_supported"
 M_TOKEN_ENDPOINT_AUTH_SIGNING_ALGS: Final = "token_endpoint_auth_signing_alg_values_supported"
 M_DPOP_SIGNING_ALGS: Final = "dpop_signing_alg_values_supported"
