@@ -3,6 +3,7 @@ a document outside the repository (the project's threat list, issue numbers)."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,18 @@ import pytest
 
 from tests.docs.draft_sections import ROOT, SECTION, draft_part, draft_sections
 
-SKIP_DIRS = {".git", ".venv", ".site", ".bench", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+SKIP_DIRS = {
+    ".git",
+    ".venv",
+    ".site",
+    ".bench",
+    ".hypothesis",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "__pycache__",
+    "node_modules",
+}
 TEXT_SUFFIXES = {".py", ".md", ".toml", ".yml", ".yaml", ".txt", ".html", ".json", ".cfg"}
 # "draft §4.3", "Draft §7.1", "draft-03 §8.6.1.2", also across a line break.
 DRAFT_CITATION = re.compile(r"\b[Dd]raft(?:-03)?\s+(?=§)")
@@ -21,12 +33,11 @@ ISSUE_NUMBER = re.compile(r"\b[Ii]ssues?\s+#?\d+\b")
 
 
 def repository_files() -> Iterator[Path]:
-    for path in sorted(ROOT.rglob("*")):
-        parts = set(path.relative_to(ROOT).parts)
-        if parts & SKIP_DIRS or any(p.endswith(".egg-info") for p in parts):
-            continue
-        if path.is_file() and (path.suffix in TEXT_SUFFIXES or path.name == "Makefile"):
-            yield path
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            if Path(name).suffix in TEXT_SUFFIXES or name == "Makefile":
+                yield Path(folder) / name
 
 
 def draft_citations() -> list[tuple[str, str]]:
