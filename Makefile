@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(BIN)/python -m demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check xaa reference_idp reference_resource tests bench examples
-	$(BIN)/ruff format --check xaa reference_idp reference_resource tests bench examples
+	$(BIN)/ruff check xaa reference_idp reference_resource tests bench demo examples conftest.py
+	$(BIN)/ruff format --check xaa reference_idp reference_resource tests bench demo examples conftest.py
 
 types: $(STAMP)
 	$(BIN)/mypy xaa reference_idp reference_resource demo examples
@@ -29,13 +29,13 @@ unit: $(STAMP)
 	$(BIN)/coverage run -m pytest -q
 	$(BIN)/python -m bench.coverage_gate
 
-test: lint types unit
+test: lint types unit docs
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --site-dir .site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site
 
 clean:
 	rm -rf $(VENV) .site .bench .coverage .pytest_cache .mypy_cache .ruff_cache

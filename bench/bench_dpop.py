@@ -3,7 +3,7 @@
 Figures:
 - ``jwt_bearer_dpop_rps``: redemptions per second, every request a fresh ID-JAG bound to
   the client's key (``cnf.jkt``) with a fresh ES256 proof for the token endpoint (draft
-  §8.6.2 case 1); the memory replay store holds both the ID-JAG and the proof ``jti``.
+  §8.6.1.2 case 1); the memory replay store holds both the ID-JAG and the proof ``jti``.
 - ``jwt_bearer_dpop_ceiling_rps``: ``1 / (1/empty_rps + 2*verify_s + sign_s)`` (one ID-JAG
   verification, one proof verification, one access token signature), where ``empty_rps``
   is an empty Starlette handler on the same server and load generator, measured in the

@@ -38,7 +38,7 @@ def servers(workdir: Path) -> Iterator[tuple[str, str]]:
 
 
 def xaa_flow(idp: str, chat: str) -> None:
-    """SSO, token exchange, jwt-bearer, API calls: the draft's four steps (§2.1)."""
+    """SSO, token exchange, jwt-bearer, API calls: the draft's four steps (draft §4.1)."""
     title("Cross App Access: the wiki reads and posts in chat for alice")
     wiki = ClientCredentials.secret_basic(WIKI, WIKI_SECRET)
     config = ClientConfig(

@@ -137,7 +137,7 @@ def build_idp(config: IdpConfig, store: Store) -> Idp:
 
 
 def _dpop_verifier(config: IdpConfig, store: Store) -> DpopVerifier | None:
-    """Draft §8.6.1: proofs on token exchange, replay in the IdP's store, optional nonces."""
+    """Draft §8.6.1.1: proofs on token exchange, replay in the IdP's store, optional nonces."""
     if not config.dpop.enabled:
         return None
     nonces = HmacNonceSource(secrets.token_bytes(32)) if config.dpop.nonces else None
@@ -156,8 +156,8 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
         scopes=SCOPES,
         claims=CLAIMS,
         dpop_algs=config.dpop.algs if config.dpop.enabled else (),
+        subject_token_types=idp.exchange.subject_token_types,
     ).to_json()
-    metadata["subject_token_types_supported"] = idp.exchange.subject_token_types
 
     async def authorize(request: Request) -> Response:
         return _authorize(idp, request)

@@ -1,6 +1,6 @@
 """TEST ONLY: deliberately broken variants of the IdP's token exchange, each disabling one check.
 
-They prove that the conformance suite can fail (issue 9): ``xaa idp serve
+They prove that the conformance suite can fail (docs/conformance.md): ``xaa idp serve
 --test-only-break RULE`` (hidden) or ``test_only_break = "RULE"`` in the configuration
 swaps ONE named step of :class:`~xaa.idp.TokenExchangeEndpoint` for a variant without
 the check; the library's own checks are untouched. Never use in a deployment.

@@ -50,7 +50,7 @@ class ClientConfig(BaseModel):
 
 
 class DpopConfig(BaseModel):
-    """DPoP on token exchange (draft §8.6.1, RFC 9449): proofs checked, ID-JAGs bound."""
+    """DPoP on token exchange (draft §8.6.1.1, RFC 9449): proofs checked, ID-JAGs bound."""
 
     model_config = _MODEL
     enabled: bool = False

@@ -1,6 +1,6 @@
 """TEST ONLY: deliberately broken variants of the chat AS, each disabling exactly one check.
 
-They prove that the conformance suite can fail (issue 9): ``xaa resource serve
+They prove that the conformance suite can fail (docs/conformance.md): ``xaa resource serve
 --test-only-break RULE`` (hidden) or ``Settings(test_only_break=RULE)`` swaps ONE named
 step of :class:`~xaa.resource.JwtBearerEndpoint` for a variant without the check; the
 library's own checks are untouched. Never use in a deployment.

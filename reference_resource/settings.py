@@ -41,7 +41,7 @@ class Settings:
     refresh_token_lifetime: int = 86400
     idp_keys_ttl: float = 3600.0
     idp_min_refresh_interval: float = 30.0
-    # DPoP (RFC 9449, draft §8.6.2): proofs at /token (jwt-bearer + DPoP header, jwt-dpop)
+    # DPoP (RFC 9449, draft §8.6.1.2): proofs at /token (jwt-bearer + DPoP header, jwt-dpop)
     # and the DPoP scheme at the API; dpop_required refuses Bearer tokens for the API.
     dpop: bool = True
     dpop_required: bool = False

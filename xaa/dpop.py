@@ -1,11 +1,11 @@
 """DPoP (RFC 9449) for every hop of XAA, sans-I/O: proofs, checks, nonces, binding.
 
 - Client: :class:`DpopKey` and :func:`make_proof` (RFC 9449 §4.2); downgrade
-  checks :func:`check_cnf_binding` (draft §8.6.1 item 3) and
+  checks :func:`check_cnf_binding` (draft §8.6.1.1 item 3) and
   :func:`check_dpop_token_type` (RFC 9449 §5); :func:`dpop_nonce_challenge`.
 - Server: :func:`verify_proof` (RFC 9449 §4.3, one detail per check), the
   stateless :class:`HmacNonceSource` (RFC 9449 §8/§9) and
-  :func:`bind_decision` (draft §8.6.2).
+  :func:`bind_decision` (draft §8.6.1.2).
 - Resource server: :func:`parse_authorization`, :func:`check_token_binding`
   (RFC 9449 §7.1/§7.2), :func:`www_authenticate_dpop`,
   :func:`resource_error_response`.
@@ -206,7 +206,7 @@ def make_proof(
 def check_cnf_binding(cnf: object, key: DpopKey) -> None:
     """Client side, after sending a proof: the ID-JAG's ``cnf.jkt`` must be our key's.
 
-    Draft §8.6.1 item 3: an IdP that ignored the proof would silently
+    Draft §8.6.1.1 item 3: an IdP that ignored the proof would silently
     downgrade to an unbound grant. Raises :class:`ProtocolViolation`.
     """
     jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
@@ -474,7 +474,7 @@ def verify_proof(
 def bind_decision(
     id_jag_cnf_jkt: str | None, proof_jkt: str | None, resource_requires_dpop: bool
 ) -> str | None:
-    """The jkt to bind the access token to, or ``None`` for a Bearer token (draft §8.6.2).
+    """The jkt to bind the access token to, or ``None`` for a Bearer token (draft §8.6.1.2).
 
     - ``cnf`` and a proof: the thumbprints must match exactly, else ``invalid_grant``.
     - ``cnf`` without a proof: ``invalid_grant``.

@@ -1,8 +1,8 @@
 """DPoP at every server hop (RFC 9449): one configured verifier for the IdP, the AS and the RS.
 
 :class:`DpopVerifier` fills the token-endpoint seams of both authorization
-servers — :class:`xaa.idp.DpopProofVerifier` (``verify_proof``, draft §8.6.1)
-and :class:`xaa.resource.DpopProofVerifier` (``verify``, draft §8.6.2) — and
+servers — :class:`xaa.idp.DpopProofVerifier` (``verify_proof``, draft §8.6.1.1)
+and :class:`xaa.resource.DpopProofVerifier` (``verify``, draft §8.6.1.2) — and
 checks proofs at a resource server (``verify`` with ``access_token``, RFC 9449
 §7.1). Every proof goes through :func:`xaa.dpop.verify_proof`: ``jti`` replay in
 the deployment's :class:`~xaa.replay.ReplayStore` (memory, SQLite or Redis),
@@ -68,5 +68,5 @@ class DpopVerifier:
         ).jkt
 
     def verify_proof(self, proof: str, *, method: str, url: str, now: float) -> str:
-        """:meth:`verify` under the name of the IdP's seam (draft §8.6.1)."""
+        """:meth:`verify` under the name of the IdP's seam (draft §8.6.1.1)."""
         return self.verify(proof, method=method, url=url, now=now)

@@ -259,7 +259,7 @@ class ErrorResponse(BaseModel):
 
 
 class AuthorizationServerMetadata(BaseModel):
-    """RFC 8414 §2 metadata with the draft's parameters (draft §6)."""
+    """RFC 8414 §2 metadata with the draft's parameters (draft §7)."""
 
     model_config = ConfigDict(frozen=True, extra="allow", strict=True)
     issuer: NonEmpty
@@ -280,7 +280,7 @@ class AuthorizationServerMetadata(BaseModel):
 
     @model_validator(mode="after")
     def _profile_needs_jwt_bearer(self) -> Self:
-        """Draft §6.2: the id-jag profile MUST come with the jwt-bearer grant."""
+        """Draft §7.2: the id-jag profile MUST come with the jwt-bearer grant."""
         profiles = self.authorization_grant_profiles_supported or []
         grants = self.grant_types_supported or []
         if spec.GRANT_PROFILE_ID_JAG in profiles and spec.GRANT_JWT_BEARER not in grants:
@@ -289,12 +289,12 @@ class AuthorizationServerMetadata(BaseModel):
 
     @property
     def accepts_id_jag(self) -> bool:
-        """True when this AS advertises the id-jag profile (draft §6.2)."""
+        """True when this AS advertises the id-jag profile (draft §7.2)."""
         return spec.GRANT_PROFILE_ID_JAG in (self.authorization_grant_profiles_supported or [])
 
     @property
     def issues_id_jag(self) -> bool:
-        """True when this IdP advertises ID-JAG issuance (draft §6.1)."""
+        """True when this IdP advertises ID-JAG issuance (draft §7.1)."""
         types = self.identity_chaining_requested_token_types_supported or []
         return spec.TOKEN_TYPE_ID_JAG in types
 

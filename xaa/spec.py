@@ -26,7 +26,7 @@ TOKEN_TYPE_REFRESH_TOKEN: Final = "urn:ietf:params:oauth:token-type:refresh_toke
 TOKEN_TYPE_ACCESS_TOKEN: Final = "urn:ietf:params:oauth:token-type:access_token"
 TOKEN_TYPE_JWT: Final = "urn:ietf:params:oauth:token-type:jwt"
 
-# Authorization grant profile (draft §6.2).
+# Authorization grant profile (draft §7.2).
 GRANT_PROFILE_ID_JAG: Final = "urn:ietf:params:oauth:grant-profile:id-jag"
 
 # Client assertion type (RFC 7523 §2.2).
@@ -109,7 +109,7 @@ ID_TOKEN_REQUIRED_CLAIMS: Final = ("iss", "sub", "aud", "exp", "iat")
 # JOSE header parameters that carry or point at keys: never trusted (RFC 8725 §3.10).
 UNTRUSTED_KEY_HEADERS: Final = frozenset({"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"})
 
-# Authorization server metadata (RFC 8414 §2, draft §6, RFC 9449 §5.1).
+# Authorization server metadata (RFC 8414 §2, draft §7, RFC 9449 §5.1).
 M_ISSUER: Final = "issuer"
 M_TOKEN_ENDPOINT: Final = "token_endpoint"
 M_AUTHORIZATION_ENDPOINT: Final = "authorization_endpoint"
@@ -117,6 +117,7 @@ M_JWKS_URI: Final = "jwks_uri"
 M_GRANT_TYPES_SUPPORTED: Final = "grant_types_supported"
 M_AUTHORIZATION_GRANT_PROFILES_SUPPORTED: Final = "authorization_grant_profiles_supported"
 M_IDENTITY_CHAINING_TOKEN_TYPES: Final = "identity_chaining_requested_token_types_supported"
+M_SUBJECT_TOKEN_TYPES: Final = "subject_token_types_supported"  # xaa extension
 M_TOKEN_ENDPOINT_AUTH_METHODS: Final = "token_endpoint_auth_methods_supported"
 M_TOKEN_ENDPOINT_AUTH_SIGNING_ALGS: Final = "token_endpoint_auth_signing_alg_values_supported"
 M_DPOP_SIGNING_ALGS: Final = "dpop_signing_alg_values_supported"

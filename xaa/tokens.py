@@ -228,7 +228,7 @@ def verify_id_jag(
 
     Raises :class:`~xaa.errors.InvalidGrant` (draft §4.4.1). Pass
     ``allow_cnf=True`` only when the caller checks the DPoP proof against
-    ``cnf.jkt`` (draft §8.6.2).
+    ``cnf.jkt`` (draft §8.6.1.2).
     """
     verified = verify_jwt(
         token,

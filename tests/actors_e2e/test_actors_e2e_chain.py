@@ -1,6 +1,6 @@
 """Actor chains end to end over loopback: IdP -> ID-JAG act -> access token act -> chat API.
 
-Positive cases of issue 10: one actor (a SPIFFE JWT-SVID, through the client's
+Positive cases of docs/actors.md: one actor (a SPIFFE JWT-SVID, through the client's
 actor-token provider and through ``xaa token --actor-token-file``), two nested
 actors (the platform's access token), scope narrowing, the chain at the API
 and in the IdP, AS and RS audit logs.

@@ -1,4 +1,4 @@
-"""THREATS §D: every check of the sans-I/O request builders and response processors."""
+"""docs/security.md, the client: every check of the sans-I/O builders and processors."""
 
 from __future__ import annotations
 

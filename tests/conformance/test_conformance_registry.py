@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.docs.draft_sections import draft_part, draft_sections
 from xaa.conformance import IDP, RESOURCE_AS, SUITES, CaseFailed, CaseSkipped, Level, Suite
 from xaa.conformance.reporters import (
     render_cases_markdown,
@@ -42,6 +43,16 @@ def test_every_case_has_a_section_a_level_and_a_one_line_risk() -> None:
         assert case.section and ("§" in case.section)
         assert isinstance(case.level, Level)
         assert case.risk and "\n" not in case.risk
+
+
+def test_every_case_cites_draft_sections_that_exist_in_draft_03() -> None:
+    """The draft part of ``section`` (before any RFC) names real draft-03 sections."""
+    cited = {case.id: draft_part(case.section) for case in ALL_CASES}
+    wrong = {c: s for c, sections in cited.items() for s in sections if s not in draft_sections()}
+    assert wrong == {}
+    sections = {c.id: c.section for c in ALL_CASES}
+    assert sections["ras-metadata-advertises-id-jag-profile"] == "§7.2"
+    assert sections["idp-metadata-advertises-id-jag-token-type"] == "§7.1"
 
 
 def test_the_threats_of_section_b_have_cases() -> None:

@@ -1,4 +1,4 @@
-"""Models: metadata rules (draft §6), request serialisation, claim helpers."""
+"""Models: metadata rules (draft §7), request serialisation, claim helpers."""
 
 from __future__ import annotations
 

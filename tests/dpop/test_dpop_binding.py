@@ -31,7 +31,7 @@ def assert_invalid_grant(exc: OAuthError, description: str | None = None) -> Non
         assert body["error_description"] == description
 
 
-# --- draft §8.6.2 ----------------------------------------------------------------
+# --- draft §8.6.1.2 ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("requires", [False, True])
@@ -190,7 +190,7 @@ def test_resource_error_keeps_403_and_400_and_5xx() -> None:
     assert "www-authenticate" not in unavailable.headers
 
 
-# --- client: draft §8.6.1 item 3 and RFC 9449 §5 downgrade detection ---------------
+# --- client: draft §8.6.1.1 item 3 and RFC 9449 §5 downgrade detection ---------------
 
 
 def test_id_jag_bound_to_our_key_passes() -> None:

@@ -1,4 +1,4 @@
-"""RFC 9449 §4.3: each check of verify_proof, one injected defect at a time (THREATS C)."""
+"""RFC 9449 §4.3: each check of verify_proof, one injected defect at a time."""
 
 from __future__ import annotations
 

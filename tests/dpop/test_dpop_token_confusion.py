@@ -1,4 +1,4 @@
-"""Token-type confusion (THREATS A, B): a DPoP proof is no other token, and no other token
+"""Token-type confusion (RFC 8725 §3.11): a DPoP proof is no other token, and no other token
 is a DPoP proof, even when signed by a key the verifier trusts."""
 
 from __future__ import annotations

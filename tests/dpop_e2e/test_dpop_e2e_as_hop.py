@@ -1,4 +1,4 @@
-"""Draft §8.6.2 at the chat AS over loopback: the four cases, the jwt-dpop grant, proof
+"""Draft §8.6.1.2 at the chat AS over loopback: the four cases, the jwt-dpop grant, proof
 defects, replay and nonces. ID-JAGs come from the reference IdP, bound or not."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""THREATS §D at the client, over loopback: a server that drops DPoP is caught.
+"""DPoP downgrade (draft §8.6.1.1 item 3), over loopback: a server that drops DPoP is caught.
 
 ASGI middleware in front of a reference server strips the ``DPoP`` request header (an
 IdP that ignores proofs) or rewrites ``token_type`` in the token response (an AS that

@@ -1,4 +1,4 @@
-"""THREATS DPoP cases at the IdP's token exchange (draft §8.6.1), over loopback.
+"""The DPoP cases at the IdP's token exchange (draft §8.6.1.1), over loopback.
 
 Each defect is the valid proof with exactly one change, re-signed with the right key;
 the IdP answers 400 ``invalid_dpop_proof`` with ``no-store`` and issues no ID-JAG.
@@ -140,7 +140,7 @@ def test_idp_without_dpop_refuses_the_header(tmp_path: Path) -> None:
 
 
 def test_a_dpop_proof_as_subject_token_is_refused(stack: Stack) -> None:
-    """THREATS §A token-type confusion: a proof labelled ``id_token``."""
+    """Token-type confusion (RFC 8725 §3.11): a proof labelled ``id_token``."""
     proof = make_proof(KEY, "POST", stack.idp_token)
     confused = replace(stack, id_token=proof)
     response = exchange(confused, make_proof(KEY, "POST", stack.idp_token))

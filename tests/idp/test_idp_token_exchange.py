@@ -1,4 +1,4 @@
-"""THREATS §A: the IdP token exchange, each defect alone on the happy path."""
+"""Draft §4.3.3: the IdP token exchange, each defect alone on the happy path."""
 
 from __future__ import annotations
 

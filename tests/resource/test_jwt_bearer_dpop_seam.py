@@ -1,4 +1,4 @@
-"""Draft §8.6.2: the four DPoP cases through the DpopProofVerifier seam (a test double)."""
+"""Draft §8.6.1.2: the four DPoP cases through the DpopProofVerifier seam (a test double)."""
 
 from __future__ import annotations
 

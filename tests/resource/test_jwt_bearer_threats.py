@@ -1,4 +1,4 @@
-"""THREATS §B: every way a jwt-bearer request must fail, each one defect from the happy path."""
+"""Draft §4.4.1: every way a jwt-bearer request must fail, each one defect from the happy path."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""THREATS §C: the resource server's access token check, and RFC 8414/9728 metadata."""
+"""RFC 6750, RFC 9068: the resource server's access token check, and RFC 8414/9728 metadata."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""JwksFetcher (THREATS §E "JWKS fetched"): caps, no redirects, https except loopback."""
+"""JwksFetcher (docs/security.md, metadata and keys): caps, no redirects, https except loopback."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""THREATS.md §A SAML: DOCTYPE, entity expansion, XXE, PIs, size, and the token encoding."""
+"""SAML subject tokens (draft §4.5): DOCTYPE, entity expansion, XXE, PIs, size, token encoding."""
 
 from __future__ import annotations
 

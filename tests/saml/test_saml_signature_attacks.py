@@ -1,4 +1,4 @@
-"""THREATS.md §A SAML: unsigned, signature wrapping, comments, foreign keys, weak algorithms.
+"""SAML (draft §4.5): unsigned, signature wrapping, comments, foreign keys, weak algorithms.
 
 Each fixture starts from a valid assertion signed by the IdP. Where a shape is
 stopped by more than one layer, a second test disables the first layer and

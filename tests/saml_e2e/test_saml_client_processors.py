@@ -1,4 +1,4 @@
-"""THREATS §D for the SAML leg of the client: the refresh-token exchange response is checked."""
+"""RFC 8693 §2.2.1 for the SAML leg of the client: the refresh-token exchange response."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""THREATS.md §A, SAML subject, at the real token endpoint over loopback HTTP.
+"""SAML subject tokens (draft §4.5) at the real token endpoint over loopback HTTP.
 
 Every fixture comes from the attack suite's generators (``tests/saml``), built from a
 valid assertion signed by the IdP's own key and re-signed so that exactly one defect

@@ -2,7 +2,7 @@
 
 The SDK presents the ID-JAG to the MCP authorization server (draft §4.4) but
 leaves obtaining it (draft §4.3) to the application. :func:`assertion_provider`
-fills that gap with xaa: the token exchange at the IdP, every client-side check
+fills that gap with xaa: the token exchange at the IdP, every client check of docs/security.md
 on the response, and the ID token -> refresh token -> re-authentication ladder.
 """
 

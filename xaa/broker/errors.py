@@ -3,7 +3,7 @@
 - :class:`AuthorizationRequired`: no grant exists yet for (person, app); send the
   person to ``authorization_url`` (plain OAuth) or to sign in at the IdP (XAA).
 - :class:`BlockedByPolicy`: the IdP (or the app's AS) refused by policy; the
-  broker NEVER falls back to plain OAuth after this (issue 6).
+  broker NEVER falls back to plain OAuth after this (docs/broker.md).
 - :class:`Revoked`: the kill switch covers this person, agent or app; fail closed.
 - :class:`ScopeExceedsGrant`: more scopes asked than the stored grant holds.
 - :class:`VaultIntegrityError`: a vaulted ciphertext fails authentication

@@ -1,7 +1,7 @@
 """Which way the broker gets a token for an app: XAA, or plain OAuth where it must.
 
 Discovery (RFC 8414 metadata of the app's AS): an AS advertising the id-jag
-grant profile with the jwt-bearer grant (draft §6.2) gets XAA. Otherwise the
+grant profile with the jwt-bearer grant (draft §7.2) gets XAA. Otherwise the
 authorization code grant with PKCE when the AS has an authorization endpoint and
 the app has a redirect URI, else client credentials when listed. A configured
 strategy overrides discovery; configured XAA at an AS without the profile is

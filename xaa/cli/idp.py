@@ -4,12 +4,15 @@
 - ``xaa idp keys rotate`` / ``xaa idp keys list``
 - ``xaa idp audit [--json] [--limit N]``
 - ``xaa idp clients list`` / ``suspend ID`` / ``resume ID`` (the kill switch)
+- ``xaa idp config --template`` / ``--check FILE``: a commented starting file; validation
+  with ``FILE:LINE: message`` errors (exit 2) or one OK line (exit 0)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,6 +64,12 @@ def register(subparsers: Any) -> None:
     listing = clients.add_parser("list", help="every client with its owner and status")
     _common(listing)
     listing.set_defaults(func=_list_clients)
+
+    config = commands.add_parser("config", help="write or check a configuration file")
+    action = config.add_mutually_exclusive_group(required=True)
+    action.add_argument("--template", action="store_true", help="print a commented template")
+    action.add_argument("--check", metavar="FILE", help="validate FILE; exit 2 on any error")
+    config.set_defaults(func=_config)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -158,4 +167,25 @@ def _list_clients(args: argparse.Namespace) -> int:
                 }
             )
         )
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from reference_idp.config import load_config
+    from reference_idp.config_check import check_file, template_text
+
+    if args.template:
+        print(template_text(), end="")
+        return 0
+    problems = check_file(args.check)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 2
+    config = load_config(args.check)
+    grants = len(config.policy.grants)
+    print(
+        f"{args.check}: OK (issuer {config.issuer}, {len(config.users)} users, "
+        f"{len(config.clients)} clients, {grants} grants)"
+    )
     return 0

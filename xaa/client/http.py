@@ -1,7 +1,7 @@
 """The neutral HTTP messages the client flow yields, and the URL rules for token calls.
 
 The flow yields a :class:`Request` and receives an :class:`xaa.errors.HttpResponse`
-(lowercase header names). Drivers never follow redirects (THREATS §D).
+(lowercase header names). Drivers never follow redirects (docs/security.md, the client).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def require_secure(url: str, rule: str = "https-required") -> None:
 
 
 def require_same_origin(url: str, issuer: str) -> None:
-    """Token calls go only to the origin of the metadata ``issuer`` (THREATS §D)."""
+    """Token calls go only to the origin of the metadata ``issuer`` (RFC 8414 §3.3)."""
     require_secure(url)
     if origin(url) != origin(issuer):
         raise ProtocolViolation("endpoint-origin", "endpoint is not on the issuer's origin")

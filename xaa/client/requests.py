@@ -1,7 +1,7 @@
 """Request builders and response processors for both legs (draft §4.3, §4.4).
 
 Each call is a pair: build the request, process the response. A processor
-checks the response (draft §4.3.4, §4.4.2) and raises
+checks everything docs/security.md lists for the client and raises
 :class:`~xaa.errors.ProtocolViolation` (with a rule name) when the peer
 misbehaves, :class:`~xaa.client.errors.StepUpRequired` or
 :class:`~xaa.client.errors.PolicyDenied` for those errors, and the

@@ -1,6 +1,6 @@
 """What every answer of a token endpoint must look like, checked from outside.
 
-A rejection (RFC 6749 §5.2, THREATS.md): the expected status and ``error``
+A rejection (RFC 6749 §5.2, docs/errors.md): the expected status and ``error``
 code, a JSON object body, ``Cache-Control: no-store``, no ``access_token`` and
 no ``refresh_token``, never a 5xx, and none of the presented token's bytes echoed.
 """

@@ -1,5 +1,5 @@
 """The IdP side of XAA: token exchange that issues ID-JAGs (draft §4.3), its policy hooks
-and its metadata (draft §6.1). Sans-I/O; serve it with :mod:`xaa.adapters.starlette_idp`."""
+and its metadata (draft §7.1). Sans-I/O; serve it with :mod:`xaa.adapters.starlette_idp`."""
 
 from .actor_validation import (
     ActorIssuerConfig,

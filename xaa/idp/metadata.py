@@ -1,4 +1,4 @@
-"""IdP discovery documents: RFC 8414 §2 and OpenID Connect Discovery §3 (draft §6.1).
+"""IdP discovery documents: RFC 8414 §2 and OpenID Connect Discovery §3 (draft §7.1).
 
 One document serves both well-known paths. It advertises the token exchange
 grant, ``identity_chaining_requested_token_types_supported`` with the id-jag
@@ -28,6 +28,7 @@ def idp_metadata(
     scopes: Iterable[str] = (),
     dpop_algs: Iterable[str] = (),
     claims: Iterable[str] = (),
+    subject_token_types: Iterable[str] = (),
 ) -> AuthorizationServerMetadata:
     """The IdP's metadata; endpoints are ``issuer`` + ``/token``, ``/jwks``, ``/authorize``...
 
@@ -37,6 +38,12 @@ def idp_metadata(
     ``authorization_endpoint`` also adds what OpenID Connect Discovery requires
     (``response_types_supported``, ``subject_types_supported``,
     ``id_token_signing_alg_values_supported``, PKCE ``S256``).
+
+    ``subject_token_types`` (e.g. ``TokenExchangeEndpoint.subject_token_types``) is
+    published as ``subject_token_types_supported``: next to the issued token types
+    of draft-03 §7.1, the ``subject_token_type`` values the token exchange accepts;
+    the xaa client presents its refresh token only when the refresh-token type is
+    listed there.
     """
     base = issuer.rstrip("/")
     algs = sorted(set(signing_algs))
@@ -66,6 +73,8 @@ def idp_metadata(
         doc["scopes_supported"] = list(dict.fromkeys(scopes))
     if claims:
         doc["claims_supported"] = list(dict.fromkeys(claims))
+    if subject_token_types:
+        doc[spec.M_SUBJECT_TOKEN_TYPES] = list(dict.fromkeys(subject_token_types))
     if dpop_algs:
         doc[spec.M_DPOP_SIGNING_ALGS] = sorted(set(dpop_algs))
     return AuthorizationServerMetadata.model_validate(doc)

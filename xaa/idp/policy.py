@@ -1,4 +1,4 @@
-"""Deployer policy for ID-JAG issuance, as typed hooks (draft §4.3.3, §5, §7, §8.2).
+"""Deployer policy for ID-JAG issuance, as typed hooks (draft §4.3.3, §5, §6, §8.2).
 
 Each decision the IdP takes during a token exchange is one small
 :class:`typing.Protocol`; :class:`ConfigPolicy` implements all of them from an
@@ -10,7 +10,7 @@ configuration.
 - :class:`ScopePolicy`: requested ``scope``/``resource``/``authorization_details``
   -> granted values, narrowed or rejected (draft §4.3.3).
 - :class:`SubjectMapper`: the End-User -> ``sub`` (public or pairwise), ``email``,
-  ``aud_sub``, ``tenant``, ``aud_tenant`` (draft §3.1, §7).
+  ``aud_sub``, ``tenant``, ``aud_tenant`` (draft §3.1, §6).
 - :class:`AuthContextPolicy`: ``acr``/``amr``/``auth_time`` per audience, else
   ``insufficient_user_authentication`` (draft §8.2, RFC 9470 §3).
 """
@@ -106,7 +106,7 @@ class Grant:
 
 @dataclass(frozen=True, slots=True)
 class MappedSubject:
-    """Subject claims of the ID-JAG as the resource AS knows them (draft §3.1, §7)."""
+    """Subject claims of the ID-JAG as the resource AS knows them (draft §3.1, §6)."""
 
     sub: str
     email: str | None = None
@@ -145,7 +145,7 @@ class ScopePolicy(Protocol):
 
 @runtime_checkable
 class SubjectMapper(Protocol):
-    """Maps the End-User to the identifiers the resource AS knows (draft §3.1, §7)."""
+    """Maps the End-User to the identifiers the resource AS knows (draft §3.1, §6)."""
 
     def map_subject(self, subject: Subject, client_id: str, audience: str) -> MappedSubject:
         """The subject claims for an ID-JAG to ``audience``."""
@@ -242,20 +242,32 @@ class IssuancePolicy(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        names = [name for rs in self.resource_servers for name in (rs.issuer, *rs.aliases)]
-        if len(names) != len(set(names)):
-            raise ValueError("an audience name (issuer or alias) is used twice")
+        names: set[str] = set()
+        for i, rs in enumerate(self.resource_servers):
+            for name in (rs.issuer, *rs.aliases):
+                if name in names:
+                    raise ValueError(
+                        f"resource_servers[{i}]: audience name {name!r} (issuer or alias) "
+                        "is used twice"
+                    )
+                names.add(name)
         issuers = {rs.issuer: rs for rs in self.resource_servers}
         seen: set[tuple[str, str]] = set()
-        for grant in self.grants:
-            rs = issuers.get(grant.audience)
-            if rs is None:
-                raise ValueError(f"grant for unknown resource AS {grant.audience!r}")
+        for i, grant in enumerate(self.grants):
+            where = f"grants[{i}] (client {grant.client!r})"
+            server = issuers.get(grant.audience)
+            if server is None:
+                raise ValueError(
+                    f"{where}: audience {grant.audience!r} is no resource_servers issuer"
+                )
             if (grant.client, grant.audience) in seen:
-                raise ValueError(f"two grants for {grant.client!r} at {grant.audience!r}")
+                raise ValueError(f"{where}: a second grant at {grant.audience!r}")
             seen.add((grant.client, grant.audience))
-            if grant.resources is not None and not set(grant.resources) <= set(rs.resources):
-                raise ValueError("a grant names a resource its AS does not govern")
+            for resource in grant.resources or ():
+                if resource not in server.resources:
+                    raise ValueError(
+                        f"{where}: resource {resource!r} is not governed by {grant.audience!r}"
+                    )
         return self
 
 

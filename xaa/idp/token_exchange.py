@@ -69,7 +69,7 @@ AUDIT_EVENT = "token_exchange.id_jag"
 
 @runtime_checkable
 class DpopProofVerifier(Protocol):
-    """Seam for draft §8.6.1: validates a DPoP proof on the token exchange request."""
+    """Seam for draft §8.6.1.1: validates a DPoP proof on the token exchange request."""
 
     def verify_proof(self, proof: str, *, method: str, url: str, now: float) -> str:
         """The RFC 7638 thumbprint of the proof key (goes to ``cnf.jkt``), or raise
@@ -313,7 +313,7 @@ class TokenExchangeEndpoint:
         )
 
     def check_proof(self, headers: Mapping[str, str], now: float) -> str | None:
-        """Draft §8.6.1: a DPoP proof is validated and bound (``cnf.jkt``), or rejected."""
+        """Draft §8.6.1.1: a DPoP proof is validated and bound (``cnf.jkt``), or rejected."""
         proof = headers.get(spec.H_DPOP)
         if proof is None:
             return None

@@ -11,7 +11,7 @@
    (then ``jwt-dpop`` without a ``DPoP`` header is ``invalid_request``);
 4. ``verify``: the checks of :func:`~xaa.tokens.verify_id_jag` with the trusted issuer's keys,
    ``aud`` exactly this issuer, ``client_id`` the authenticated client;
-5. ``proof``: the DPoP seam (draft §8.6.2, four cases, via :func:`xaa.dpop.bind_decision`);
+5. ``proof``: the DPoP seam (draft §8.6.1.2, four cases, via :func:`xaa.dpop.bind_decision`);
 6. ``check_replay``: ``(iss, jti)`` in the :class:`~xaa.replay.ReplayStore`;
 7. ``check_actor``: the ``act`` chain through the :class:`ActorPolicy`;
 8. ``resolve_subject``: ``(iss, tenant, sub)`` -> local account, else ``invalid_grant``;
@@ -297,7 +297,7 @@ class JwtBearerEndpoint:
         return (spec.GRANT_JWT_BEARER, spec.GRANT_JWT_DPOP)
 
     def proof(self, jag: IdJagClaims, headers: Mapping[str, str], now: float) -> str | None:
-        """Step 5: draft §8.6.2; returns the ``jkt`` to bind the access token to, if any.
+        """Step 5: draft §8.6.1.2; returns the ``jkt`` to bind the access token to, if any.
 
         The proof (``htm`` POST, ``htu`` the configured token endpoint) is verified
         first; :func:`~xaa.dpop.bind_decision` then takes the four cases.
@@ -334,7 +334,7 @@ class JwtBearerEndpoint:
         raise InvalidGrant(detail="ID-JAG already used")
 
     def resolve_subject(self, jag: IdJagClaims) -> Account:
-        """Step 8: ``(iss, tenant, sub)`` to a local account (draft §3.1, §5.3)."""
+        """Step 8: ``(iss, tenant, sub)`` to a local account (draft §3.1, §6.3)."""
         subject = FederatedSubject(
             jag.iss, jag.tenant, jag.sub, jag.email, jag.aud_sub, jag.aud_tenant
         )

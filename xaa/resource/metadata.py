@@ -1,7 +1,7 @@
 """Metadata of the resource side: RFC 8414 for the AS, RFC 9728 for the API.
 
 :func:`authorization_server_metadata` builds the AS document with the draft's
-``authorization_grant_profiles_supported`` (draft §6.2). Listing the id-jag
+``authorization_grant_profiles_supported`` (draft §7.2). Listing the id-jag
 profile without the jwt-bearer grant raises ``ValueError``: the server refuses
 to start. Trusted IdPs are never listed (draft §8.4).
 

@@ -8,7 +8,7 @@ Each hook is a typed ``Protocol`` with a ready, config-driven implementation:
 - :class:`ActorPolicy` / :class:`CarryActor`: decides on the ``act`` chain
   (RFC 8693 §4.1); the ready policy carries it into the access token unchanged.
 - :class:`DpopProofVerifier`: the seam for RFC 9449 proofs at the token
-  endpoint (draft §8.6.2). Without one, an ID-JAG with ``cnf`` is
+  endpoint (draft §8.6.1.2). Without one, an ID-JAG with ``cnf`` is
   ``invalid_grant`` and a ``DPoP`` header is ``invalid_dpop_proof``.
 """
 
@@ -27,7 +27,7 @@ from .subjects import Account
 class ServedResource:
     """A protected resource (RFC 8707 identifier) and the scopes it understands.
 
-    ``requires_dpop``: tokens for it must be sender-constrained (draft §8.6.2 case 4).
+    ``requires_dpop``: tokens for it must be sender-constrained (draft §8.6.1.2 case 4).
     """
 
     identifier: str

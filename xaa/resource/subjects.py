@@ -1,4 +1,4 @@
-"""Subject resolution: which local account an ID-JAG speaks for (draft §3.1, §5.3).
+"""Subject resolution: which local account an ID-JAG speaks for (draft §3.1, §6.3).
 
 The key is ``(iss, tenant, sub)`` (draft §3.1: ``sub`` is unique per issuer,
 or per issuer and tenant for a multi-tenant IdP). A deployer plugs in a

@@ -8,7 +8,7 @@ is a generator that yields the URLs to fetch and receives each document (or
 ``None`` when the fetch failed); an adapter drives it
 (:mod:`xaa.adapters.starlette_resource`), tests drive it with dicts.
 
-Policy (THREATS §B "Keys", §E):
+Policy (RFC 8725 §3.10, docs/security.md "Metadata and keys"):
 - keys are cached for ``ttl`` seconds, then refreshed when next needed;
 - an unknown ``kid`` triggers at most one refresh per ``min_refresh_interval``;
 - when the IdP is unreachable the last good keys are kept (stale) and used;

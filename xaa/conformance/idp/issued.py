@@ -1,5 +1,5 @@
 """IdP cases about the metadata, the token exchange response and the issued ID-JAG
-(draft §3, §4.3.4, §6.1; RFC 8414, RFC 8693 §2.2.1)."""
+(draft §3, §4.3.4, §7.1; RFC 8414, RFC 8693 §2.2.1)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _issuer(ctx: IdpContext) -> None:
 
 @IDP.case(
     "idp-metadata-advertises-id-jag-token-type",
-    section="§6.1",
+    section="§7.1",
     level=SHOULD,
     tags=("metadata",),
     risk="clients cannot discover that the IdP issues ID-JAGs",

@@ -1,5 +1,5 @@
 """Resource-AS cases about the claims and the grant: iss, aud, time, replay, client
-binding, scope, resource, cnf, token-type confusion and metadata (draft §3.1, §4.4.1, §6.2, §8)."""
+binding, scope, resource, cnf, token-type confusion and metadata (draft §3.1, §4.4.1, §7.2, §8)."""
 
 from __future__ import annotations
 
@@ -312,7 +312,7 @@ def _resource_param(ctx: ResourceAsContext) -> None:
 add_rejection(
     "ras-rejects-cnf-without-dpop-proof",
     lambda ctx: ctx.jag(cnf={"jkt": b64url(secrets.token_bytes(32))}),
-    section="§8.6.2",
+    section="§8.6.1.2",
     risk="a sender-constrained ID-JAG is redeemed by a thief without the key",
     tags=("dpop",),
 )
@@ -320,7 +320,7 @@ add_rejection(
 
 @RESOURCE_AS.case(
     "ras-rejects-cnf-with-dpop-proof-of-another-key",
-    section="§8.6.2, RFC 9449 §4.3",
+    section="§8.6.1.2, RFC 9449 §4.3",
     level=MUST,
     tags=("negative", "dpop"),
     risk="a thief with its own DPoP key redeems an ID-JAG bound to the client's key",
@@ -384,7 +384,7 @@ def _metadata_issuer(ctx: ResourceAsContext) -> None:
 
 @RESOURCE_AS.case(
     "ras-metadata-id-jag-profile-lists-jwt-bearer",
-    section="§6.2",
+    section="§7.2",
     level=MUST,
     tags=("metadata",),
     risk="clients are told to use a grant the token endpoint does not accept",
@@ -398,7 +398,7 @@ def _profile_needs_grant(ctx: ResourceAsContext) -> None:
 
 @RESOURCE_AS.case(
     "ras-metadata-advertises-id-jag-profile",
-    section="§6.2",
+    section="§7.2",
     level=SHOULD,
     tags=("metadata",),
     risk="clients cannot discover that this AS accepts ID-JAGs",
