@@ -21,7 +21,14 @@ from xaa.adapters import httpx2_client, httpx_client
 from xaa.adapters.httpx_client import XAAAuth, XAAClient
 from xaa.cli import main
 from xaa.cli.token import login_with_password
-from xaa.client import ClientConfig, ClientCredentials, IdentitySession, IdpConfig, PolicyDenied
+from xaa.client import (
+    ClientConfig,
+    ClientCredentials,
+    IdentitySession,
+    IdpConfig,
+    PolicyDenied,
+    ScopeNotGranted,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -280,3 +287,86 @@ def test_cli_token_with_subject_token_file(
     ]  # fmt: skip
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["scope"] == "chat.read"
+
+
+def bob_agent(servers: Servers, http: Any) -> tuple[ClientConfig, IdentitySession]:
+    """The agent signed in as bob (sales): the demo policy grants bob's agent chat.read only."""
+    from reference_idp.config import load_config
+
+    key = SigningKey.from_jwk(load_config().demo["agent_private_jwk"])
+    credentials = ClientCredentials.private_key_jwt("agent", key)
+    session = login_with_password(
+        http, servers.idp, credentials, "bob", "bob", "http://127.0.0.1:9701/callback"
+    )
+    config = ClientConfig(
+        IdpConfig(servers.idp, credentials),
+        {servers.chat: ClientCredentials.secret_post("agent-at-chat", "agent-chat-secret")},
+    )
+    return config, session
+
+
+def test_client_redeems_what_the_reference_idp_grants_bob(servers: Servers) -> None:
+    with httpx.Client() as http:
+        config, session = bob_agent(servers, http)
+    client = XAAClient(config, session=session)
+    token = client.get_token(servers.api, "chat.read chat.write")
+    assert token.requested_scopes == frozenset({"chat.read", "chat.write"})
+    assert token.granted_scopes == frozenset({"chat.read"})
+    with httpx.Client() as api:
+        headers = {"authorization": token.authorization()}
+        assert api.get(servers.api + "/channels", headers=headers).status_code == 200
+    client.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_step_up_bob_cannot_get_is_scope_not_granted_by_the_idp(
+    servers: Servers, mode: str
+) -> None:
+    with httpx.Client() as http:
+        config, session = bob_agent(servers, http)
+    auth = XAAAuth(config, resource=servers.api, scope="chat.read", session=session)
+    post = servers.api + "/channels/general/messages"
+    if mode == "sync":
+        with httpx.Client(auth=auth) as api:
+            assert api.get(servers.api + "/channels").status_code == 200
+            with pytest.raises(ScopeNotGranted) as caught:
+                api.post(post, json={"text": "hello from bob's agent"})
+    else:
+        async with httpx.AsyncClient(auth=auth) as aapi:
+            assert (await aapi.get(servers.api + "/channels")).status_code == 200
+            with pytest.raises(ScopeNotGranted) as caught:
+                await aapi.post(post, json={"text": "hello from bob's agent"})
+    await auth.aclose()
+    assert (caught.value.hop, caught.value.issuer) == ("idp-token-exchange", servers.idp)
+    assert caught.value.missing == frozenset({"chat.write"})
+    assert f"the IdP at {servers.idp} declined scope 'chat.write'" in str(caught.value)
+
+
+def test_cli_token_reports_requested_and_granted_scope_for_bob(
+    servers: Servers, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reference_idp.config import load_config
+
+    key_file = tmp_path / "agent.jwk"
+    key_file.write_text(json.dumps(load_config().demo["agent_private_jwk"]))
+    argv = [
+        "token",
+        "--idp", servers.idp,
+        "--idp-client-id", "agent",
+        "--idp-key", str(key_file),
+        "--login", "bob:bob",
+        "--redirect-uri", "http://127.0.0.1:9701/callback",
+        "--resource", servers.api,
+        "--client-id", "agent-at-chat",
+        "--client-secret", "agent-chat-secret",
+        "--client-auth", "client_secret_post",
+        "--scope", "chat.read chat.write",
+        "--json",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["requested_scope"] == "chat.read chat.write"
+    assert result["granted_scope"] == result["scope"] == "chat.read"
+    assert "granted chat.read of chat.read chat.write" in captured.err
