@@ -5,7 +5,7 @@
   resource asked about (§3.3).
 - RFC 8414 §3: the path-aware well-known, then the OpenID Connect Discovery
   §4 locations; ``issuer`` must equal the expected issuer exactly (§3.3).
-- Draft §6: an IdP must advertise ID-JAG issuance, a resource AS the id-jag
+- Draft §7: an IdP must advertise ID-JAG issuance, a resource AS the id-jag
   grant profile (each check can be relaxed by configuration).
 
 Documents are cached with a TTL. Every function that talks to a server is a
@@ -123,8 +123,8 @@ def discover_authorization_server(
 ) -> Exchange[AuthorizationServerMetadata]:
     """RFC 8414 metadata of ``issuer``; ``issuer`` in it must match exactly.
 
-    ``require``: ``"issues-id-jag"`` (an IdP, draft §6.1), ``"accepts-id-jag"``
-    (a resource AS, draft §6.2) or ``None``. The token endpoint must be on the
+    ``require``: ``"issues-id-jag"`` (an IdP, draft §7.1), ``"accepts-id-jag"``
+    (a resource AS, draft §7.2) or ``None``. The token endpoint must be on the
     issuer's origin.
     """
     require_secure(issuer, "issuer")

@@ -1,12 +1,13 @@
 """Request builders and response processors for both legs (draft §4.3, §4.4).
 
 Each call is a pair: build the request, process the response. A processor
-checks everything THREATS §D lists and raises
-:class:`~xaa.errors.ProtocolViolation` (with a rule name) when the peer
+checks everything a client must check of the response (docs/client.md, "Errors")
+and raises :class:`~xaa.errors.ProtocolViolation` (with a rule name) when the peer
 misbehaves, :class:`~xaa.client.errors.StepUpRequired` or
 :class:`~xaa.client.errors.PolicyDenied` for those errors, and the
 :class:`~xaa.errors.OAuthError` rebuilt by :func:`xaa.errors.error_from_response`
-for any other error body.
+for any other error body. The flow calls :func:`raise_for_refusal` first, which
+raises :class:`~xaa.client.errors.TokenRequestRefused` naming the hop instead.
 
 ``token_type`` ``N_A`` is compared exactly (RFC 8693 §2.2.1 defines the value
 ``N_A``); ``Bearer``/``DPoP`` case-insensitively (RFC 6749 §5.1). The ID-JAG is
