@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 from collections import Counter
@@ -108,6 +109,8 @@ class World:
     seen_authorization: list[str] = field(default_factory=list)
     idp_meta: dict[str, Any] = field(default_factory=dict)
     as_meta: dict[str, Any] = field(default_factory=dict)
+    idp_grants: frozenset[str] | None = None  # the IdP narrows every request to these
+    as_grants: frozenset[str] | None = None  # the AS narrows every redemption to these
 
     def transport(self) -> Any:
         return self.module.MockTransport(self.handle)
@@ -179,11 +182,15 @@ class World:
         if self.idp_error is not None:
             return self._json(self.idp_status, self.idp_error)
         assert form["grant_type"] == spec.GRANT_TOKEN_EXCHANGE
+        scope = form.get("scope")
+        if self.idp_grants is not None:  # draft §4.3.3: the IdP grants a subset
+            scope = " ".join(sorted(set((scope or "").split()) & self.idp_grants))
         body = {
-            "access_token": id_jag(now, aud=form["audience"], scope=form.get("scope")),
+            "access_token": id_jag(now, aud=form["audience"], scope=scope),
             "issued_token_type": spec.TOKEN_TYPE_ID_JAG,
             "token_type": "N_A",
             "expires_in": 300,
+            **({"scope": scope} if self.idp_grants is not None else {}),
             **self.exchange_body,
         }
         return self._json(200, body)
@@ -194,6 +201,11 @@ class World:
             return self._json(400, self.as_error)
         assert form["grant_type"] == spec.GRANT_JWT_BEARER
         assert form["client_id"] == AS_CLIENT
+        payload = form["assertion"].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        asked = set(form.get("scope", "").split())
+        if asked - set(claims.get("scope", "").split()):  # draft §4.4.1, as the reference AS
+            return self._json(400, {"error": "invalid_scope"})
         token = f"at-{len(self.issued)}"
         self.issued.append(token)
         body: dict[str, Any] = {
@@ -203,6 +215,8 @@ class World:
         }
         if "scope" in form:
             body["scope"] = form["scope"]
+        if self.as_grants is not None:
+            body["scope"] = " ".join(sorted(asked & self.as_grants))
         return self._json(200, body)
 
     def count(self, url: str) -> int:

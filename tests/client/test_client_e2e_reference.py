@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,13 +13,21 @@ import httpx
 import httpx2
 import pytest
 
+from tests.client.reference_stacks import Servers, reference_stack
 from tests.support.servers import free_port, serve
 from xaa import ProtocolViolation, SigningKey, spec
 from xaa.adapters import httpx2_client, httpx_client
 from xaa.adapters.httpx_client import XAAAuth, XAAClient
 from xaa.cli import main
 from xaa.cli.token import login_with_password
-from xaa.client import ClientConfig, ClientCredentials, IdentitySession, IdpConfig, PolicyDenied
+from xaa.client import (
+    ClientConfig,
+    ClientCredentials,
+    IdentitySession,
+    IdpConfig,
+    PolicyDenied,
+    ScopeNotGranted,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -108,43 +114,11 @@ def test_decode_cli(idp: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decode", "garbage"]) == 2
 
 
-@dataclass(frozen=True)
-class Servers:
-    idp: str
-    chat: str
-
-    @property
-    def api(self) -> str:
-        return self.chat + "/api"
-
-
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[Servers]:
     """The reference IdP and chat app on ephemeral ports, each configured for the other."""
-    from reference_idp.app import create_app as create_idp
-    from reference_idp.config import IdpConfig as ReferenceIdpConfig
-    from reference_idp.config import demo_config_text
-    from reference_idp.store import Store
-    from reference_resource.app import create_app as create_chat
-    from reference_resource.settings import Settings
-
-    idp_port, chat_port = free_port(), free_port()
-    idp, chat = f"http://127.0.0.1:{idp_port}", f"http://127.0.0.1:{chat_port}"
-    text = demo_config_text().replace(CHAT_AS, chat).replace("http://127.0.0.1:9400", idp)
-    idp_config = ReferenceIdpConfig.model_validate(tomllib.loads(text))
-    settings = replace(
-        Settings.make(port=chat_port, db=str(tmp_path / "chat.db"), replay="memory"),
-        trusted_idps=(idp,),
-    )
-    store = Store(tmp_path / "idp.db")
-    try:
-        with (
-            serve(create_idp(idp_config, store), port=idp_port),
-            serve(create_chat(settings), port=chat_port),
-        ):
-            yield Servers(idp, chat)
-    finally:
-        store.close()
+    with reference_stack(tmp_path) as stack:
+        yield stack
 
 
 def agent_setup(servers: Servers, http: Any) -> tuple[ClientConfig, IdentitySession]:
@@ -280,3 +254,172 @@ def test_cli_token_with_subject_token_file(
     ]  # fmt: skip
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["scope"] == "chat.read"
+
+
+def bob_agent(servers: Servers, http: Any) -> tuple[ClientConfig, IdentitySession]:
+    """The agent signed in as bob (sales): the demo policy grants bob's agent chat.read only."""
+    from reference_idp.config import load_config
+
+    key = SigningKey.from_jwk(load_config().demo["agent_private_jwk"])
+    credentials = ClientCredentials.private_key_jwt("agent", key)
+    session = login_with_password(
+        http, servers.idp, credentials, "bob", "bob", "http://127.0.0.1:9701/callback"
+    )
+    config = ClientConfig(
+        IdpConfig(servers.idp, credentials),
+        {servers.chat: ClientCredentials.secret_post("agent-at-chat", "agent-chat-secret")},
+    )
+    return config, session
+
+
+def test_client_redeems_what_the_reference_idp_grants_bob(servers: Servers) -> None:
+    with httpx.Client() as http:
+        config, session = bob_agent(servers, http)
+    client = XAAClient(config, session=session)
+    token = client.get_token(servers.api, "chat.read chat.write")
+    assert token.requested_scopes == frozenset({"chat.read", "chat.write"})
+    assert token.granted_scopes == frozenset({"chat.read"})
+    with httpx.Client() as api:
+        headers = {"authorization": token.authorization()}
+        assert api.get(servers.api + "/channels", headers=headers).status_code == 200
+    client.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_step_up_bob_cannot_get_is_scope_not_granted_by_the_idp(
+    servers: Servers, mode: str
+) -> None:
+    with httpx.Client() as http:
+        config, session = bob_agent(servers, http)
+    auth = XAAAuth(config, resource=servers.api, scope="chat.read", session=session)
+    post = servers.api + "/channels/general/messages"
+    if mode == "sync":
+        with httpx.Client(auth=auth) as api:
+            assert api.get(servers.api + "/channels").status_code == 200
+            with pytest.raises(ScopeNotGranted) as caught:
+                api.post(post, json={"text": "hello from bob's agent"})
+    else:
+        async with httpx.AsyncClient(auth=auth) as aapi:
+            assert (await aapi.get(servers.api + "/channels")).status_code == 200
+            with pytest.raises(ScopeNotGranted) as caught:
+                await aapi.post(post, json={"text": "hello from bob's agent"})
+    await auth.aclose()
+    assert (caught.value.hop, caught.value.issuer) == ("idp-token-exchange", servers.idp)
+    assert caught.value.missing == frozenset({"chat.write"})
+    assert f"the IdP at {servers.idp} declined scope 'chat.write'" in str(caught.value)
+
+
+def test_cli_token_reports_requested_and_granted_scope_for_bob(
+    servers: Servers, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reference_idp.config import load_config
+
+    key_file = tmp_path / "agent.jwk"
+    key_file.write_text(json.dumps(load_config().demo["agent_private_jwk"]))
+    argv = [
+        "token",
+        "--idp", servers.idp,
+        "--idp-client-id", "agent",
+        "--idp-key", str(key_file),
+        "--login", "bob:bob",
+        "--redirect-uri", "http://127.0.0.1:9701/callback",
+        "--resource", servers.api,
+        "--client-id", "agent-at-chat",
+        "--client-secret", "agent-chat-secret",
+        "--client-auth", "client_secret_post",
+        "--scope", "chat.read chat.write",
+        "--json",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["requested_scope"] == "chat.read chat.write"
+    assert result["granted_scope"] == result["scope"] == "chat.read"
+    assert "granted chat.read of chat.read chat.write" in captured.err
+
+
+def test_cli_token_refusal_names_the_as_its_reason_and_where_it_is_logged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with reference_stack(tmp_path, trust_idp=False) as stack:
+        argv = [
+            "token",
+            "--idp", stack.idp,
+            "--idp-client-id", "wiki",
+            "--idp-client-secret", "wiki-secret",
+            "--login", "alice:alice",
+            "--redirect-uri", WIKI_REDIRECT,
+            "--resource", stack.api,
+            "--client-id", "wiki-at-chat",
+            "--client-secret", "wiki-chat-secret",
+            "--scope", "chat.read",
+        ]  # fmt: skip
+        assert main(argv) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert lines == [
+        f"xaa token: the resource AS at {stack.chat} refused the ID-JAG: invalid_grant "
+        "(The ID-JAG issuer is not trusted here.); the reason is in the resource AS's audit "
+        "log (reference chat app: the `audit` lines of its log)"
+    ]
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_replayed_id_jag_is_refused_by_the_as_with_its_reason(servers: Servers) -> None:
+    from xaa.client import TokenRequestRefused, jwt_bearer_request, raise_for_refusal
+
+    with httpx.Client() as http:
+        config, session = agent_setup(servers, http)
+        client = XAAClient(config, session=session, http=http)
+        jag = client.get_id_jag(servers.chat, servers.api, "chat.read")
+        credentials = config.authorization_servers[servers.chat]
+        request = jwt_bearer_request(
+            servers.chat + "/token", credentials, as_issuer=servers.chat, assertion=jag, now=0
+        )
+        answers = [httpx_client.send(http, request) for _ in range(2)]
+    assert answers[0].status == 200
+    with pytest.raises(TokenRequestRefused) as caught:
+        raise_for_refusal(answers[1], hop="resource-as-jwt-bearer", issuer=servers.chat)
+    assert str(caught.value) == (
+        f"the resource AS at {servers.chat} refused the ID-JAG: "
+        "invalid_grant (The ID-JAG was already used.)"
+    )
+
+
+def test_cli_token_unreachable_server_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    argv = [
+        "token",
+        "--idp", dead,
+        "--idp-client-id", "wiki",
+        "--idp-client-secret", "wiki-secret",
+        "--subject-token-file", __file__,
+        "--resource", dead + "/api",
+        "--authorization-server", dead,
+        "--client-id", "wiki-at-chat",
+        "--client-secret", "wiki-chat-secret",
+    ]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"xaa token: could not reach {dead}/")
+
+
+def test_cli_token_unreadable_subject_file_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "token",
+        "--idp", "https://idp.example",
+        "--idp-client-id", "wiki",
+        "--idp-client-secret", "wiki-secret",
+        "--subject-token-file", str(tmp_path / "missing.jwt"),
+        "--resource", "https://api.example/api",
+        "--client-id", "wiki-at-chat",
+        "--client-secret", "wiki-chat-secret",
+    ]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("xaa token: FileNotFoundError")

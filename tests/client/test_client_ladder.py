@@ -17,13 +17,14 @@ from tests.client.client_support import (
     id_token,
     session,
 )
-from xaa import InvalidGrant, ProtocolViolation, spec
+from xaa import ProtocolViolation, spec
 from xaa.adapters.httpx_client import XAAClient
 from xaa.client import (
     IdentitySession,
     PolicyDenied,
     ReauthenticationRequired,
     StepUpRequired,
+    TokenRequestRefused,
     UnknownAuthorizationServer,
     require_same_origin,
     require_secure,
@@ -159,8 +160,9 @@ def test_idp_refusing_the_id_token_tries_the_refresh_token(world: World) -> None
     client = make(world)
     client.session = session(world.clock, refresh="rt-1")
     world.idp_error = {"error": "invalid_grant"}
-    with pytest.raises(InvalidGrant):  # the refreshed ID token is refused as well: no loop
+    with pytest.raises(TokenRequestRefused) as caught:  # the refreshed ID token too: no loop
         client.get_token(RESOURCE, "chat.read")
+    assert (caught.value.error, caught.value.hop) == ("invalid_grant", "idp-token-exchange")
     grants = [f["grant_type"] for f in world.forms]
     assert grants == [
         spec.GRANT_TOKEN_EXCHANGE,

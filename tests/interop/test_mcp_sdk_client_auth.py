@@ -30,8 +30,13 @@ from xaa.adapters.httpx_client import XAAClient
 from xaa.adapters.mcp_server import IdJagExchange
 from xaa.adapters.starlette_resource import JwksFetcher
 from xaa.cli.token import login_with_password
-from xaa.client import ClientConfig, ClientCredentials, IdentitySession, IdpConfig
-from xaa.errors import InvalidClient
+from xaa.client import (
+    ClientConfig,
+    ClientCredentials,
+    IdentitySession,
+    IdpConfig,
+    TokenRequestRefused,
+)
 from xaa.resource import (
     AccountResolver,
     ClientGrant,
@@ -152,8 +157,9 @@ def test_mcp_sdk_token_endpoint_refuses_basic_without_body_client_id(stack: Stac
     bare = ClientCredentials.secret_basic(AS_CLIENT, AS_SECRET, include_client_id_in_body=False)
     xaa = client(stack, bare)
     try:
-        with pytest.raises(InvalidClient) as refused:
+        with pytest.raises(TokenRequestRefused) as refused:
             xaa.get_token(stack.resource, "chat.read", authorization_server=stack.mcp_as)
     finally:
         xaa.close()
     assert refused.value.status == 401
+    assert refused.value.error == "invalid_client"

@@ -165,7 +165,10 @@ class XAAClient(_Driver):
         **options: Any,
     ) -> AccessToken:
         """An access token for ``resource``; ``options``: ``authorization_server``,
-        ``metadata_url``, ``actor_token``, ``actor_token_type``."""
+        ``metadata_url``, ``actor_token``, ``actor_token_type``, ``required_scope``.
+
+        The token carries ``requested_scopes`` and ``granted_scopes``: the IdP may
+        grant less than ``scope`` (draft §4.3.3) and only that is redeemed."""
         chosen = self._session(session)
         make = self._token_flow(resource, scope, chosen, options)
         token = _cached(make)
@@ -271,13 +274,16 @@ class _NeedToken:
     scope: frozenset[str]
     stale: AccessToken | None = None
     metadata_url: str | None = None
+    required: frozenset[str] = frozenset()
 
 
 class XAAAuthLogic:
     """``httpx.Auth``/``httpx2.Auth`` logic for both module's ``Client`` and ``AsyncClient``.
 
     401 -> drop the token, get another, retry once. 403 ``insufficient_scope``
-    -> re-exchange once with the union of scopes (RFC 6750 §3.1).
+    naming a scope the token lacks -> re-exchange once with the union of scopes
+    (RFC 6750 §3.1); when the IdP or the AS declines it again,
+    :class:`~xaa.client.errors.ScopeNotGranted`.
     ``insufficient_user_authentication`` -> :class:`StepUpRequired` (RFC 9470 §3).
     """
 
@@ -358,11 +364,11 @@ class XAAAuthLogic:
         if response.status_code == 401:
             need = _NeedToken(self.scope, token, challenge.get("resource_metadata"))
         elif response.status_code == 403 and error == "insufficient_scope":
-            wanted = self.scope | parse_scope(challenge.get("scope"))
-            if wanted == self.scope:
+            needed = parse_scope(challenge.get("scope"))
+            if needed <= token.scopes:  # the token has it: the refusal is not about scope
                 return
-            self.scope = wanted
-            need = _NeedToken(wanted)
+            self.scope = self.scope | needed
+            need = _NeedToken(self.scope, required=needed)
         else:
             return
         token = yield need
@@ -382,9 +388,10 @@ class XAAAuthLogic:
         return await client.get_token(self.resource, need.scope, **self._options(need))
 
     def _options(self, need: _NeedToken) -> dict[str, Any]:
+        options: dict[str, Any] = {"required_scope": need.required} if need.required else {}
         if self.authorization_server is not None:
-            return {"authorization_server": self.authorization_server}
-        return {"metadata_url": need.metadata_url}
+            return {**options, "authorization_server": self.authorization_server}
+        return {**options, "metadata_url": need.metadata_url}
 
     def _drive_sync(self, request: Any) -> Generator[Any, Any, None]:
         steps = self._steps(request)

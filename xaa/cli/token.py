@@ -3,6 +3,13 @@
 ``--login USER:PASSWORD`` signs the user in at the IdP the way a browser would
 (OIDC authorization code flow with PKCE, RFC 7636, through the IdP's HTML login
 form) to get an ID token: for demos and tests only.
+
+Output: the token, ``requested_scope`` and ``granted_scope`` (the IdP and the
+resource AS may narrow a request, draft §4.3.3, §4.4.1). A failure prints one line
+on stderr, no traceback: which server refused which request and its
+``error_description``, and where the full reason is logged. Exit status: 0 a token,
+1 the flow failed (a server refused, a peer broke the protocol, a server was
+unreachable), 2 a usage or local input error (see docs/errors.md).
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from ..client import (
     IdentitySession,
     IdpConfig,
     MetadataCache,
+    TokenRequestRefused,
     XaaClientError,
     discover_authorization_server,
     discover_resource,
@@ -45,12 +53,25 @@ from ..jose import parse_compact
 from ..keys import SigningKey
 
 TIMEOUT = 10.0
+EXIT_FLOW_FAILED = 1
+EXIT_USAGE = 2
+WHERE_LOGGED = {
+    "the IdP": "the reason is in the IdP's audit log (reference IdP: `xaa idp audit`)",
+    "the resource AS": (
+        "the reason is in the resource AS's audit log "
+        "(reference chat app: the `audit` lines of its log)"
+    ),
+}
 
 
 def register(subparsers: Any) -> None:
     """Add ``xaa token`` and ``xaa decode``."""
     cmd = subparsers.add_parser("token", help="get an access token through XAA (both legs)")
     cmd.add_argument("--idp", required=True, help="IdP issuer URL")
+    cmd.add_argument(
+        "--idp-token-endpoint",
+        help="the IdP's token endpoint, when handed one (default: from the IdP's metadata)",
+    )
     cmd.add_argument("--idp-client-id", required=True)
     secret = cmd.add_mutually_exclusive_group(required=True)
     secret.add_argument("--idp-client-secret", help="client_secret_basic at the IdP")
@@ -127,59 +148,96 @@ def _idp_credentials(args: argparse.Namespace) -> ClientCredentials:
     return ClientCredentials.secret_basic(args.idp_client_id, args.idp_client_secret)
 
 
+def _failure(exc: BaseException) -> str:
+    """One line for stderr: what failed and, for a refusal, where its reason is logged."""
+    if isinstance(exc, TokenRequestRefused):
+        hint = WHERE_LOGGED.get(exc.refused_by, "the reason is in the server's log")
+        return f"{exc}; {hint}"
+    if isinstance(exc, httpx.RequestError):
+        url = exc.request.url.copy_with(query=None, fragment=None)
+        return f"could not reach {url}: {type(exc).__name__}: {exc}"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _token(args: argparse.Namespace) -> int:
+    try:
+        idp_credentials = _idp_credentials(args)
+        idp = IdpConfig(args.idp, idp_credentials, token_endpoint=args.idp_token_endpoint)
+        subject = None
+        if args.subject_token_file is not None:
+            subject = args.subject_token_file.read_text().strip()
+        dpop = _dpop_prover(args)
+    except (OSError, ValueError, KeyError, OAuthError) as exc:  # unreadable file, bad key
+        print(f"xaa token: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return _run_token(args, idp, subject, dpop)
+    except (
+        XaaClientError,
+        ProtocolViolation,
+        OAuthError,
+        ActorTokenUnavailable,
+        httpx.RequestError,
+    ) as exc:
+        print(f"xaa token: {_failure(exc)}", file=sys.stderr)
+        return EXIT_FLOW_FAILED
+
+
+def _run_token(
+    args: argparse.Namespace, idp: IdpConfig, subject: str | None, dpop: DpopKeyProver | None
+) -> int:
     from ..adapters.actor_files import FileActorTokenProvider
 
-    idp_credentials = _idp_credentials(args)
+    idp_credentials = idp.credentials
     with httpx.Client(follow_redirects=False, timeout=TIMEOUT) as http:
         send = functools.partial(http_send, http)
         metadata = MetadataCache()
-        try:
-            issuer = args.authorization_server
-            if issuer is None:
-                prm = run_sync(discover_resource(args.resource, metadata, 0.0), send)
-                issuer = (prm.authorization_servers or [""])[0]
-            if args.saml_assertion_file is not None or (args.login and args.saml_sp):
-                session = _saml_session(http, args)  # draft §4.5: SAML -> refresh token
-            elif args.login:
-                if not args.redirect_uri:
-                    print("xaa token: --login needs --redirect-uri", file=sys.stderr)
-                    return 2
-                user, _, password = args.login.partition(":")
-                session = login_with_password(
-                    http, args.idp, idp_credentials, user, password, args.redirect_uri
-                )
-            else:
-                subject_token = args.subject_token_file.read_text().strip()
-                session = IdentitySession(
-                    id_token=subject_token,
-                    subject="cli",
-                    subject_token_type=args.subject_token_type,
-                )
-            as_credentials = ClientCredentials(
-                args.client_id, args.client_auth, secret=args.client_secret
+        issuer = args.authorization_server
+        if issuer is None:
+            prm = run_sync(discover_resource(args.resource, metadata, 0.0), send)
+            issuer = (prm.authorization_servers or [""])[0]
+        if args.saml_assertion_file is not None or (args.login and args.saml_sp):
+            session = _saml_session(http, args)  # draft §4.5: SAML -> refresh token
+        elif args.login:
+            if not args.redirect_uri:
+                print("xaa token: --login needs --redirect-uri", file=sys.stderr)
+                return EXIT_USAGE
+            user, _, password = args.login.partition(":")
+            session = login_with_password(
+                http, args.idp, idp_credentials, user, password, args.redirect_uri
             )
-            actors = (
-                FileActorTokenProvider(args.actor_token_file, token_type=args.actor_token_type)
-                if args.actor_token_file is not None
-                else None
+        else:
+            session = IdentitySession(
+                id_token=subject,
+                subject="cli",
+                subject_token_type=args.subject_token_type,
             )
-            config = ClientConfig(
-                IdpConfig(args.idp, idp_credentials),
-                {issuer: as_credentials},
-                actor_tokens=actors,
-                dpop=_dpop_prover(args),
-            )
-            client = XAAClient(config, session=session, http=http)
-            token = client.get_token(args.resource, args.scope, authorization_server=issuer)
-        except (XaaClientError, ProtocolViolation, OAuthError, ActorTokenUnavailable) as exc:
-            print(f"xaa token: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return 1
+        as_credentials = ClientCredentials(
+            args.client_id, args.client_auth, secret=args.client_secret
+        )
+        actors = (
+            FileActorTokenProvider(args.actor_token_file, token_type=args.actor_token_type)
+            if args.actor_token_file is not None
+            else None
+        )
+        config = ClientConfig(idp, {issuer: as_credentials}, actor_tokens=actors, dpop=dpop)
+        client = XAAClient(config, session=session, http=http)
+        token = client.get_token(args.resource, args.scope, authorization_server=issuer)
+    granted = " ".join(sorted(token.granted_scopes))
+    requested = " ".join(sorted(token.requested_scopes))
+    if token.declined_scopes:
+        print(
+            f"xaa token: note: granted {granted or 'no scope'} of {requested} "
+            "(the IdP or the resource AS narrowed the request by policy)",
+            file=sys.stderr,
+        )
     result = {
         "access_token": token.token,
         "token_type": token.token_type,
         "expires_in": int(token.expires_at - client.flow.config.clock()),
-        "scope": " ".join(sorted(token.scopes)),
+        "scope": granted,
+        "requested_scope": requested,
+        "granted_scope": granted,
         "resource": token.resource,
         "issuer": token.issuer,
     }

@@ -15,7 +15,14 @@ from .discovery import (
     protected_resource_metadata_urls,
 )
 from .dpop import DpopKeyProver
-from .errors import PolicyDenied, ReauthenticationRequired, StepUpRequired, XaaClientError
+from .errors import (
+    PolicyDenied,
+    ReauthenticationRequired,
+    ScopeNotGranted,
+    StepUpRequired,
+    TokenRequestRefused,
+    XaaClientError,
+)
 from .flow import (
     ClientConfig,
     Flow,
@@ -36,6 +43,7 @@ from .requests import (
     process_token_exchange_response,
     process_token_response,
     raise_for_error,
+    raise_for_refusal,
     token_exchange_request,
 )
 from .saml import (
@@ -62,8 +70,10 @@ __all__ = [
     "PolicyDenied",
     "ReauthenticationRequired",
     "Request",
+    "ScopeNotGranted",
     "StepUpRequired",
     "TokenCache",
+    "TokenRequestRefused",
     "UnknownAuthorizationServer",
     "XaaClientError",
     "XaaFlow",
@@ -81,6 +91,7 @@ __all__ = [
     "process_token_response",
     "protected_resource_metadata_urls",
     "raise_for_error",
+    "raise_for_refusal",
     "require_same_origin",
     "require_secure",
     "run_async",

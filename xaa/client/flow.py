@@ -10,6 +10,11 @@
 5. else :class:`~xaa.client.errors.ReauthenticationRequired` with the IdP's
    authorization URL.
 
+Scope: the IdP may grant less than asked (draft §4.3.3); the flow then redeems
+exactly what the ID-JAG grants (draft §4.4.1: asking the AS for more is
+``invalid_scope``) and reports both on the :class:`AccessToken`. A refusal raises
+:class:`~xaa.client.errors.TokenRequestRefused` naming the hop and the server.
+
 :func:`run_sync` and :func:`run_async` drive it; adapters supply ``send``.
 """
 
@@ -17,13 +22,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 from urllib.parse import urlencode
 
 from .. import spec
 from ..actors import ActorTokenProvider
-from ..errors import HttpResponse, InvalidGrant, InvalidRequest
+from ..errors import HttpResponse, ProtocolViolation
 from ..forms import encode_form
 from ..keys import JwkSet
 from ..models import AuthorizationServerMetadata
@@ -36,8 +41,16 @@ from .discovery import (
     discover_resource,
 )
 from .dpop import send_with_nonce
-from .errors import ReauthenticationRequired, XaaClientError
-from .http import Request, json_body, require_same_origin
+from .errors import (
+    HOP_IDP_REFRESH,
+    HOP_IDP_TOKEN_EXCHANGE,
+    HOP_RESOURCE_AS,
+    ReauthenticationRequired,
+    ScopeNotGranted,
+    TokenRequestRefused,
+    XaaClientError,
+)
+from .http import Request, json_body, require_same_origin, require_secure
 from .requests import (
     AccessToken,
     DpopProver,
@@ -45,13 +58,14 @@ from .requests import (
     jwt_bearer_request,
     process_token_exchange_response,
     process_token_response,
-    raise_for_error,
+    raise_for_refusal,
     token_exchange_request,
 )
 from .saml import exchange_saml_assertion
 
 T = TypeVar("T")
 M_SUBJECT_TOKEN_TYPES = "subject_token_types_supported"  # IdP metadata of the reference IdP
+RETRYABLE_SUBJECT_ERRORS = frozenset({"invalid_request", "invalid_grant"})  # next rung
 Flow = Generator[Request, HttpResponse, T]
 
 
@@ -68,6 +82,11 @@ class IdpConfig:
     ``subject_token`` (draft §4.3); ``None`` (default): when its metadata lists
     the refresh token type in ``subject_token_types_supported``. Otherwise a
     refresh-token grant yields a new ID token.
+    ``token_endpoint``: the IdP's token endpoint when it was handed to us; then
+    no metadata is fetched (so no ``require_id_jag_metadata`` check and no
+    authorization URL on :class:`ReauthenticationRequired`). It must be https
+    (http only on loopback, RFC 6749 §3.2); ``None`` (default): RFC 8414 discovery,
+    with the endpoint on the issuer's origin.
     """
 
     issuer: str
@@ -76,6 +95,14 @@ class IdpConfig:
     require_id_jag_metadata: bool = True
     refresh_token_as_subject: bool | None = None
     redirect_uri: str | None = None
+    token_endpoint: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.token_endpoint is not None:
+            try:
+                require_secure(self.token_endpoint, "idp-token-endpoint")
+            except ProtocolViolation as exc:
+                raise ValueError(f"IdpConfig.token_endpoint: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +138,15 @@ class XaaFlow:
         metadata_url: str | None = None,
         actor_token: str | None = None,
         actor_token_type: str | None = None,
+        required_scope: frozenset[str] = frozenset(),
     ) -> Flow[AccessToken]:
-        """An access token for ``resource`` with ``scope`` on behalf of ``session``.
+        """An access token for ``resource`` with ``scope`` (or what the IdP and AS narrow
+        it to) on behalf of ``session``.
 
         A per-call ``actor_token`` bypasses the token cache (its key names no actor).
+        ``required_scope``: scopes the call cannot do without (an RFC 6750 §3.1
+        ``insufficient_scope`` challenge); a cached token lacking one is not used, and
+        a hop that declines one raises :class:`ScopeNotGranted`.
         """
         now = self.config.clock()
         issuer = authorization_server
@@ -134,7 +166,7 @@ class XaaFlow:
         assert session.subject is not None
         key = CacheKey(session.subject, issuer, resource, scope)
         cached = None if actor_token else self.cache.access_token(key, now)
-        if cached is not None:
+        if cached is not None and required_scope <= cached.scopes:
             return cached
         as_meta = yield from discover_authorization_server(
             issuer,
@@ -145,14 +177,16 @@ class XaaFlow:
         redeem = _Redeem(self, as_meta, credentials, resource, scope)
         if self.config.reuse_id_jag and not actor_token:
             jag = self.cache.id_jag(key, now)
-            if jag is not None:
+            if jag is not None and required_scope <= jag.scope:
                 try:
                     token = yield from redeem(jag)
-                except InvalidGrant:
+                except TokenRequestRefused as refused:
+                    if refused.error != "invalid_grant":
+                        raise
                     self.cache.forget_id_jag(key)
                 else:
                     self.cache.store(key, token, jag, self.config.clock())
-                    return token
+                    return _granted(token, required_scope, HOP_RESOURCE_AS)
         jag = yield from self.id_jag_flow(
             issuer,
             credentials.client_id,
@@ -162,11 +196,34 @@ class XaaFlow:
             actor_token=actor_token,
             actor_token_type=actor_token_type,
         )
+        if required_scope - jag.scope:  # draft §4.3.3: the IdP narrowed the request
+            raise ScopeNotGranted(
+                required_scope - jag.scope,
+                jag.scope,
+                hop=HOP_IDP_TOKEN_EXCHANGE,
+                issuer=self.config.idp.issuer,
+            )
         token = yield from redeem(jag)
         if not actor_token:
             reuse = jag if self.config.reuse_id_jag else None
             self.cache.store(key, token, reuse, self.config.clock())
-        return token
+        return _granted(token, required_scope, HOP_RESOURCE_AS)
+
+    def idp_metadata(self) -> Flow[AuthorizationServerMetadata]:
+        """The IdP's metadata (RFC 8414, draft §7.1), or only its configured token endpoint."""
+        idp = self.config.idp
+        if idp.token_endpoint is not None:
+            require_secure(idp.issuer, "issuer")
+            return AuthorizationServerMetadata(issuer=idp.issuer, token_endpoint=idp.token_endpoint)
+        meta = yield from discover_authorization_server(
+            idp.issuer,
+            self.metadata,
+            self.config.clock(),
+            require="issues-id-jag" if idp.require_id_jag_metadata else None,
+        )
+        assert meta.token_endpoint is not None
+        require_same_origin(meta.token_endpoint, idp.issuer)
+        return meta
 
     def id_jag_flow(
         self,
@@ -187,14 +244,8 @@ class XaaFlow:
         """
         idp = self.config.idp
         now = self.config.clock()
-        meta = yield from discover_authorization_server(
-            idp.issuer,
-            self.metadata,
-            now,
-            require="issues-id-jag" if idp.require_id_jag_metadata else None,
-        )
+        meta = yield from self.idp_metadata()
         assert meta.token_endpoint is not None
-        require_same_origin(meta.token_endpoint, idp.issuer)
         if session.subject_token_type == spec.TOKEN_TYPE_SAML2:  # draft §4.5: -> refresh token
             yield from exchange_saml_assertion(
                 meta.token_endpoint,
@@ -233,6 +284,7 @@ class XaaFlow:
                 )
 
             response = yield from send_with_nonce(build, dpop)
+            raise_for_refusal(response, hop=HOP_IDP_TOKEN_EXCHANGE, issuer=idp.issuer)
             return process_token_exchange_response(
                 response,
                 idp_issuer=idp.issuer,
@@ -248,10 +300,12 @@ class XaaFlow:
         if subject_token is not None:
             try:
                 return (yield from exchange(subject_token, session.subject_token_type))
-            except (InvalidRequest, InvalidGrant):
+            except TokenRequestRefused as refused:
+                if refused.error not in RETRYABLE_SUBJECT_ERRORS:
+                    raise
                 if session.refresh_token is None:
                     raise ReauthenticationRequired(
-                        _authorization_url(meta, idp), "the IdP refused the subject token"
+                        _authorization_url(meta, idp), f"the subject token was refused: {refused}"
                     ) from None
         if session.refresh_token is not None:
             if _refresh_token_as_subject(idp, meta):
@@ -259,7 +313,9 @@ class XaaFlow:
                     return (
                         yield from exchange(session.refresh_token, spec.TOKEN_TYPE_REFRESH_TOKEN)
                     )
-                except (InvalidRequest, InvalidGrant):
+                except TokenRequestRefused as refused:
+                    if refused.error not in RETRYABLE_SUBJECT_ERRORS:
+                        raise
                     session.refresh_token = None
             else:
                 refreshed = yield from self._refresh(meta, session)
@@ -280,8 +336,10 @@ class XaaFlow:
         idp.credentials.apply(form, headers, issuer=idp.issuer, now=self.config.clock())
         response = yield Request("POST", meta.token_endpoint, headers, encode_form(form))
         try:
-            raise_for_error(response, where="IdP")
-        except (InvalidRequest, InvalidGrant):
+            raise_for_refusal(response, hop=HOP_IDP_REFRESH, issuer=idp.issuer)
+        except TokenRequestRefused as refused:
+            if refused.error not in RETRYABLE_SUBJECT_ERRORS:
+                raise
             session.refresh_token = None
             return False
         body = json_body(response, "refresh-response")
@@ -311,6 +369,7 @@ class _Redeem:
         self.resource, self.scope = resource, scope
 
     def __call__(self, jag: IdJag) -> Flow[AccessToken]:
+        """Redeem ``jag`` for exactly the scope it grants (draft §4.4.1: never more)."""
         config = self.flow.config
         assert self.meta.token_endpoint is not None
         endpoint, at = self.meta.token_endpoint, config.clock()
@@ -321,7 +380,7 @@ class _Redeem:
                 self.credentials,
                 as_issuer=self.meta.issuer,
                 assertion=jag,
-                scope=self.scope,
+                scope=jag.scope,
                 resource=self.resource,
                 now=at,
                 dpop=config.dpop,
@@ -329,14 +388,23 @@ class _Redeem:
             )
 
         response = yield from send_with_nonce(build, config.dpop)
-        return process_token_response(
+        raise_for_refusal(response, hop=HOP_RESOURCE_AS, issuer=self.meta.issuer)
+        token = process_token_response(
             response,
             as_issuer=self.meta.issuer,
             resource=self.resource,
-            requested_scope=self.scope,
+            requested_scope=jag.scope,
             now=config.clock(),
             dpop=config.dpop is not None,
         )
+        return replace(token, requested_scopes=self.scope)
+
+
+def _granted(token: AccessToken, required: frozenset[str], hop: str) -> AccessToken:
+    """``token``, unless it lacks a ``required`` scope: then :class:`ScopeNotGranted`."""
+    if required - token.scopes:
+        raise ScopeNotGranted(required - token.scopes, token.scopes, hop=hop, issuer=token.issuer)
+    return token
 
 
 def _refresh_token_as_subject(idp: IdpConfig, meta: AuthorizationServerMetadata) -> bool:

@@ -6,7 +6,8 @@ checks everything docs/security.md lists for the client and raises
 misbehaves, :class:`~xaa.client.errors.StepUpRequired` or
 :class:`~xaa.client.errors.PolicyDenied` for those errors, and the
 :class:`~xaa.errors.OAuthError` rebuilt by :func:`xaa.errors.error_from_response`
-for any other error body.
+for any other error body. The flow calls :func:`raise_for_refusal` first, which
+raises :class:`~xaa.client.errors.TokenRequestRefused` naming the hop instead.
 
 ``token_type`` ``N_A`` is compared exactly (RFC 8693 §2.2.1 defines the value
 ``N_A``); ``Bearer``/``DPoP`` case-insensitively (RFC 6749 §5.1). The ID-JAG is
@@ -16,6 +17,7 @@ decoded without verification (the client need not hold the IdP's keys); when
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -30,10 +32,18 @@ from ..keys import JwkSet
 from ..models import AuthorizationDetail, IdJagClaims, TokenExchangeRequest, TokenResponse
 from ..tokens import normalize_typ, verify_id_jag
 from .auth import ClientCredentials
-from .errors import POLICY_DENIAL_CODES, PolicyDenied, StepUpRequired
+from .errors import (
+    HOP_RESOURCE_AS,
+    POLICY_DENIAL_CODES,
+    PolicyDenied,
+    StepUpRequired,
+    TokenRequestRefused,
+)
 from .http import Request, json_body
 
 DEFAULT_ACCESS_TOKEN_LIFETIME = 60
+MAX_DESCRIPTION_CHARS = 200
+_NOT_DESCRIPTION_CHARS = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")  # RFC 6749 §5.2
 
 
 class DpopProver(Protocol):
@@ -71,7 +81,13 @@ class IdJag:
 
 @dataclass(frozen=True, slots=True)
 class AccessToken:
-    """An access token from the resource AS (draft §4.4.2)."""
+    """An access token from the resource AS (draft §4.4.2).
+
+    ``scopes`` is what the AS granted (also :attr:`granted_scopes`);
+    ``requested_scopes`` what the caller asked for. The IdP may narrow a request
+    (draft §4.3.3) and the AS may narrow the ID-JAG's scope (draft §4.4.1), so the
+    two can differ; :attr:`declined_scopes` is the difference.
+    """
 
     token: str = field(repr=False)
     token_type: str
@@ -79,6 +95,17 @@ class AccessToken:
     scopes: frozenset[str]
     resource: str | None
     issuer: str
+    requested_scopes: frozenset[str] = frozenset()
+
+    @property
+    def granted_scopes(self) -> frozenset[str]:
+        """The scopes the resource AS granted (RFC 6749 §5.1)."""
+        return self.scopes
+
+    @property
+    def declined_scopes(self) -> frozenset[str]:
+        """Requested, not granted: narrowed away by the IdP or the resource AS."""
+        return self.requested_scopes - self.scopes
 
     def valid(self, now: float, skew: float) -> bool:
         """True while the token is more than ``skew`` seconds from expiry."""
@@ -191,8 +218,38 @@ def raise_for_error(response: HttpResponse, *, where: str) -> None:
     if error.error == "insufficient_user_authentication":
         raise StepUpRequired(_int_or_none(body.get(spec.R_MAX_AGE)), _str(body, spec.R_ACR_VALUES))
     if error.error in POLICY_DENIAL_CODES:
-        raise PolicyDenied(error.error, response.status, _str(body, "error_description"), where)
+        raise PolicyDenied(error.error, response.status, _description(body), where)
     raise error
+
+
+def raise_for_refusal(response: HttpResponse, *, hop: str, issuer: str) -> None:
+    """:func:`raise_for_error` for one hop of the flow: an error body raises
+    :class:`TokenRequestRefused` (:class:`PolicyDenied` for policy codes) naming ``hop``
+    and the server's ``issuer``, with its ``error_description`` (RFC 6749 §5.2 characters
+    only, at most 200)."""
+    where = "authorization server" if hop == HOP_RESOURCE_AS else "IdP"
+    try:
+        raise_for_error(response, where=where)
+    except PolicyDenied as denied:
+        raise PolicyDenied(
+            denied.error, denied.status, denied.description, where, hop=hop, issuer=issuer
+        ) from None
+    except OAuthError as exc:
+        described = _description(json_body(response, "error-response"))
+        raise TokenRequestRefused(
+            exc.error, response.status, described, hop=hop, issuer=issuer
+        ) from exc
+
+
+def _description(body: dict[str, Any]) -> str | None:
+    """The peer's ``error_description``, cleaned for a terminal or a log line."""
+    raw = body.get("error_description")
+    if not isinstance(raw, str) or not raw:
+        return None
+    cleaned = _NOT_DESCRIPTION_CHARS.sub("?", raw)
+    if len(cleaned) > MAX_DESCRIPTION_CHARS:
+        cleaned = cleaned[: MAX_DESCRIPTION_CHARS - 3] + "..."
+    return cleaned
 
 
 def exchanged_token(
@@ -313,6 +370,7 @@ def process_token_response(
         _scope(body, requested_scope),
         resource,
         as_issuer,
+        requested_scope,
     )
 
 

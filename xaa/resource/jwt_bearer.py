@@ -86,6 +86,17 @@ CLAIM_IDP_SUBJECT = "idp_sub"
 CLAIM_IDP_TENANT = "idp_tenant"
 DEFAULT_ACCESS_TOKEN_LIFETIME = 900
 
+# Public ``error_description`` of the invalid_grant refusals a client can act on
+# (RFC 6749 §5.2, docs/errors.md): each says which check failed, none carries token
+# bytes, claims or account names. The issuer check runs after client authentication
+# only; the others after the ID-JAG's signature verified. Other invalid_grant
+# refusals keep the generic description; the detail goes to the audit log.
+ISSUER_NOT_TRUSTED = "The ID-JAG issuer is not trusted here."
+ID_JAG_EXPIRED = "The ID-JAG has expired."
+ID_JAG_ALREADY_USED = "The ID-JAG was already used."
+ID_JAG_OTHER_CLIENT = "The ID-JAG was issued to another client."
+SUBJECT_UNKNOWN = "The ID-JAG subject has no account here."
+
 
 class ReplayPolicy(StrEnum):
     """What a second presentation of the same ID-JAG gets."""
@@ -272,21 +283,28 @@ class JwtBearerEndpoint:
         jws = parse_compact(assertion, error=InvalidGrant, max_bytes=self.max_assertion_bytes)
         issuer = jws.payload.get("iss")
         if not isinstance(issuer, str) or not self.trust.is_trusted(issuer):
-            raise InvalidGrant(detail="iss is not a trusted IdP")
+            raise InvalidGrant(ISSUER_NOT_TRUSTED, detail="iss is not a trusted IdP")
         # verify_id_jag's checks, on the JWS parsed once above.
-        verified = verify_parsed(
-            jws,
-            ID_JAG,
-            keys=self.trust.keys(issuer),
-            issuer=issuer,
-            audience=self.issuer,
-            now=now,
-            leeway=self.leeway,
-            max_lifetime=self.max_id_jag_lifetime,
-            allow_cnf=self.dpop is not None and spec.H_DPOP in headers,
-        )
+        try:
+            verified = verify_parsed(
+                jws,
+                ID_JAG,
+                keys=self.trust.keys(issuer),
+                issuer=issuer,
+                audience=self.issuer,
+                now=now,
+                leeway=self.leeway,
+                max_lifetime=self.max_id_jag_lifetime,
+                allow_cnf=self.dpop is not None and spec.H_DPOP in headers,
+            )
+        except InvalidGrant as exc:
+            if exc.detail == "expired":  # xaa.tokens: after the signature verified
+                raise InvalidGrant(ID_JAG_EXPIRED, detail=exc.detail) from None
+            raise
         if verified.claims.client_id != client_id:
-            raise InvalidGrant(detail="client_id does not match the authenticated client")
+            raise InvalidGrant(
+                ID_JAG_OTHER_CLIENT, detail="client_id does not match the authenticated client"
+            )
         return verified.claims
 
     @property
@@ -331,7 +349,7 @@ class JwtBearerEndpoint:
             return
         if self.replay_policy is ReplayPolicy.REUSE_UNTIL_EXP and holder == client_id:
             return
-        raise InvalidGrant(detail="ID-JAG already used")
+        raise InvalidGrant(ID_JAG_ALREADY_USED, detail="ID-JAG already used")
 
     def resolve_subject(self, jag: IdJagClaims) -> Account:
         """Step 8: ``(iss, tenant, sub)`` to a local account (draft §3.1, §6.3)."""
@@ -340,7 +358,9 @@ class JwtBearerEndpoint:
         )
         account = self.subjects.resolve(subject)
         if account is None:
-            raise InvalidGrant(detail="subject unknown and just-in-time provisioning not allowed")
+            raise InvalidGrant(
+                SUBJECT_UNKNOWN, detail="subject unknown and just-in-time provisioning not allowed"
+            )
         return account
 
     def grant(

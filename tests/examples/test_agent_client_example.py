@@ -1,0 +1,66 @@
+"""examples/agent_client runs end to end against the reference IdP and chat app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.client.reference_stacks import reference_stack
+
+pytestmark = pytest.mark.e2e
+
+MAIN = Path(__file__).parents[2] / "examples" / "agent_client" / "main.py"
+
+
+def run_example(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # our own interpreter and script
+        [sys.executable, str(MAIN), *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_agent_client_example_shows_narrowing_and_step_up(tmp_path: Path) -> None:
+    with reference_stack(tmp_path) as stack:
+        done = run_example(env={"XAA_IDP": stack.idp, "XAA_RESOURCE": stack.api})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "== bob",
+        "one call (XAAClient): requested chat.read chat.write, granted chat.read"
+        " (narrowed: chat.write declined)",
+        "sync XAAAuth: GET /channels -> 200",
+        f"sync XAAAuth: POST needs chat.write -> step-up declined: the IdP at {stack.idp}"
+        " declined scope 'chat.write' (granted: chat.read); asking again will not help"
+        " until its policy grants it",
+        "async XAAAuth: GET /channels/general/messages -> 200, 0 message(s)",
+        "== alice",
+        "one call (XAAClient): requested chat.read chat.write, granted chat.read chat.write",
+        "sync XAAAuth: GET /channels -> 200",
+        "sync XAAAuth: POST needs chat.write -> 201 after step-up to chat.read chat.write",
+        "async XAAAuth: GET /channels/general/messages -> 200, 1 message(s)",
+    ]
+
+
+def test_agent_client_example_takes_urls_from_arguments(tmp_path: Path) -> None:
+    with reference_stack(tmp_path) as stack:
+        done = run_example(
+            "--idp", stack.idp,
+            "--resource", stack.api,
+            "--idp-token-endpoint", stack.idp + "/token",
+            "--user", "alice:alice",
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "== alice"
+    assert "201 after step-up to chat.read chat.write" in done.stdout
+
+
+def test_agent_client_example_needs_both_urls() -> None:
+    done = run_example("--idp", "http://127.0.0.1:1")
+    assert done.returncode == 2 and "give both --idp and --resource" in done.stderr
