@@ -30,6 +30,7 @@ from xaa import (
     AuditEvent,
     AuthenticatedClient,
     Form,
+    HttpResponse,
     IdTokenClaims,
     InvalidGrant,
     InvalidRequest,
@@ -47,7 +48,13 @@ from xaa import (
     spec,
     verify_access_token,
 )
-from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
+from xaa.adapters.starlette import (
+    BlockingCalls,
+    error_response,
+    lower_headers,
+    read_form_body,
+    to_starlette,
+)
 from xaa.adapters.starlette_idp import json_document
 from xaa.dpop import HmacNonceSource
 from xaa.dpop_server import DpopVerifier
@@ -165,8 +172,10 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
     async def login(request: Request) -> Response:
         return await _login(idp, request)
 
+    calls = BlockingCalls()  # store calls off the event loop
+
     async def token(request: Request) -> Response:
-        return await _token(idp, request)
+        return await _token(idp, request, calls)
 
     async def userinfo(request: Request) -> Response:
         return _userinfo(idp, request)
@@ -352,15 +361,20 @@ def _issue_code(idp: Idp, pending: dict[str, Any], session: Session, now: float)
 # -- /token -------------------------------------------------------------------------------
 
 
-async def _token(idp: Idp, request: Request) -> Response:
+async def _token(idp: Idp, request: Request, calls: BlockingCalls) -> Response:
     try:
         form = TokenExchangeEndpoint.parse(await read_form_body(request))
+        headers = lower_headers(request)
+        return to_starlette(await calls.run(lambda: _token_response(idp, headers, form)))
     except OAuthError as exc:
         return error_response(exc, where="token")
-    headers = lower_headers(request)
+
+
+def _token_response(idp: Idp, headers: Mapping[str, str], form: Form) -> HttpResponse:
+    """The ``/token`` grants (runs in a worker thread: every grant calls the store)."""
     grant_type = form.get(spec.P_GRANT_TYPE)
     if grant_type == spec.GRANT_TOKEN_EXCHANGE:
-        return to_starlette(idp.exchange.exchange(headers, form))
+        return idp.exchange.exchange(headers, form)
     now = time.time()
     try:
         if grant_type is None:
@@ -375,8 +389,9 @@ async def _token(idp: Idp, request: Request) -> Response:
             body = _refresh_grant(idp, client, form, now)
     except OAuthError as exc:
         idp.audit(f"token.{grant_type}", "denied", exc.error, extra={"detail": exc.detail})
-        return error_response(exc, where="token")
-    return to_starlette(json_response(200, body))
+        log.info("token rejected: %s (%s)", exc.error, exc.detail)
+        return exc.to_response()
+    return json_response(200, body)
 
 
 def _authenticate(

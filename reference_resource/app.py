@@ -34,7 +34,13 @@ from xaa import (
     spec,
 )
 from xaa.actors import ConfigResourceActorPolicy, describe_delegation
-from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
+from xaa.adapters.starlette import (
+    BlockingCalls,
+    error_response,
+    lower_headers,
+    read_form_body,
+    to_starlette,
+)
 from xaa.adapters.starlette_resource import (
     JwksFetcher,
     metadata_routes,
@@ -97,7 +103,9 @@ def replay_store(settings: Settings) -> ReplayStore:
     if settings.replay.startswith(("redis://", "rediss://", "unix://")):
         from xaa.stores.redis import RedisReplayStore
 
-        return RedisReplayStore(settings.replay)
+        store = RedisReplayStore(settings.replay)
+        store.check_persistence()  # a WARNING when a restart would reopen the replay window
+        return store
     raise ValueError("--replay must be memory, sqlite or a redis:// URL")
 
 
@@ -206,6 +214,7 @@ def create_app(settings: Settings) -> Starlette:
         require_dpop=settings.dpop_required,
     )
     fetcher = JwksFetcher()
+    calls = BlockingCalls()  # store calls (replay in Redis or SQLite) off the event loop
 
     async def token(request: Request) -> Response:
         try:
@@ -213,17 +222,23 @@ def create_app(settings: Settings) -> Starlette:
         except OAuthError as exc:
             return error_response(exc, where="token")
         now = time.time()
+        headers = lower_headers(request)
         grant = form.get(spec.P_GRANT_TYPE)
-        if grant in (spec.GRANT_JWT_BEARER, spec.GRANT_JWT_DPOP):
-            if settings.legacy:
-                return error_response(UnsupportedGrantType(detail="legacy mode"), where="token")
-            stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
-            if stale is not None:
-                await fetcher.refresh(trust, stale, now)
-            return to_starlette(endpoint.handle_form(lower_headers(request), form, now=now))
-        if grant is None:
-            return error_response(InvalidRequest(detail="grant_type missing"), where="token")
-        return to_starlette(flow.token(lower_headers(request), form, now))
+        try:
+            if grant in (spec.GRANT_JWT_BEARER, spec.GRANT_JWT_DPOP):
+                if settings.legacy:
+                    raise UnsupportedGrantType(detail="legacy mode")
+                stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
+                if stale is not None:
+                    await fetcher.refresh(trust, stale, now)
+                return to_starlette(
+                    await calls.run(lambda: endpoint.handle_form(headers, form, now=now))
+                )
+            if grant is None:
+                raise InvalidRequest(detail="grant_type missing")
+            return to_starlette(await calls.run(lambda: flow.token(headers, form, now)))
+        except OAuthError as exc:
+            return error_response(exc, where="token")
 
     async def revoke(request: Request) -> Response:
         try:
@@ -251,7 +266,7 @@ def create_app(settings: Settings) -> Starlette:
                 response: Response = await handler(request)
                 return response
 
-            checked = requires(rs, *needed, any_of=any_of)(unrevoked)
+            checked = requires(rs, *needed, any_of=any_of, calls=calls)(unrevoked)
 
             async def audited(request: Request) -> Response:
                 response: Response = await checked(request)
