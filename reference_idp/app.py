@@ -63,6 +63,7 @@ from xaa.idp import (
     TokenExchangeEndpoint,
     actor_validator_from_config,
     idp_metadata,
+    validate_refresh_token,
 )
 
 from .broken import endpoint_class
@@ -428,6 +429,10 @@ def _refresh_grant(idp: Idp, client: AuthenticatedClient, form: Form, now: float
     if token is None:
         raise InvalidRequest(detail="refresh_token missing")
     asked = parse_scope(form.get(spec.P_SCOPE)) if spec.P_SCOPE in form else None
+    # The same check as a refresh-token subject of a token exchange (draft-03 §4.3.3).
+    validate_refresh_token(
+        idp.store, token, client_id=client.client_id, now=now, error=InvalidGrant
+    )
     result = idp.store.rotate_refresh_token(
         token, client.client_id, idp.config.refresh_token_lifetime, now, scope=asked
     )

@@ -322,6 +322,25 @@ def test_refresh_token_as_subject_and_revocation(idp: tuple[str, Store]) -> None
     assert_oauth_error(after, "invalid_request")
 
 
+def test_rotated_refresh_token_as_exchange_subject_revokes_its_family(
+    idp: tuple[str, Store],
+) -> None:
+    """Draft-03 §4.3.3: validated as at the refresh grant, reuse detection included
+    (RFC 9700 §4.14.2): a rotated token presented for an ID-JAG revokes its family."""
+    b = Browser(idp[0])
+    first = b.sso()["refresh_token"]
+    rotated = b.token({"grant_type": "refresh_token", "refresh_token": first})
+    assert rotated.status_code == 200, rotated.text
+    newest = rotated.json()["refresh_token"]
+    reuse = b.exchange(first, subject_token_type=spec.TOKEN_TYPE_REFRESH_TOKEN)
+    assert_oauth_error(reuse, "invalid_request")
+    # The family is gone: the newest token gets no ID-JAG and no longer refreshes.
+    jag = b.exchange(newest, subject_token_type=spec.TOKEN_TYPE_REFRESH_TOKEN)
+    assert_oauth_error(jag, "invalid_request")
+    refresh = b.token({"grant_type": "refresh_token", "refresh_token": newest})
+    assert_oauth_error(refresh, "invalid_grant")
+
+
 def test_idp_never_redeems_its_own_id_jag(idp: tuple[str, Store]) -> None:
     b = Browser(idp[0])
     jag = b.exchange(b.sso()["id_token"]).json()["access_token"]
