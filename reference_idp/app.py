@@ -21,13 +21,16 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from xaa import (
     AccessTokenClaims,
+    AggregatingAuditSink,
     AuditEvent,
+    AuditSink,
     AuthenticatedClient,
     Form,
     HttpResponse,
@@ -49,6 +52,7 @@ from xaa import (
     verify_access_token,
 )
 from xaa.adapters.starlette import (
+    AuditAddressMiddleware,
     BlockingCalls,
     error_response,
     lower_headers,
@@ -56,6 +60,7 @@ from xaa.adapters.starlette import (
     to_starlette,
 )
 from xaa.adapters.starlette_idp import json_document
+from xaa.audit import clean_text
 from xaa.dpop import HmacNonceSource
 from xaa.dpop_server import DpopVerifier
 from xaa.idp import (
@@ -91,6 +96,7 @@ class Idp:
     store: Store
     exchange: TokenExchangeEndpoint
     saml: SamlIdp | None = None  # SAML 2.0 IdP (reference_idp.saml)
+    sink: AuditSink | None = None  # the store behind an AggregatingAuditSink (docs/idp.md)
 
     @property
     def issuer(self) -> str:
@@ -103,7 +109,7 @@ class Idp:
     def audit(
         self, event: str, decision: Literal["issued", "denied"], reason: str = "", **fields: Any
     ) -> None:
-        self.store.emit(
+        (self.sink or self.store).emit(
             AuditEvent(
                 event=event,
                 decision=decision,
@@ -124,13 +130,15 @@ def build_idp(config: IdpConfig, store: Store) -> Idp:
             "(test_only_break); this IdP is deliberately insecure",
             config.test_only_break,
         )
+    # Repeated unauthenticated denials become one counted row per window (docs/idp.md).
+    sink = AggregatingAuditSink(store)
     endpoint = endpoint_class(config.test_only_break)(
         issuer=config.issuer,
         keys=store,
         clients=store,
         replay=store,
         policy=ExchangePolicy.from_config(store.policy()),
-        audit=store,
+        audit=sink,
         directory=store,
         refresh_tokens=store,
         lifetime=config.id_jag_lifetime,
@@ -141,7 +149,7 @@ def build_idp(config: IdpConfig, store: Store) -> Idp:
         subject_validators=saml.subject_validators() if saml else {},
         token_issuers=saml.token_issuers() if saml else {},
     )
-    return Idp(config, store, endpoint, saml)
+    return Idp(config, store, endpoint, saml, sink)
 
 
 def _dpop_verifier(config: IdpConfig, store: Store) -> DpopVerifier | None:
@@ -186,6 +194,7 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
 
     doc = json_document(lambda: metadata)
     app = Starlette(
+        middleware=[Middleware(AuditAddressMiddleware)],
         routes=[
             Route("/authorize", authorize, methods=["GET"]),
             Route("/login", login, methods=["POST"]),
@@ -196,7 +205,7 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
             Route(spec.WELL_KNOWN_OAUTH_AS, doc),
             Route(spec.WELL_KNOWN_OPENID, doc),
             *(saml_routes(idp.saml, resume=lambda r, p: _resume(idp, r, p)) if idp.saml else []),
-        ]
+        ],
     )
     app.state.idp = idp
     return app
@@ -377,6 +386,7 @@ def _token_response(idp: Idp, headers: Mapping[str, str], form: Form) -> HttpRes
     if grant_type == spec.GRANT_TOKEN_EXCHANGE:
         return idp.exchange.exchange(headers, form)
     now = time.time()
+    client: AuthenticatedClient | None = None
     try:
         if grant_type is None:
             raise InvalidRequest(detail="grant_type missing")
@@ -389,8 +399,14 @@ def _token_response(idp: Idp, headers: Mapping[str, str], form: Form) -> HttpRes
         else:
             body = _refresh_grant(idp, client, form, now)
     except OAuthError as exc:
-        idp.audit(f"token.{grant_type}", "denied", exc.error, extra={"detail": exc.detail})
-        log.info("token rejected: %s (%s)", exc.error, exc.detail)
+        idp.audit(
+            f"token.{grant_type}" if grant_type in GRANT_TYPES else "token",
+            "denied",
+            exc.error,
+            client_id=client.client_id if client else None,
+            extra={"detail": exc.detail, "grant_type": grant_type},
+        )
+        log.info("token rejected: %s (%s)", exc.error, clean_text(exc.detail))
         return exc.to_response()
     return json_response(200, body)
 
@@ -542,7 +558,7 @@ def _userinfo(idp: Idp, request: Request) -> Response:
         if profile is None:
             raise InvalidToken(detail="subject disabled")
     except OAuthError as exc:
-        log.info("userinfo rejected: %s (%s)", exc.error, exc.detail)
+        log.info("userinfo rejected: %s (%s)", exc.error, clean_text(exc.detail))
         return JSONResponse(
             exc.body(),
             status_code=401,

@@ -15,12 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from xaa import (
     AccessTokenClaims,
+    AggregatingAuditSink,
     AuditEvent,
     InvalidRequest,
     InvalidToken,
@@ -35,6 +37,7 @@ from xaa import (
 )
 from xaa.actors import ConfigResourceActorPolicy, describe_delegation
 from xaa.adapters.starlette import (
+    AuditAddressMiddleware,
     BlockingCalls,
     error_response,
     lower_headers,
@@ -136,6 +139,8 @@ def create_app(settings: Settings) -> Starlette:
     """The chat app for ``settings``."""
     store = ChatStore(settings.db)
     store.seed(settings.users, CHANNELS)
+    # Repeated unauthenticated denials become one counted row per window (docs/resource.md).
+    audit = AggregatingAuditSink(ChatAuditSink(store))
     key = store.signing_key()
     scopes = frozenset(SCOPES)
     # wiki-at-chat authenticates with client_secret_basic, agent-at-chat with _post.
@@ -178,7 +183,7 @@ def create_app(settings: Settings) -> Starlette:
         subjects=AccountResolver(store),
         resources=[ServedResource(settings.resource, scopes, settings.dpop_required)],
         dpop=dpop,
-        audit=ChatAuditSink(store),
+        audit=audit,
         access_token_lifetime=settings.access_token_lifetime,
         actors=ConfigResourceActorPolicy(
             dict(settings.actor_requirements), default=settings.actor_default
@@ -256,8 +261,6 @@ def create_app(settings: Settings) -> Starlette:
     async def consent(request: Request) -> Response:
         return flow.consent(await _html_form(request))
 
-    audit = ChatAuditSink(store)
-
     def guard(*needed: str, any_of: bool = False) -> Callable[[Any], Any]:
         def decorate(handler: Any) -> Any:
             async def unrevoked(request: Request) -> Response:
@@ -330,7 +333,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/channels/{channel}/messages", list_messages, methods=["GET"]),
         Route("/api/channels/{channel}/messages", post_message, methods=["POST"]),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(AuditAddressMiddleware)])
     app.state.settings = settings
     app.state.store = store
     app.state.endpoint = endpoint

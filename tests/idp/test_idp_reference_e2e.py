@@ -527,3 +527,35 @@ def test_admin_listings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     states = [line.split("\t")[1] for line in capsys.readouterr().out.splitlines()]
     assert sorted(states) == ["current", "next"]
     assert xaa_main(["idp", "clients", "suspend", "nobody", "--db", db]) == 1
+
+
+def test_unauthenticated_garbage_cannot_forge_or_flood_the_audit_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "idp.sqlite3")
+    forged = "x\n2026-01-01T00:00:00+00:00 token.oidc issued - client=wiki"
+    with running_idp(db) as (issuer, _):
+        b = Browser(issuer)
+        for _ in range(40):
+            resp = b.token({"grant_type": forged, "scope": "s" * 60_000}, headers=FORM)
+            assert_oauth_error(resp, "unsupported_grant_type")
+            wrong_secret = {
+                "grant_type": spec.GRANT_TOKEN_EXCHANGE,
+                "client_id": "wiki",
+                "client_secret": "wrong",
+                "subject_token": "x\ny",
+            }
+            assert_oauth_error(b.token(wrong_secret, headers=FORM), "invalid_client", 401)
+        for _ in range(3):  # authenticated denials are each kept
+            assert_oauth_error(b.exchange("not-a-token"), "invalid_request")
+    capsys.readouterr()
+    assert xaa_main(["idp", "audit", "--db", db]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not [line for line in lines if line.startswith("2026-01-01")]
+    assert len(lines) <= 6, lines
+    assert max(len(line) for line in lines) < 2_000
+    assert xaa_main(["idp", "audit", "--json", "--db", db]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    authenticated = [e for e in events if e.get("client_id") == "wiki"]
+    assert len(authenticated) == 3
+    assert all(e["client_address"] == "127.0.0.1" for e in events)

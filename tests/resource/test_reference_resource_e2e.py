@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import re
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -306,3 +308,32 @@ def test_cli_builds_settings() -> None:
         ("wiki-at-chat", "wiki-chat-secret"),
         ("agent-at-chat", "agent-chat-secret"),
     )
+
+
+def test_unauthenticated_garbage_cannot_forge_or_flood_the_chat_audit(
+    idp: LoopbackIdp, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    settings = Settings.make(port=port, db=str(tmp_path / "chat.db"), trust_idps=[idp.issuer])
+    app = create_app(settings)
+    forged = 'x\n2026-01-01 audit {"decision": "issued"}'
+    with caplog.at_level(logging.INFO), serve(app, port) as base:
+        for _ in range(40):
+            bad = httpx.post(
+                base + "/token",
+                data={
+                    "grant_type": spec.GRANT_JWT_BEARER,
+                    "assertion": "a.b.c",
+                    "scope": forged + "s" * 60_000,
+                },
+                auth=("wiki-at-chat", "wrong\nsecret"),
+            )
+            assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
+            assert httpx.get(base + "/api/channels").status_code == 401
+        for _ in range(3):  # an authenticated client's denials are each kept
+            assert redeem(base, "not-a-jwt").json()["error"] == "invalid_grant"
+    events = app.state.store.audit_events()
+    assert len(events) <= 6, [e.event for e in events]
+    assert len([e for e in events if e.client_id == "wiki-at-chat"]) == 3
+    assert max(len(e.model_dump_json()) for e in events) < 4_000
+    assert not [r for r in caplog.records if "\n" in r.getMessage()]

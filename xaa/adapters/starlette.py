@@ -17,12 +17,15 @@ import anyio
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import spec
+from ..audit import clean_text, client_address
 from ..errors import HttpResponse, InvalidRequest, OAuthError, TemporarilyUnavailable
 from ..forms import MAX_FORM_BYTES
 
 __all__ = [
+    "AuditAddressMiddleware",
     "BlockingCalls",
     "error_response",
     "lower_headers",
@@ -100,6 +103,25 @@ def to_starlette(response: HttpResponse) -> Response:
 
 
 def error_response(exc: OAuthError, *, where: str) -> Response:
-    """Log the private detail, send the public error (RFC 6749 §5.2)."""
-    log.info("%s rejected: %s (%s)", where, exc.error, exc.detail)
+    """Log the private detail (escaped and bounded: it may quote the request), send the
+    public error (RFC 6749 §5.2)."""
+    log.info("%s rejected: %s (%s)", where, exc.error, clean_text(exc.detail))
     return to_starlette(exc.to_response())
+
+
+class AuditAddressMiddleware:
+    """ASGI middleware: audit events built while a request is handled record the caller's
+    address (``AuditEvent.client_address``, the key of
+    :class:`~xaa.audit.AggregatingAuditSink`). Behind a proxy, run the server with
+    forwarded-header handling so the address is the client's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        peer = scope.get("client") if scope["type"] == "http" else None
+        token = client_address.set(str(peer[0]) if peer else None)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            client_address.reset(token)

@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from .. import spec
 from ..actors import actor_chain
+from ..audit import clean_text
 from ..errors import OAuthError
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..resource import (
@@ -207,7 +208,7 @@ def requires(
                     )
                 )
             except OAuthError as exc:
-                log.info("resource rejected: %s (%s)", exc.error, exc.detail)
+                log.info("resource rejected: %s (%s)", exc.error, clean_text(exc.detail))
                 return to_starlette(server.response(exc))
             request.state.access_token = claims
             request.state.actors = actor_chain(claims)  # current actor first (docs/actors.md)
