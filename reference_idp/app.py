@@ -16,7 +16,8 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from math import ceil
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -70,6 +71,7 @@ from xaa.idp import (
     idp_metadata,
     validate_refresh_token,
 )
+from xaa.throttle import LoginThrottle
 
 from .broken import endpoint_class
 from .config import IdpConfig
@@ -79,6 +81,7 @@ from .store import Session, Store, token_hash
 
 log = logging.getLogger("reference_idp")
 
+_TOO_MANY = "Too many failed sign-ins. Try again in {} seconds."
 SESSION_COOKIE = "xaa_idp_session"
 CSRF_COOKIE = "xaa_idp_csrf"
 ACR_PASSWORD = "urn:xaa:acr:password"
@@ -97,6 +100,7 @@ class Idp:
     exchange: TokenExchangeEndpoint
     saml: SamlIdp | None = None  # SAML 2.0 IdP (reference_idp.saml)
     sink: AuditSink | None = None  # the store behind an AggregatingAuditSink (docs/idp.md)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)  # docs/idp.md
 
     @property
     def issuer(self) -> str:
@@ -330,15 +334,34 @@ async def _login(idp: Idp, request: Request) -> Response:
         idp.audit("login", "denied", "csrf", client_id=pending["client_id"])
         return HTMLResponse(error_page("The sign-in form is not valid."), status_code=403)
     username = form.get("username", "")
-    if not idp.store.check_login(username, form.get("password", "")):
-        idp.audit("login", "denied", "bad_credentials", client_id=pending["client_id"])
+    address = request.client.host if request.client else None
+
+    def refuse(error: str, status: int, retry_after: float | None = None) -> Response:
         page = login_page(
-            client_id=pending["client_id"],
-            request_id=form["request_id"],
-            csrf=csrf,
-            error="Wrong username or password.",
+            client_id=pending["client_id"], request_id=form["request_id"], csrf=csrf, error=error
         )
-        return HTMLResponse(page, status_code=401)
+        headers = {} if retry_after is None else {"retry-after": str(ceil(retry_after))}
+        return HTMLResponse(page, status_code=status, headers=headers)
+
+    # Throttle first: a locked account or address is refused before the password is checked.
+    locked = idp.throttle.check(username, address)
+    if locked is not None:
+        idp.audit("login", "denied", "throttled", extra={"client": pending["client_id"]})
+        return refuse(_TOO_MANY.format(ceil(locked.retry_after)), 429, locked.retry_after)
+    if not idp.store.check_login(username, form.get("password", "")):
+        idp.audit("login", "denied", "bad_credentials", extra={"client": pending["client_id"]})
+        lock = idp.throttle.failure(username, address)
+        if lock is not None:  # every lock start is audited (they are few: delays double)
+            idp.audit(
+                "login",
+                "denied",
+                "locked",
+                subject=username,
+                client_id=pending["client_id"],
+                extra={"key": lock.key, "failures": lock.failures, "seconds": lock.retry_after},
+            )
+        return refuse("Wrong username or password.", 401)
+    idp.throttle.success(username, address)
     idp.store.drop_auth_request(form["request_id"])
     session = Session(username, int(now), ACR_PASSWORD, AMR_PASSWORD)
     idp.audit("login", "issued", subject=username, client_id=pending["client_id"])

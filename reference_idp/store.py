@@ -141,6 +141,8 @@ class Store:
         self._keys_seen: tuple[Any, ...] | None = None
         self._ring: KeyRing | None = None
         self._jwks: JwkSet = JwkSet()
+        # Unknown users are checked against this hash: exactly one scrypt on every path.
+        self._dummy_hash = hash_password(secrets.token_urlsafe(16))
 
     def close(self) -> None:
         """Close the connection."""
@@ -229,11 +231,12 @@ class Store:
     # -- users --------------------------------------------------------------------------
 
     def check_login(self, username: str, password: str) -> bool:
-        """True for an active user with this password (always runs one scrypt)."""
+        """True for an active user with this password: exactly one scrypt whether the
+        user exists or not (a dummy hash for unknown users), so timing tells nothing."""
         row = self._one(
             "SELECT password_hash FROM users WHERE username=? AND status='active'", (username,)
         )
-        stored = row[0] if row else hash_password("timing-equaliser")
+        stored = row[0] if row else self._dummy_hash
         return check_password(password, stored) and row is not None
 
     def find_subject(self, sub: str) -> SubjectProfile | None:

@@ -199,6 +199,7 @@ def create_app(settings: Settings) -> Starlette:
         scopes=scopes,
         access_token_lifetime=settings.access_token_lifetime,
         refresh_token_lifetime=settings.refresh_token_lifetime,
+        audit=audit,
     )
     metadata = authorization_server_metadata(
         settings.issuer,
@@ -256,7 +257,8 @@ def create_app(settings: Settings) -> Starlette:
         return flow.authorize(dict(request.query_params))
 
     async def login(request: Request) -> Response:
-        return flow.login(await _html_form(request))
+        address = request.client.host if request.client else None
+        return flow.login(await _html_form(request), address)
 
     async def consent(request: Request) -> Response:
         return flow.consent(await _html_form(request))
@@ -337,6 +339,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.store = store
     app.state.endpoint = endpoint
+    app.state.flow = flow
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import threading
@@ -30,6 +31,7 @@ from xaa import (
 )
 from xaa.cli import main as xaa_main
 from xaa.forms import basic_header
+from xaa.throttle import LoginThrottle
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +47,15 @@ def running_idp(db: str = ":memory:") -> Iterator[tuple[str, Store]]:
     issuer = f"http://127.0.0.1:{port}"
     store = Store(db)
     app = create_app(load_config().with_issuer(issuer), store)
+    RUNNING_APPS.append(app)
     with serve(app, port=port) as base:
         assert base == issuer
         yield issuer, store
+    RUNNING_APPS.remove(app)
     store.close()
+
+
+RUNNING_APPS: list[Any] = []
 
 
 @pytest.fixture
@@ -559,3 +566,88 @@ def test_unauthenticated_garbage_cannot_forge_or_flood_the_audit_log(
     authenticated = [e for e in events if e.get("client_id") == "wiki"]
     assert len(authenticated) == 3
     assert all(e["client_address"] == "127.0.0.1" for e in events)
+
+
+# -- login: equal work for unknown users, throttling --------------------------------------
+
+
+def _count_scrypt(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls = [0]
+    real = hashlib.scrypt
+
+    def spy(*args: Any, **kwargs: Any) -> bytes:
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", spy)
+    return calls
+
+
+def test_login_does_one_scrypt_for_known_and_unknown_users(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = Store(":memory:")
+    store.seed(load_config())
+    calls = _count_scrypt(monkeypatch)
+    for username, password, ok in [
+        ("alice", "wrong", False),
+        ("nobody", "wrong", False),
+        ("alice", "alice", True),
+    ]:
+        calls[0] = 0
+        assert store.check_login(username, password) is ok
+        assert calls[0] == 1, (username, calls[0])
+    monkeypatch.undo()
+
+    def best(username: str) -> float:
+        times = []
+        for _ in range(7):
+            start = time.perf_counter()
+            store.check_login(username, "wrong")
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    ratio = best("nobody") / best("alice")
+    assert 0.6 < ratio < 1.4, ratio  # was ~1.8: two scrypts for an unknown user
+    store.close()
+
+
+def test_repeated_wrong_passwords_lock_the_account(idp: tuple[str, Store]) -> None:
+    issuer, store = idp
+    app_idp = _app_idp(issuer)
+    clock = [1_000.0]
+    app_idp.throttle = LoginThrottle(clock=lambda: clock[0])
+    http = httpx.Client(timeout=10, follow_redirects=False)
+    OPEN.append(http)
+    params = {
+        "response_type": "code",
+        "client_id": "wiki",
+        "redirect_uri": WIKI_REDIRECT,
+        "scope": "openid",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    page = http.get(f"{issuer}/authorize", params=params)
+    hidden = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+    statuses = [
+        http.post(f"{issuer}/login", data={**hidden, "username": "alice", "password": "x"})
+        for _ in range(30)
+    ]
+    assert [r.status_code for r in statuses[:6]] == [401] * 6
+    assert {r.status_code for r in statuses[6:]} == {429}
+    right = {**hidden, "username": "alice", "password": "alice"}
+    refused = http.post(f"{issuer}/login", data=right)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert "Too many failed sign-ins" in refused.text
+    locks = [e for e in store.audit_events() if e.reason == "locked"]
+    assert locks and locks[0].subject == "alice" and locks[0].extra["key"] == "account"
+    clock[0] += 3600
+    assert http.post(f"{issuer}/login", data=right).status_code == 302  # the lock has passed
+
+
+def _app_idp(issuer: str) -> Any:
+    """The running app's ``Idp`` (its throttle is swapped for one with a test clock)."""
+    for app in RUNNING_APPS:
+        if app.state.idp.issuer == issuer:
+            return app.state.idp
+    raise LookupError(issuer)
