@@ -165,9 +165,10 @@ class AggregatingAuditSink:
     client address)``. The first of a key in a ``window`` (seconds) is written at once;
     repeats are only counted, and one summary row (the first event, ``extra.repeated``
     the count, ``extra.window`` its bounds) is written when the window has passed (at
-    the next event) or on :meth:`flush`. At most ``max_keys`` keys are tracked: past
-    that, new keys share one overflow key per event. Every decision about an
-    authenticated client, and every issuance, is written as it comes.
+    the next event of any kind) or on :meth:`flush` (call it at shutdown). At most
+    ``max_keys`` keys are tracked: past that, new keys share one overflow key per
+    event. Every decision about an authenticated client, and every issuance, is
+    written as it comes.
     """
 
     def __init__(
@@ -186,12 +187,15 @@ class AggregatingAuditSink:
         self._lock = threading.Lock()
 
     def emit(self, event: AuditEvent) -> None:
-        if event.decision != "denied" or event.client_id is not None:
-            self.sink.emit(event)
-            return
         now = self._clock()
         with self._lock:
             summaries = self._expire(now)
+        for summary in summaries:
+            self.sink.emit(summary)
+        if event.decision != "denied" or event.client_id is not None:
+            self.sink.emit(event)
+            return
+        with self._lock:
             key = (event.event, reason_code(event.reason), event.client_address)
             if key not in self._buckets and len(self._buckets) >= self.max_keys:
                 key = (event.event, "overflow", None)
@@ -200,8 +204,6 @@ class AggregatingAuditSink:
                 self._buckets[key] = _Bucket(event, now)
             else:
                 bucket.repeated += 1
-        for summary in summaries:
-            self.sink.emit(summary)
         if bucket is None:
             self.sink.emit(event)
 
@@ -213,7 +215,11 @@ class AggregatingAuditSink:
             self.sink.emit(summary)
 
     def _expire(self, now: float) -> list[AuditEvent]:
-        done = [k for k, b in self._buckets.items() if now >= b.start + self.window]
+        done = []
+        for key, bucket in self._buckets.items():  # oldest first: stop at the first open one
+            if now < bucket.start + self.window:
+                break
+            done.append(key)
         summaries = []
         for key in done:
             bucket = self._buckets.pop(key)

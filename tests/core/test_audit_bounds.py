@@ -146,3 +146,13 @@ def test_distinct_keys_are_bounded_by_an_overflow_key() -> None:
     assert len(memory.events) == 11  # ten keys and one overflow row
     sink.flush()
     assert memory.events[-1].extra["repeated"] == 1000 - 11
+
+
+def test_a_closed_window_is_summarized_at_the_next_event_of_any_kind() -> None:
+    clock, memory = Clock(), MemoryAuditSink()
+    sink = AggregatingAuditSink(memory, window=60, clock=clock)
+    for _ in range(3):
+        sink.emit(_denied(client_address="203.0.113.9"))
+    clock.now += 60
+    sink.emit(AuditEvent(event="token", decision="issued", client_id="wiki"))
+    assert [e.extra.get("repeated") for e in memory.events] == [None, 2, None]
