@@ -16,20 +16,25 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from math import ceil
 from typing import Any, Literal
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from xaa import (
     AccessTokenClaims,
+    AggregatingAuditSink,
     AuditEvent,
+    AuditSink,
     AuthenticatedClient,
     Form,
+    HttpResponse,
     IdTokenClaims,
     InvalidGrant,
     InvalidRequest,
@@ -47,8 +52,16 @@ from xaa import (
     spec,
     verify_access_token,
 )
-from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
+from xaa.adapters.starlette import (
+    AuditAddressMiddleware,
+    BlockingCalls,
+    error_response,
+    lower_headers,
+    read_form_body,
+    to_starlette,
+)
 from xaa.adapters.starlette_idp import json_document
+from xaa.audit import clean_text
 from xaa.dpop import HmacNonceSource
 from xaa.dpop_server import DpopVerifier
 from xaa.idp import (
@@ -56,7 +69,9 @@ from xaa.idp import (
     TokenExchangeEndpoint,
     actor_validator_from_config,
     idp_metadata,
+    validate_refresh_token,
 )
+from xaa.throttle import LoginThrottle
 
 from .broken import endpoint_class
 from .config import IdpConfig
@@ -66,6 +81,7 @@ from .store import Session, Store, token_hash
 
 log = logging.getLogger("reference_idp")
 
+_TOO_MANY = "Too many failed sign-ins. Try again in {} seconds."
 SESSION_COOKIE = "xaa_idp_session"
 CSRF_COOKIE = "xaa_idp_csrf"
 ACR_PASSWORD = "urn:xaa:acr:password"
@@ -83,6 +99,8 @@ class Idp:
     store: Store
     exchange: TokenExchangeEndpoint
     saml: SamlIdp | None = None  # SAML 2.0 IdP (reference_idp.saml)
+    sink: AuditSink | None = None  # the store behind an AggregatingAuditSink (docs/idp.md)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)  # docs/idp.md
 
     @property
     def issuer(self) -> str:
@@ -95,7 +113,7 @@ class Idp:
     def audit(
         self, event: str, decision: Literal["issued", "denied"], reason: str = "", **fields: Any
     ) -> None:
-        self.store.emit(
+        (self.sink or self.store).emit(
             AuditEvent(
                 event=event,
                 decision=decision,
@@ -116,13 +134,15 @@ def build_idp(config: IdpConfig, store: Store) -> Idp:
             "(test_only_break); this IdP is deliberately insecure",
             config.test_only_break,
         )
+    # Repeated unauthenticated denials become one counted row per window (docs/idp.md).
+    sink = AggregatingAuditSink(store)
     endpoint = endpoint_class(config.test_only_break)(
         issuer=config.issuer,
         keys=store,
         clients=store,
         replay=store,
         policy=ExchangePolicy.from_config(store.policy()),
-        audit=store,
+        audit=sink,
         directory=store,
         refresh_tokens=store,
         lifetime=config.id_jag_lifetime,
@@ -133,7 +153,7 @@ def build_idp(config: IdpConfig, store: Store) -> Idp:
         subject_validators=saml.subject_validators() if saml else {},
         token_issuers=saml.token_issuers() if saml else {},
     )
-    return Idp(config, store, endpoint, saml)
+    return Idp(config, store, endpoint, saml, sink)
 
 
 def _dpop_verifier(config: IdpConfig, store: Store) -> DpopVerifier | None:
@@ -165,8 +185,10 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
     async def login(request: Request) -> Response:
         return await _login(idp, request)
 
+    calls = BlockingCalls()  # store calls off the event loop
+
     async def token(request: Request) -> Response:
-        return await _token(idp, request)
+        return await _token(idp, request, calls)
 
     async def userinfo(request: Request) -> Response:
         return _userinfo(idp, request)
@@ -176,6 +198,7 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
 
     doc = json_document(lambda: metadata)
     app = Starlette(
+        middleware=[Middleware(AuditAddressMiddleware)],
         routes=[
             Route("/authorize", authorize, methods=["GET"]),
             Route("/login", login, methods=["POST"]),
@@ -186,7 +209,7 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
             Route(spec.WELL_KNOWN_OAUTH_AS, doc),
             Route(spec.WELL_KNOWN_OPENID, doc),
             *(saml_routes(idp.saml, resume=lambda r, p: _resume(idp, r, p)) if idp.saml else []),
-        ]
+        ],
     )
     app.state.idp = idp
     return app
@@ -311,15 +334,34 @@ async def _login(idp: Idp, request: Request) -> Response:
         idp.audit("login", "denied", "csrf", client_id=pending["client_id"])
         return HTMLResponse(error_page("The sign-in form is not valid."), status_code=403)
     username = form.get("username", "")
-    if not idp.store.check_login(username, form.get("password", "")):
-        idp.audit("login", "denied", "bad_credentials", client_id=pending["client_id"])
+    address = request.client.host if request.client else None
+
+    def refuse(error: str, status: int, retry_after: float | None = None) -> Response:
         page = login_page(
-            client_id=pending["client_id"],
-            request_id=form["request_id"],
-            csrf=csrf,
-            error="Wrong username or password.",
+            client_id=pending["client_id"], request_id=form["request_id"], csrf=csrf, error=error
         )
-        return HTMLResponse(page, status_code=401)
+        headers = {} if retry_after is None else {"retry-after": str(ceil(retry_after))}
+        return HTMLResponse(page, status_code=status, headers=headers)
+
+    # Throttle first: a locked account or address is refused before the password is checked.
+    locked = idp.throttle.check(username, address)
+    if locked is not None:
+        idp.audit("login", "denied", "throttled", extra={"client": pending["client_id"]})
+        return refuse(_TOO_MANY.format(ceil(locked.retry_after)), 429, locked.retry_after)
+    if not idp.store.check_login(username, form.get("password", "")):
+        idp.audit("login", "denied", "bad_credentials", extra={"client": pending["client_id"]})
+        lock = idp.throttle.failure(username, address)
+        if lock is not None:  # every lock start is audited (they are few: delays double)
+            idp.audit(
+                "login",
+                "denied",
+                "locked",
+                subject=username,
+                client_id=pending["client_id"],
+                extra={"key": lock.key, "failures": lock.failures, "seconds": lock.retry_after},
+            )
+        return refuse("Wrong username or password.", 401)
+    idp.throttle.success(username, address)
     idp.store.drop_auth_request(form["request_id"])
     session = Session(username, int(now), ACR_PASSWORD, AMR_PASSWORD)
     idp.audit("login", "issued", subject=username, client_id=pending["client_id"])
@@ -352,16 +394,22 @@ def _issue_code(idp: Idp, pending: dict[str, Any], session: Session, now: float)
 # -- /token -------------------------------------------------------------------------------
 
 
-async def _token(idp: Idp, request: Request) -> Response:
+async def _token(idp: Idp, request: Request, calls: BlockingCalls) -> Response:
     try:
         form = TokenExchangeEndpoint.parse(await read_form_body(request))
+        headers = lower_headers(request)
+        return to_starlette(await calls.run(lambda: _token_response(idp, headers, form)))
     except OAuthError as exc:
         return error_response(exc, where="token")
-    headers = lower_headers(request)
+
+
+def _token_response(idp: Idp, headers: Mapping[str, str], form: Form) -> HttpResponse:
+    """The ``/token`` grants (runs in a worker thread: every grant calls the store)."""
     grant_type = form.get(spec.P_GRANT_TYPE)
     if grant_type == spec.GRANT_TOKEN_EXCHANGE:
-        return to_starlette(idp.exchange.exchange(headers, form))
+        return idp.exchange.exchange(headers, form)
     now = time.time()
+    client: AuthenticatedClient | None = None
     try:
         if grant_type is None:
             raise InvalidRequest(detail="grant_type missing")
@@ -374,9 +422,16 @@ async def _token(idp: Idp, request: Request) -> Response:
         else:
             body = _refresh_grant(idp, client, form, now)
     except OAuthError as exc:
-        idp.audit(f"token.{grant_type}", "denied", exc.error, extra={"detail": exc.detail})
-        return error_response(exc, where="token")
-    return to_starlette(json_response(200, body))
+        idp.audit(
+            f"token.{grant_type}" if grant_type in GRANT_TYPES else "token",
+            "denied",
+            exc.error,
+            client_id=client.client_id if client else None,
+            extra={"detail": exc.detail, "grant_type": grant_type},
+        )
+        log.info("token rejected: %s (%s)", exc.error, clean_text(exc.detail))
+        return exc.to_response()
+    return json_response(200, body)
 
 
 def _authenticate(
@@ -413,6 +468,10 @@ def _refresh_grant(idp: Idp, client: AuthenticatedClient, form: Form, now: float
     if token is None:
         raise InvalidRequest(detail="refresh_token missing")
     asked = parse_scope(form.get(spec.P_SCOPE)) if spec.P_SCOPE in form else None
+    # The same check as a refresh-token subject of a token exchange (draft-03 §4.3.3).
+    validate_refresh_token(
+        idp.store, token, client_id=client.client_id, now=now, error=InvalidGrant
+    )
     result = idp.store.rotate_refresh_token(
         token, client.client_id, idp.config.refresh_token_lifetime, now, scope=asked
     )
@@ -522,7 +581,7 @@ def _userinfo(idp: Idp, request: Request) -> Response:
         if profile is None:
             raise InvalidToken(detail="subject disabled")
     except OAuthError as exc:
-        log.info("userinfo rejected: %s (%s)", exc.error, exc.detail)
+        log.info("userinfo rejected: %s (%s)", exc.error, clean_text(exc.detail))
         return JSONResponse(
             exc.body(),
             status_code=401,

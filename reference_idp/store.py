@@ -141,6 +141,8 @@ class Store:
         self._keys_seen: tuple[Any, ...] | None = None
         self._ring: KeyRing | None = None
         self._jwks: JwkSet = JwkSet()
+        # Unknown users are checked against this hash: exactly one scrypt on every path.
+        self._dummy_hash = hash_password(secrets.token_urlsafe(16))
 
     def close(self) -> None:
         """Close the connection."""
@@ -229,11 +231,12 @@ class Store:
     # -- users --------------------------------------------------------------------------
 
     def check_login(self, username: str, password: str) -> bool:
-        """True for an active user with this password (always runs one scrypt)."""
+        """True for an active user with this password: exactly one scrypt whether the
+        user exists or not (a dummy hash for unknown users), so timing tells nothing."""
         row = self._one(
             "SELECT password_hash FROM users WHERE username=? AND status='active'", (username,)
         )
-        stored = row[0] if row else hash_password("timing-equaliser")
+        stored = row[0] if row else self._dummy_hash
         return check_password(password, stored) and row is not None
 
     def find_subject(self, sub: str) -> SubjectProfile | None:
@@ -330,6 +333,7 @@ class Store:
             sub=row["sub"],
             expires_at=row["expires_at"],
             revoked=row["revoked_at"] is not None,
+            rotated=row["replaced_by"] is not None,
             auth_time=row["auth_time"],
             acr=row["acr"],
             amr=tuple(json.loads(row["amr"])),
@@ -345,27 +349,23 @@ class Store:
         *,
         scope: frozenset[str] | None = None,
     ) -> tuple[str, sqlite3.Row] | str:
-        """Swap ``token`` for a new one in its family, atomically; returns ``(new, old row)``
-        or why it was refused (then nothing changes, except that reusing a rotated token
-        revokes its whole family). ``scope``, when given, must be within the token's."""
+        """Swap ``token`` (already checked by :func:`xaa.idp.validate_refresh_token`) for a
+        new one in its family, atomically; returns ``(new, old row)`` or why it was refused.
+        A token rotated meanwhile by a concurrent request is reuse: its family is revoked.
+        ``scope``, when given, must be within the token's."""
         with self.tx() as db:
             row = db.execute(
-                "SELECT * FROM refresh_tokens WHERE token_hash=?", (hash_refresh_token(token),)
+                "SELECT * FROM refresh_tokens WHERE token_hash=? AND client_id=?",
+                (hash_refresh_token(token), client_id),
             ).fetchone()
             if row is None:
                 return "unknown refresh token"
-            if row["client_id"] != client_id:
-                return "refresh token issued to another client"
             if row["revoked_at"] is not None:
-                if row["replaced_by"] is None:
-                    return "refresh token revoked"
                 db.execute(
                     "UPDATE refresh_tokens SET revoked_at=? WHERE family=? AND revoked_at IS NULL",
                     (now, row["family"]),
                 )
-                return "rotated refresh token reused: family revoked"
-            if now >= row["expires_at"]:
-                return "refresh token expired"
+                return "refresh token rotated concurrently: family revoked"
             if scope is not None and not scope <= set(row["scope"].split()):
                 return "scope beyond the refresh token"
             fields = (row["family"], client_id, row["sub"], row["scope"], row["auth_time"])
@@ -375,6 +375,12 @@ class Store:
                 (now, hash_refresh_token(new), row["token_hash"]),
             )
         return new, row
+
+    def revoke_refresh_family(self, token: str, now: float) -> None:
+        """:class:`xaa.idp.RefreshTokenStore`: reuse detected, revoke ``token``'s family."""
+        row = self._refresh_row(token)
+        if row is not None:
+            self.revoke_family(row["family"], now)
 
     def revoke_refresh_token(self, token: str, client_id: str, now: float) -> bool:
         """RFC 7009 §2.1: revoke ``token`` (and its family) when it belongs to ``client_id``."""

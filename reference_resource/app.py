@@ -15,12 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from xaa import (
     AccessTokenClaims,
+    AggregatingAuditSink,
     AuditEvent,
     InvalidRequest,
     InvalidToken,
@@ -34,7 +36,14 @@ from xaa import (
     spec,
 )
 from xaa.actors import ConfigResourceActorPolicy, describe_delegation
-from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
+from xaa.adapters.starlette import (
+    AuditAddressMiddleware,
+    BlockingCalls,
+    error_response,
+    lower_headers,
+    read_form_body,
+    to_starlette,
+)
 from xaa.adapters.starlette_resource import (
     JwksFetcher,
     metadata_routes,
@@ -97,7 +106,9 @@ def replay_store(settings: Settings) -> ReplayStore:
     if settings.replay.startswith(("redis://", "rediss://", "unix://")):
         from xaa.stores.redis import RedisReplayStore
 
-        return RedisReplayStore(settings.replay)
+        store = RedisReplayStore(settings.replay)
+        store.check_persistence()  # a WARNING when a restart would reopen the replay window
+        return store
     raise ValueError("--replay must be memory, sqlite or a redis:// URL")
 
 
@@ -128,6 +139,8 @@ def create_app(settings: Settings) -> Starlette:
     """The chat app for ``settings``."""
     store = ChatStore(settings.db)
     store.seed(settings.users, CHANNELS)
+    # Repeated unauthenticated denials become one counted row per window (docs/resource.md).
+    audit = AggregatingAuditSink(ChatAuditSink(store))
     key = store.signing_key()
     scopes = frozenset(SCOPES)
     # wiki-at-chat authenticates with client_secret_basic, agent-at-chat with _post.
@@ -170,7 +183,7 @@ def create_app(settings: Settings) -> Starlette:
         subjects=AccountResolver(store),
         resources=[ServedResource(settings.resource, scopes, settings.dpop_required)],
         dpop=dpop,
-        audit=ChatAuditSink(store),
+        audit=audit,
         access_token_lifetime=settings.access_token_lifetime,
         actors=ConfigResourceActorPolicy(
             dict(settings.actor_requirements), default=settings.actor_default
@@ -186,6 +199,7 @@ def create_app(settings: Settings) -> Starlette:
         scopes=scopes,
         access_token_lifetime=settings.access_token_lifetime,
         refresh_token_lifetime=settings.refresh_token_lifetime,
+        audit=audit,
     )
     metadata = authorization_server_metadata(
         settings.issuer,
@@ -206,6 +220,7 @@ def create_app(settings: Settings) -> Starlette:
         require_dpop=settings.dpop_required,
     )
     fetcher = JwksFetcher()
+    calls = BlockingCalls()  # store calls (replay in Redis or SQLite) off the event loop
 
     async def token(request: Request) -> Response:
         try:
@@ -213,17 +228,23 @@ def create_app(settings: Settings) -> Starlette:
         except OAuthError as exc:
             return error_response(exc, where="token")
         now = time.time()
+        headers = lower_headers(request)
         grant = form.get(spec.P_GRANT_TYPE)
-        if grant in (spec.GRANT_JWT_BEARER, spec.GRANT_JWT_DPOP):
-            if settings.legacy:
-                return error_response(UnsupportedGrantType(detail="legacy mode"), where="token")
-            stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
-            if stale is not None:
-                await fetcher.refresh(trust, stale, now)
-            return to_starlette(endpoint.handle_form(lower_headers(request), form, now=now))
-        if grant is None:
-            return error_response(InvalidRequest(detail="grant_type missing"), where="token")
-        return to_starlette(flow.token(lower_headers(request), form, now))
+        try:
+            if grant in (spec.GRANT_JWT_BEARER, spec.GRANT_JWT_DPOP):
+                if settings.legacy:
+                    raise UnsupportedGrantType(detail="legacy mode")
+                stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
+                if stale is not None:
+                    await fetcher.refresh(trust, stale, now)
+                return to_starlette(
+                    await calls.run(lambda: endpoint.handle_form(headers, form, now=now))
+                )
+            if grant is None:
+                raise InvalidRequest(detail="grant_type missing")
+            return to_starlette(await calls.run(lambda: flow.token(headers, form, now)))
+        except OAuthError as exc:
+            return error_response(exc, where="token")
 
     async def revoke(request: Request) -> Response:
         try:
@@ -236,12 +257,11 @@ def create_app(settings: Settings) -> Starlette:
         return flow.authorize(dict(request.query_params))
 
     async def login(request: Request) -> Response:
-        return flow.login(await _html_form(request))
+        address = request.client.host if request.client else None
+        return flow.login(await _html_form(request), address)
 
     async def consent(request: Request) -> Response:
         return flow.consent(await _html_form(request))
-
-    audit = ChatAuditSink(store)
 
     def guard(*needed: str, any_of: bool = False) -> Callable[[Any], Any]:
         def decorate(handler: Any) -> Any:
@@ -251,7 +271,7 @@ def create_app(settings: Settings) -> Starlette:
                 response: Response = await handler(request)
                 return response
 
-            checked = requires(rs, *needed, any_of=any_of)(unrevoked)
+            checked = requires(rs, *needed, any_of=any_of, calls=calls)(unrevoked)
 
             async def audited(request: Request) -> Response:
                 response: Response = await checked(request)
@@ -315,10 +335,11 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/channels/{channel}/messages", list_messages, methods=["GET"]),
         Route("/api/channels/{channel}/messages", post_message, methods=["POST"]),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(AuditAddressMiddleware)])
     app.state.settings = settings
     app.state.store = store
     app.state.endpoint = endpoint
+    app.state.flow = flow
     return app
 
 

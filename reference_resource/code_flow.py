@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import secrets
 from collections.abc import Mapping
+from math import ceil
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -18,6 +19,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from xaa import (
     AccessTokenClaims,
+    AuditEvent,
+    AuditSink,
     ClientStore,
     Form,
     HttpResponse,
@@ -38,6 +41,7 @@ from xaa import (
     verify_access_token,
 )
 from xaa.stores import MemoryReplayStore
+from xaa.throttle import Lock, LoginThrottle
 
 from .store import ChatStore
 
@@ -74,6 +78,8 @@ class CodeFlow:
         scopes: frozenset[str],
         access_token_lifetime: int,
         refresh_token_lifetime: int,
+        throttle: LoginThrottle | None = None,
+        audit: AuditSink | None = None,
     ) -> None:
         self.store = store
         self.issuer = issuer
@@ -85,6 +91,8 @@ class CodeFlow:
         self.access_token_lifetime = access_token_lifetime
         self.refresh_token_lifetime = refresh_token_lifetime
         self._assertions = MemoryReplayStore()
+        self.throttle = throttle or LoginThrottle()
+        self.audit = audit
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -127,17 +135,35 @@ class CodeFlow:
             "<p><button type='submit'>Sign in</button></p></form>",
         )
 
-    def login(self, form: Mapping[str, str]) -> Response:
-        """``POST /login``: check the password, then show the consent page."""
+    def login(self, form: Mapping[str, str], address: str | None = None) -> Response:
+        """``POST /login``: throttle, check the password, then show the consent page.
+
+        ``address`` is the client's network address (per-address throttling)."""
         pending_id = form.get("pending", "")
         found = self.store.get_pending(pending_id)
         if found is None:
             return _page("Expired", "<p>This sign-in request expired. Start again.</p>")
-        account = self.store.login(form.get("username", ""), form.get("password", ""))
-        if account is None:
-            return self._login_page(pending_id, "Wrong username or password.")
-        self.store.set_pending_account(pending_id, account.id)
         params = found[0]
+        username = form.get("username", "")
+        locked = self.throttle.check(username, address)
+        if locked is not None:  # refused before the password is checked
+            self._audit("throttled", params["client_id"])
+            wait = ceil(locked.retry_after)
+            page = self._login_page(pending_id, f"Too many failed sign-ins. Try again in {wait} s.")
+            page.status_code = 429
+            page.headers["retry-after"] = str(wait)
+            return page
+        account = self.store.login(username, form.get("password", ""))
+        if account is None:
+            self._audit("bad_credentials", params["client_id"])
+            lock = self.throttle.failure(username, address)
+            if lock is not None:
+                self._audit("locked", params["client_id"], username=username, lock=lock)
+            page = self._login_page(pending_id, "Wrong username or password.")
+            page.status_code = 401
+            return page
+        self.throttle.success(username, address)
+        self.store.set_pending_account(pending_id, account.id)
         scopes = "".join(f"<li>{html.escape(s)}</li>" for s in params["scope"].split())
         return _page(
             "Allow access?",
@@ -147,6 +173,28 @@ class CodeFlow:
             f"<input type='hidden' name='pending' value='{html.escape(pending_id)}'>"
             "<button name='decision' value='allow'>Allow</button> "
             "<button name='decision' value='deny'>Deny</button></form>",
+        )
+
+    def _audit(
+        self, reason: str, client: str, *, username: str | None = None, lock: Lock | None = None
+    ) -> None:
+        """A refused login. Lock starts name the account and are never aggregated (they
+        carry ``client_id``); the others aggregate per client address (docs/resource.md)."""
+        if self.audit is None:
+            return
+        extra: dict[str, Any] = {"client": client}
+        if lock is not None:
+            extra.update(key=lock.key, failures=lock.failures, seconds=lock.retry_after)
+        self.audit.emit(
+            AuditEvent(
+                event="login",
+                decision="denied",
+                reason=reason,
+                issuer=self.issuer,
+                subject=username,
+                client_id=client if lock is not None else None,
+                extra=extra,
+            )
         )
 
     def consent(self, form: Mapping[str, str]) -> Response:

@@ -84,6 +84,7 @@ class ChatStore:
         self._lock = threading.RLock()
         with self._lock:
             self._conn.executescript(_SCHEMA)
+        self._dummy_hash = hash_password(secrets.token_urlsafe(16))
 
     def _run(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -154,13 +155,15 @@ class ChatStore:
         )
 
     def login(self, username: str, password: str) -> Account | None:
-        """The account whose password this is (code flow login page)."""
+        """The account whose password this is (code flow login page); the same work
+        whether the username exists or not."""
         rows = self._run(
             "SELECT id, email, password_hash FROM accounts WHERE username=?", (username,)
         )
-        if rows and check_password(password, rows[0][2]):
+        # Exactly one PBKDF2 on every path: a dummy hash for unknown users (no timing oracle).
+        stored = rows[0][2] if rows and rows[0][2] else self._dummy_hash
+        if check_password(password, stored) and rows:
             return Account(rows[0][0], rows[0][1])
-        check_password(password, hash_password("timing"))  # same work for unknown users
         return None
 
     # -- chat -------------------------------------------------------------------------------

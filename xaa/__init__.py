@@ -5,7 +5,7 @@ storage backends, MCP) live in their own modules and import this one.
 """
 
 from . import pkce, spec
-from .audit import AuditEvent, AuditSink, MemoryAuditSink
+from .audit import AggregatingAuditSink, AuditEvent, AuditSink, MemoryAuditSink
 from .client_auth import (
     AuthenticatedClient,
     ClientStore,
@@ -82,6 +82,7 @@ __all__ = [
     "AccessDenied",
     "AccessTokenClaims",
     "Actor",
+    "AggregatingAuditSink",
     "AuditEvent",
     "AuditSink",
     "AuthenticatedClient",

@@ -109,6 +109,7 @@ class Directory:
 class RefreshTokens:
     def __init__(self) -> None:
         self.grants: dict[str, RefreshGrant] = {}
+        self.revoked_families: list[str] = []
 
     def add(self, token: str, grant: RefreshGrant) -> str:
         self.grants[hash_refresh_token(token)] = grant
@@ -116,6 +117,10 @@ class RefreshTokens:
 
     def find_refresh_token(self, token: str) -> RefreshGrant | None:
         return self.grants.get(hash_refresh_token(token))
+
+    def revoke_refresh_family(self, token: str, now: float) -> None:
+        del now
+        self.revoked_families.append(hash_refresh_token(token))
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import threading
@@ -30,6 +31,7 @@ from xaa import (
 )
 from xaa.cli import main as xaa_main
 from xaa.forms import basic_header
+from xaa.throttle import LoginThrottle
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +47,15 @@ def running_idp(db: str = ":memory:") -> Iterator[tuple[str, Store]]:
     issuer = f"http://127.0.0.1:{port}"
     store = Store(db)
     app = create_app(load_config().with_issuer(issuer), store)
+    RUNNING_APPS.append(app)
     with serve(app, port=port) as base:
         assert base == issuer
         yield issuer, store
+    RUNNING_APPS.remove(app)
     store.close()
+
+
+RUNNING_APPS: list[Any] = []
 
 
 @pytest.fixture
@@ -322,6 +329,25 @@ def test_refresh_token_as_subject_and_revocation(idp: tuple[str, Store]) -> None
     assert_oauth_error(after, "invalid_request")
 
 
+def test_rotated_refresh_token_as_exchange_subject_revokes_its_family(
+    idp: tuple[str, Store],
+) -> None:
+    """Draft-03 §4.3.3: validated as at the refresh grant, reuse detection included
+    (RFC 9700 §4.14.2): a rotated token presented for an ID-JAG revokes its family."""
+    b = Browser(idp[0])
+    first = b.sso()["refresh_token"]
+    rotated = b.token({"grant_type": "refresh_token", "refresh_token": first})
+    assert rotated.status_code == 200, rotated.text
+    newest = rotated.json()["refresh_token"]
+    reuse = b.exchange(first, subject_token_type=spec.TOKEN_TYPE_REFRESH_TOKEN)
+    assert_oauth_error(reuse, "invalid_request")
+    # The family is gone: the newest token gets no ID-JAG and no longer refreshes.
+    jag = b.exchange(newest, subject_token_type=spec.TOKEN_TYPE_REFRESH_TOKEN)
+    assert_oauth_error(jag, "invalid_request")
+    refresh = b.token({"grant_type": "refresh_token", "refresh_token": newest})
+    assert_oauth_error(refresh, "invalid_grant")
+
+
 def test_idp_never_redeems_its_own_id_jag(idp: tuple[str, Store]) -> None:
     b = Browser(idp[0])
     jag = b.exchange(b.sso()["id_token"]).json()["access_token"]
@@ -508,3 +534,118 @@ def test_admin_listings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     states = [line.split("\t")[1] for line in capsys.readouterr().out.splitlines()]
     assert sorted(states) == ["current", "next"]
     assert xaa_main(["idp", "clients", "suspend", "nobody", "--db", db]) == 1
+
+
+def test_unauthenticated_garbage_cannot_forge_or_flood_the_audit_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "idp.sqlite3")
+    forged = "x\n2026-01-01T00:00:00+00:00 token.oidc issued - client=wiki"
+    with running_idp(db) as (issuer, _):
+        b = Browser(issuer)
+        for _ in range(40):
+            resp = b.token({"grant_type": forged, "scope": "s" * 60_000}, headers=FORM)
+            assert_oauth_error(resp, "unsupported_grant_type")
+            wrong_secret = {
+                "grant_type": spec.GRANT_TOKEN_EXCHANGE,
+                "client_id": "wiki",
+                "client_secret": "wrong",
+                "subject_token": "x\ny",
+            }
+            assert_oauth_error(b.token(wrong_secret, headers=FORM), "invalid_client", 401)
+        for _ in range(3):  # authenticated denials are each kept
+            assert_oauth_error(b.exchange("not-a-token"), "invalid_request")
+    capsys.readouterr()
+    assert xaa_main(["idp", "audit", "--db", db]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert not [line for line in lines if line.startswith("2026-01-01")]
+    assert len(lines) <= 6, lines
+    assert max(len(line) for line in lines) < 2_000
+    assert xaa_main(["idp", "audit", "--json", "--db", db]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    authenticated = [e for e in events if e.get("client_id") == "wiki"]
+    assert len(authenticated) == 3
+    assert all(e["client_address"] == "127.0.0.1" for e in events)
+
+
+# -- login: equal work for unknown users, throttling --------------------------------------
+
+
+def _count_scrypt(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls = [0]
+    real = hashlib.scrypt
+
+    def spy(*args: Any, **kwargs: Any) -> bytes:
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "scrypt", spy)
+    return calls
+
+
+def test_login_does_one_scrypt_for_known_and_unknown_users(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = Store(":memory:")
+    store.seed(load_config())
+    calls = _count_scrypt(monkeypatch)
+    for username, password, ok in [
+        ("alice", "wrong", False),
+        ("nobody", "wrong", False),
+        ("alice", "alice", True),
+    ]:
+        calls[0] = 0
+        assert store.check_login(username, password) is ok
+        assert calls[0] == 1, (username, calls[0])
+    monkeypatch.undo()
+
+    times: dict[str, list[float]] = {"nobody": [], "alice": []}
+    for _ in range(7):  # interleaved, best of seven: robust to a busy machine
+        for username in times:
+            start = time.perf_counter()
+            store.check_login(username, "wrong")
+            times[username].append(time.perf_counter() - start)
+    ratio = min(times["nobody"]) / min(times["alice"])
+    assert 0.6 < ratio < 1.4, ratio  # was ~1.8: two scrypts for an unknown user
+    store.close()
+
+
+def test_repeated_wrong_passwords_lock_the_account(idp: tuple[str, Store]) -> None:
+    issuer, store = idp
+    app_idp = _app_idp(issuer)
+    clock = [1_000.0]
+    app_idp.throttle = LoginThrottle(clock=lambda: clock[0])
+    http = httpx.Client(timeout=10, follow_redirects=False)
+    OPEN.append(http)
+    params = {
+        "response_type": "code",
+        "client_id": "wiki",
+        "redirect_uri": WIKI_REDIRECT,
+        "scope": "openid",
+        "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        "code_challenge_method": "S256",
+    }
+    page = http.get(f"{issuer}/authorize", params=params)
+    hidden = dict(re.findall(r'name="(\w+)" value="([^"]*)"', page.text))
+    statuses = [
+        http.post(f"{issuer}/login", data={**hidden, "username": "alice", "password": "x"})
+        for _ in range(30)
+    ]
+    assert [r.status_code for r in statuses[:6]] == [401] * 6
+    assert {r.status_code for r in statuses[6:]} == {429}
+    right = {**hidden, "username": "alice", "password": "alice"}
+    refused = http.post(f"{issuer}/login", data=right)
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    assert "Too many failed sign-ins" in refused.text
+    locks = [e for e in store.audit_events() if e.reason == "locked"]
+    assert locks and locks[0].subject == "alice" and locks[0].extra["key"] == "account"
+    clock[0] += 3600
+    assert http.post(f"{issuer}/login", data=right).status_code == 302  # the lock has passed
+
+
+def _app_idp(issuer: str) -> Any:
+    """The running app's ``Idp`` (its throttle is swapped for one with a test clock)."""
+    for app in RUNNING_APPS:
+        if app.state.idp.issuer == issuer:
+            return app.state.idp
+    raise LookupError(issuer)

@@ -25,7 +25,7 @@ from xaa import (
 )
 from xaa.actors import ActorDecision, ValidatedActor
 from xaa.forms import basic_header
-from xaa.idp import GrantLimits, RefreshGrant, TokenExchangeEndpoint
+from xaa.idp import GrantLimits, RefreshGrant, TokenExchangeEndpoint, hash_refresh_token
 from xaa.keys import b64url
 from xaa.models import AccessTokenClaims
 
@@ -340,6 +340,18 @@ def test_refresh_token_subject_issues(idp: Idp) -> None:
 )
 def test_refresh_token_defects(idp: Idp, changes: dict[str, Any]) -> None:
     assert_error(idp, idp.post(_refresh(idp, **changes)), "invalid_request")
+
+
+def test_rotated_refresh_token_subject_revokes_its_family(idp: Idp) -> None:
+    form = _refresh(idp, revoked=True, rotated=True)
+    assert_error(idp, idp.post(form), "invalid_request")
+    assert idp.refresh.revoked_families == [hash_refresh_token(form["subject_token"])]
+    assert idp.audit.events[-1].decision == "denied"
+
+
+def test_revoked_refresh_token_subject_revokes_nothing_more(idp: Idp) -> None:
+    assert_error(idp, idp.post(_refresh(idp, revoked=True)), "invalid_request")
+    assert idp.refresh.revoked_families == []
 
 
 def test_refresh_token_within_limits(idp: Idp) -> None:

@@ -5,18 +5,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import re
 import secrets
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from reference_resource import Settings, create_app
+from reference_resource.settings import CHANNELS
+from reference_resource.store import ChatStore
 from tests.resource.loopback_idp import LoopbackIdp, loopback_idp
 from tests.support.servers import free_port, serve
 from xaa import SigningKey, spec
+from xaa.throttle import LoginThrottle
 
 pytestmark = pytest.mark.e2e
 
@@ -306,3 +312,88 @@ def test_cli_builds_settings() -> None:
         ("wiki-at-chat", "wiki-chat-secret"),
         ("agent-at-chat", "agent-chat-secret"),
     )
+
+
+def test_unauthenticated_garbage_cannot_forge_or_flood_the_chat_audit(
+    idp: LoopbackIdp, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    settings = Settings.make(port=port, db=str(tmp_path / "chat.db"), trust_idps=[idp.issuer])
+    app = create_app(settings)
+    forged = 'x\n2026-01-01 audit {"decision": "issued"}'
+    with caplog.at_level(logging.INFO), serve(app, port) as base:
+        for _ in range(40):
+            bad = httpx.post(
+                base + "/token",
+                data={
+                    "grant_type": spec.GRANT_JWT_BEARER,
+                    "assertion": "a.b.c",
+                    "scope": forged + "s" * 60_000,
+                },
+                auth=("wiki-at-chat", "wrong\nsecret"),
+            )
+            assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
+            assert httpx.get(base + "/api/channels").status_code == 401
+        for _ in range(3):  # an authenticated client's denials are each kept
+            assert redeem(base, "not-a-jwt").json()["error"] == "invalid_grant"
+    events = app.state.store.audit_events()
+    assert len(events) <= 6, [e.event for e in events]
+    assert len([e for e in events if e.client_id == "wiki-at-chat"]) == 3
+    assert max(len(e.model_dump_json()) for e in events) < 4_000
+    assert not [r for r in caplog.records if "\n" in r.getMessage()]
+
+
+def _count_pbkdf2(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls = [0]
+    real = hashlib.pbkdf2_hmac
+
+    def spy(*args: Any, **kwargs: Any) -> bytes:
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", spy)
+    return calls
+
+
+def test_legacy_login_does_one_pbkdf2_for_known_and_unknown_users(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings.make(legacy=True, db=str(tmp_path / "chat.db"))
+    store = ChatStore(settings.db)
+    store.seed(settings.users, CHANNELS)
+    calls = _count_pbkdf2(monkeypatch)
+    for username, password, ok in [
+        ("alice", "wrong", False),
+        ("nobody", "wrong", False),
+        ("alice", "alice-chat", True),
+    ]:
+        calls[0] = 0
+        assert (store.login(username, password) is not None) is ok
+        assert calls[0] == 1, (username, calls[0])
+    monkeypatch.undo()
+
+    times: dict[str, list[float]] = {"alice": [], "nobody": []}
+    for _ in range(7):  # interleaved, best of seven: robust to a busy machine
+        for username in times:
+            start = time.perf_counter()
+            store.login(username, "wrong")
+            times[username].append(time.perf_counter() - start)
+    ratio = min(times["alice"]) / min(times["nobody"])
+    assert 0.7 < ratio < 1.35, ratio  # was ~1.5: three PBKDF2 runs for a known user
+
+
+def test_legacy_login_locks_after_repeated_wrong_passwords(tmp_path: Path) -> None:
+    port = free_port()
+    app = create_app(Settings.make(legacy=True, port=port, db=str(tmp_path / "chat.db")))
+    clock = [1_000.0]
+    app.state.flow.throttle = LoginThrottle(clock=lambda: clock[0])
+    with serve(app, port) as base:
+        wrong = [_code_flow(base, password="nope") for _ in range(8)]
+        assert [r.status_code for r in wrong] == [401] * 6 + [429] * 2
+        refused = _code_flow(base)
+        assert refused.status_code == 429 and "Too many failed sign-ins" in refused.text
+        assert int(refused.headers["retry-after"]) >= 1
+        clock[0] += 3600
+        assert _code_flow(base).status_code == 200  # the lock has passed
+    reasons = [e.reason for e in app.state.store.audit_events() if e.event == "login"]
+    assert "locked" in reasons and "throttled" in reasons

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
@@ -119,3 +120,52 @@ def test_redis_key_expires(redis_url: str) -> None:
     assert store.claim("n", "i", "j", holder="a", expires_at=now + 60, now=now) is None
     ttl = store._redis.pttl("exp:n:1:i:j")
     assert 0 < ttl <= 60_000
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[str]:
+    """A redis-server of this test alone (its CONFIG is changed), files under tmp_path."""
+    from tests.support.redis import start_redis, stop_redis
+
+    url, proc = start_redis(cwd=str(tmp_path))
+    try:
+        yield url
+    finally:
+        stop_redis(proc)
+
+
+@pytest.mark.redis
+def test_redis_without_persistence_warns_at_startup(
+    own_redis: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from reference_resource import Settings, create_app
+
+    settings = Settings.make(port=free_port(), db=str(tmp_path / "chat.db"), replay=own_redis)
+    with caplog.at_level(logging.WARNING, logger="xaa.stores.redis"):
+        create_app(settings)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "xaa.stores.redis"]
+    assert len(warnings) == 1
+    assert "no persistence" in warnings[0]
+    assert "appendonly" in warnings[0] and "save" in warnings[0]
+    assert all(r.levelno == logging.WARNING for r in caplog.records if r.name == "xaa.stores.redis")
+
+
+@pytest.mark.redis
+def test_redis_persistence_check_names_rdb_only_and_accepts_aof(own_redis: str) -> None:
+    store = RedisReplayStore(own_redis)
+    try:
+        store._redis.config_set("save", "60 1")
+        rdb_only = store.check_persistence()
+        assert rdb_only is not None and "RDB snapshots" in rdb_only and "appendonly" in rdb_only
+        store._redis.config_set("appendonly", "yes")
+        assert store.check_persistence() is None
+    finally:
+        store._redis.config_set("appendonly", "no")  # a quick shutdown
+        store._redis.config_set("save", "")
+        store.close()
+
+
+def test_redis_persistence_check_when_unreachable_warns() -> None:
+    store = RedisReplayStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2)
+    problem = store.check_persistence()
+    assert problem is not None and "CONFIG GET appendonly / save" in problem

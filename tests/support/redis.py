@@ -33,14 +33,17 @@ def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("redis-server did not start")
 
 
-def start_redis() -> tuple[str, subprocess.Popen[bytes]]:
-    """Start ``redis-server``; returns its URL and process (the caller stops it)."""
+def start_redis(
+    port: int | None = None, *, cwd: str | None = None
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start ``redis-server`` (on ``port``, else a free one; files it writes go to ``cwd``);
+    returns its URL and process (the caller stops it)."""
     binary = shutil.which("redis-server")
     if binary is None:
         if os.environ.get("CI"):
             pytest.fail("redis-server is not installed (CI must run the Redis tests)")
         pytest.skip("redis-server is not installed")
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
         [
             binary,
@@ -59,6 +62,7 @@ def start_redis() -> tuple[str, subprocess.Popen[bytes]]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        cwd=cwd,
     )
     try:
         _wait_for(port, proc)

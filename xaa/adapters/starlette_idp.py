@@ -1,4 +1,9 @@
-"""Starlette routes for the IdP library: token exchange, JWKS and both well-knowns."""
+"""Starlette routes for the IdP library: token exchange, JWKS and both well-knowns.
+
+The token exchange's store calls (client, replay, refresh-token and audit stores)
+run in worker threads through :class:`~xaa.adapters.starlette.BlockingCalls`,
+never on the event loop.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +18,24 @@ from .. import spec
 from ..errors import OAuthError, json_response
 from ..idp import TokenExchangeEndpoint
 from ..models import AuthorizationServerMetadata
-from .starlette import error_response, lower_headers, read_form_body, to_starlette
+from .starlette import BlockingCalls, error_response, lower_headers, read_form_body, to_starlette
 
 __all__ = ["idp_routes", "json_document", "token_exchange_handler"]
 
 
-def token_exchange_handler(endpoint: TokenExchangeEndpoint) -> Callable[[Request], Any]:
-    """An async handler running ``endpoint`` on each POST."""
+def token_exchange_handler(
+    endpoint: TokenExchangeEndpoint, *, calls: BlockingCalls | None = None
+) -> Callable[[Request], Any]:
+    """An async handler running ``endpoint`` on each POST, in a worker thread."""
+    blocking = calls or BlockingCalls()
 
     async def token(request: Request) -> Response:
         try:
             body = await read_form_body(request)
+            headers = lower_headers(request)
+            return to_starlette(await blocking.run(lambda: endpoint.handle(headers, body)))
         except OAuthError as exc:
             return error_response(exc, where="token")
-        return to_starlette(endpoint.handle(lower_headers(request), body))
 
     return token
 

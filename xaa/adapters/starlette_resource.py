@@ -8,8 +8,9 @@
 - :func:`requires`: a per-route scope dependency; the verified claims land in
   ``request.state.access_token``, their ``act`` chain in ``request.state.actors``.
 
-Blocking store calls (SQLite, Redis) run inline: each is one short local
-transaction or round trip.
+Blocking store calls (SQLite, Redis: replay, DPoP ``jti``, audit) run in worker
+threads through :class:`~xaa.adapters.starlette.BlockingCalls`, never on the
+event loop: a hung store fails its own requests with 503 and delays no other.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from starlette.routing import Route
 
 from .. import spec
 from ..actors import actor_chain
+from ..audit import clean_text
 from ..errors import OAuthError
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..resource import (
@@ -38,7 +40,14 @@ from ..resource import (
 )
 from ..resource.metadata import JWKS_PATH, TOKEN_PATH
 from ..resource.trust import FetchResult
-from .starlette import error_response, log, lower_headers, read_form_body, to_starlette
+from .starlette import (
+    BlockingCalls,
+    error_response,
+    log,
+    lower_headers,
+    read_form_body,
+    to_starlette,
+)
 
 MAX_DOCUMENT_BYTES = 64 * 1024
 FETCH_TIMEOUT = 5.0
@@ -102,20 +111,37 @@ class JwksFetcher:
                 return
 
 
-def token_route(endpoint: JwtBearerEndpoint, fetcher: JwksFetcher, path: str = TOKEN_PATH) -> Route:
-    """``POST path``: the jwt-bearer token endpoint (draft §4.4)."""
+def token_route(
+    endpoint: JwtBearerEndpoint,
+    fetcher: JwksFetcher,
+    path: str = TOKEN_PATH,
+    *,
+    calls: BlockingCalls | None = None,
+) -> Route:
+    """``POST path``: the jwt-bearer token endpoint (draft §4.4); its store calls run
+    through ``calls`` (a fresh :class:`BlockingCalls` by default)."""
+    blocking = calls or BlockingCalls()
+
+    def refuse(exc: OAuthError) -> None:
+        endpoint.audit_denial(exc, {})
 
     async def token(request: Request) -> Response:
         try:
-            form = endpoint.parse(await read_form_body(request))
-        except OAuthError as exc:
-            endpoint.audit_denial(exc, {})
+            try:
+                form = endpoint.parse(await read_form_body(request))
+            except OAuthError as exc:
+                await blocking.run(functools.partial(refuse, exc))
+                return error_response(exc, where="token")
+            now = time.time()
+            stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
+            if stale is not None:
+                await fetcher.refresh(endpoint.trust, stale, now)
+            headers = lower_headers(request)
+            return to_starlette(
+                await blocking.run(lambda: endpoint.handle_form(headers, form, now=now))
+            )
+        except OAuthError as exc:  # the store did not answer in time
             return error_response(exc, where="token")
-        now = time.time()
-        stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
-        if stale is not None:
-            await fetcher.refresh(endpoint.trust, stale, now)
-        return to_starlette(endpoint.handle_form(lower_headers(request), form, now=now))
 
     return Route(path, token, methods=["POST"])
 
@@ -154,24 +180,35 @@ def protected_resource_route(metadata: ProtectedResourceMetadata) -> Route:
 
 
 def requires(
-    server: ResourceServer, *scopes: str, any_of: bool = False
+    server: ResourceServer,
+    *scopes: str,
+    any_of: bool = False,
+    calls: BlockingCalls | None = None,
 ) -> Callable[[Endpoint], Endpoint]:
-    """Guard an endpoint: a valid access token with ``scopes`` (all, or one with ``any_of``)."""
+    """Guard an endpoint: a valid access token with ``scopes`` (all, or one with ``any_of``).
+
+    The check (a DPoP proof's ``jti`` goes to the replay store) runs through ``calls``.
+    """
+    blocking = calls or BlockingCalls()
 
     def decorate(handler: Endpoint) -> Endpoint:
         @functools.wraps(handler)
         async def guarded(request: Request) -> Response:
+            headers = lower_headers(request)
+            query = list(request.query_params.keys())
             try:
-                claims = server.authorize(
-                    lower_headers(request),
-                    request.query_params.keys(),
-                    scopes,
-                    any_of=any_of,
-                    method=request.method,
-                    path=request.url.path,
+                claims = await blocking.run(
+                    lambda: server.authorize(
+                        headers,
+                        query,
+                        scopes,
+                        any_of=any_of,
+                        method=request.method,
+                        path=request.url.path,
+                    )
                 )
             except OAuthError as exc:
-                log.info("resource rejected: %s (%s)", exc.error, exc.detail)
+                log.info("resource rejected: %s (%s)", exc.error, clean_text(exc.detail))
                 return to_starlette(server.response(exc))
             request.state.access_token = claims
             request.state.actors = actor_chain(claims)  # current actor first (docs/actors.md)

@@ -48,6 +48,7 @@ from .subjects import (
     SubjectDirectory,
     SubjectTokenValidator,
     hash_refresh_token,
+    validate_refresh_token,
 )
 from .token_exchange import (
     ActorTokenValidator,
@@ -101,4 +102,5 @@ __all__ = [
     "actor_validator_from_config",
     "hash_refresh_token",
     "idp_metadata",
+    "validate_refresh_token",
 ]

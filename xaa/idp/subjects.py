@@ -3,7 +3,9 @@
 - ``id_token``: :class:`IdTokenSubjectValidator` (issued by this IdP, signature,
   not expired, ``aud``/``azp`` the authenticated client, really an ID token).
 - ``refresh_token``: :class:`RefreshTokenSubjectValidator` over a deployer
-  :class:`RefreshTokenStore` (issued to this client, unexpired, not revoked).
+  :class:`RefreshTokenStore`, through :func:`validate_refresh_token`, the one check the
+  ``refresh_token`` grant uses too (issued to this client, unexpired, not revoked; a
+  rotated token presented again revokes its family, RFC 9700 §4.14.2).
 - ``saml2`` and others: any :class:`SubjectTokenValidator` registered for the type.
 
 Every failure is ``invalid_request`` (RFC 8693 §2.2.2).
@@ -17,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 from .. import spec
 from ..client_auth import AuthenticatedClient
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, OAuthError
 from ..keys import JwkSet, SigningKey
 from ..tokens import DEFAULT_MAX_ID_TOKEN_LIFETIME, verify_id_token
 from .policy import GrantLimits, Subject, SubjectProfile
@@ -31,6 +33,7 @@ __all__ = [
     "SubjectDirectory",
     "SubjectTokenValidator",
     "hash_refresh_token",
+    "validate_refresh_token",
 ]
 
 
@@ -106,12 +109,17 @@ def hash_refresh_token(token: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RefreshGrant:
-    """What a refresh token stands for (RFC 6749 §6)."""
+    """What a refresh token stands for (RFC 6749 §6).
+
+    ``rotated``: the token was replaced by rotation (``revoked`` too); presenting it
+    again is reuse (RFC 9700 §4.14.2).
+    """
 
     client_id: str
     sub: str
     expires_at: float
     revoked: bool = False
+    rotated: bool = False
     auth_time: int | None = None
     acr: str | None = None
     amr: tuple[str, ...] = ()
@@ -126,9 +134,44 @@ class RefreshTokenStore(Protocol):
         """The grant behind ``token``, revoked or not; ``None`` when unknown."""
         ...
 
+    def revoke_refresh_family(self, token: str, now: float) -> None:
+        """Revoke every token of ``token``'s rotation family (reuse was detected)."""
+        ...
+
+
+def validate_refresh_token(
+    store: RefreshTokenStore,
+    token: str,
+    *,
+    client_id: str,
+    now: float,
+    error: type[OAuthError] = InvalidRequest,
+) -> RefreshGrant:
+    """The one check of a presented refresh token: at the ``refresh_token`` grant
+    (RFC 6749 §6, ``error=InvalidGrant``) and as a token-exchange subject (draft-03 §4.3.3:
+    "the same way it would for a standard refresh_token grant").
+
+    Issued by this IdP, to ``client_id``, not revoked, unexpired. A rotated token
+    presented again revokes its whole family first (RFC 9700 §4.14.2), on either path.
+    """
+    grant = store.find_refresh_token(token)
+    if grant is None:
+        raise error(detail="refresh token unknown")
+    if grant.client_id != client_id:
+        raise error(detail="refresh token issued to another client")
+    if grant.rotated:
+        store.revoke_refresh_family(token, now)
+        raise error(detail="rotated refresh token reused: family revoked")
+    if grant.revoked:
+        raise error(detail="refresh token revoked")
+    if now >= grant.expires_at:
+        raise error(detail="refresh token expired")
+    return grant
+
 
 class RefreshTokenSubjectValidator:
-    """A refresh token as subject: checked as the ``refresh_token`` grant would (draft §4.3.3)."""
+    """A refresh token as subject: :func:`validate_refresh_token`, as the ``refresh_token``
+    grant checks it (draft-03 §4.3.3)."""
 
     def __init__(self, store: RefreshTokenStore) -> None:
         self.store = store
@@ -136,15 +179,7 @@ class RefreshTokenSubjectValidator:
     def validate_subject_token(
         self, token: str, *, client: AuthenticatedClient, now: float
     ) -> Subject:
-        grant = self.store.find_refresh_token(token)
-        if grant is None:
-            raise InvalidRequest(detail="refresh token unknown")
-        if grant.client_id != client.client_id:
-            raise InvalidRequest(detail="refresh token issued to another client")
-        if grant.revoked:
-            raise InvalidRequest(detail="refresh token revoked")
-        if now >= grant.expires_at:
-            raise InvalidRequest(detail="refresh token expired")
+        grant = validate_refresh_token(self.store, token, client_id=client.client_id, now=now)
         return Subject(
             sub=grant.sub,
             token_type=spec.TOKEN_TYPE_REFRESH_TOKEN,

@@ -6,17 +6,26 @@ get the first holder. Keys expire on their own at ``expires_at``. Keys are
 ``<prefix>:<namespace>:<len(iss)>:<iss>:<jti>`` so no issuer/jti pair can
 collide with another.
 
-Blocking client: from Starlette each call is one short round trip (call it
-inline, as the reference app does, or via ``anyio.to_thread``). Any Redis
-error or timeout raises :class:`~xaa.replay.ReplayStoreUnavailable`, which
+Blocking client: from Starlette run it off the event loop
+(:class:`~xaa.adapters.starlette.BlockingCalls` does, in every xaa route). Any
+Redis error or timeout raises :class:`~xaa.replay.ReplayStoreUnavailable`, which
 the token endpoint turns into 503 ``temporarily_unavailable``.
+
+Persistence: a Redis that restarts empty forgets every redeemed ``jti`` and
+reopens the replay window of ID-JAGs still unexpired (RFC 7523 §3 item 7).
+:meth:`RedisReplayStore.check_persistence` logs a WARNING at startup when the
+server has neither ``appendonly yes`` nor RDB ``save`` points (docs/resource.md).
 """
 
 from __future__ import annotations
 
+import logging
+
 import redis
 
 from ..replay import ReplayStoreUnavailable
+
+log = logging.getLogger("xaa.stores.redis")
 
 
 class RedisReplayStore:
@@ -44,9 +53,47 @@ class RedisReplayStore:
             return None
         return previous.decode() if isinstance(previous, bytes) else str(previous)
 
+    def check_persistence(self) -> str | None:
+        """Call at startup: why a Redis restart would forget redeemed keys (logged as a
+        WARNING), or ``None`` when ``appendonly`` is on (``CONFIG GET appendonly`` / ``save``)."""
+        problem = self._persistence_problem()
+        if problem is not None:
+            log.warning("replay store: %s", problem)
+        return problem
+
+    def _persistence_problem(self) -> str | None:
+        try:
+            aof = _config(self._redis, "appendonly")
+            save = _config(self._redis, "save")
+        except redis.ResponseError:
+            return (
+                "cannot read CONFIG GET appendonly / save; make sure the Redis server "
+                "persists keys (appendonly yes), or a restart reopens the replay window"
+            )
+        except redis.RedisError:
+            return "cannot reach Redis to check persistence (CONFIG GET appendonly / save)"
+        if aof == "yes":
+            return None
+        if save.strip():
+            return (
+                f"Redis has appendonly {aof} and only RDB snapshots (save {save!r}): a crash "
+                "forgets keys written since the last snapshot and reopens their replay "
+                "window; set appendonly yes"
+            )
+        return (
+            f"Redis has no persistence (appendonly {aof}, save ''): a restart forgets every "
+            "redeemed jti and reopens the replay window; set appendonly yes"
+        )
+
     def close(self) -> None:
         """Release the connection pool."""
         self._redis.close()
+
+
+def _config(client: redis.Redis, name: str) -> str:
+    """One ``CONFIG GET`` value as text (``""`` when absent)."""
+    value = client.config_get(name).get(name, "")
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 __all__ = ["RedisReplayStore"]
