@@ -22,6 +22,7 @@ from starlette.routing import Route
 from xaa import (
     AccessTokenClaims,
     AuditEvent,
+    ConfigurationError,
     InvalidRequest,
     InvalidToken,
     JwkSet,
@@ -89,7 +90,8 @@ class Clients:
 
 
 def replay_store(settings: Settings) -> ReplayStore:
-    """The replay store named by ``settings.replay``."""
+    """The replay store named by ``settings.replay``; a Redis store is pinged now, so an
+    unreachable one fails at startup (:class:`xaa.ReplayStoreUnavailable`)."""
     if settings.replay == "memory":
         return MemoryReplayStore()
     if settings.replay == "sqlite":
@@ -97,8 +99,10 @@ def replay_store(settings: Settings) -> ReplayStore:
     if settings.replay.startswith(("redis://", "rediss://", "unix://")):
         from xaa.stores.redis import RedisReplayStore
 
-        return RedisReplayStore(settings.replay)
-    raise ValueError("--replay must be memory, sqlite or a redis:// URL")
+        store = RedisReplayStore(settings.replay)
+        store.check()
+        return store
+    raise ConfigurationError("--replay must be memory, sqlite or a redis:// URL")
 
 
 def _dpop_verifier(settings: Settings, replay: ReplayStore) -> DpopVerifier | None:

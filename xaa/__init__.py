@@ -15,6 +15,7 @@ from .client_auth import (
 )
 from .errors import (
     AccessDenied,
+    ConfigurationError,
     HttpResponse,
     InsufficientScope,
     InsufficientUserAuthentication,
@@ -43,6 +44,7 @@ from .keys import (
     KeyRing,
     KeyState,
     ManagedKey,
+    RotationRefused,
     SigningKey,
     UnusableKey,
     VerificationKey,
@@ -88,6 +90,7 @@ __all__ = [
     "AuthorizationDetail",
     "AuthorizationServerMetadata",
     "ClientStore",
+    "ConfigurationError",
     "Confirmation",
     "ErrorResponse",
     "Form",
@@ -117,6 +120,7 @@ __all__ = [
     "RemoteOAuthError",
     "ReplayStore",
     "ReplayStoreUnavailable",
+    "RotationRefused",
     "ServerError",
     "SigningKey",
     "TemporarilyUnavailable",

@@ -431,7 +431,7 @@ def test_key_rotation_under_a_running_client(
         thread.start()
         before = store.current.kid
         time.sleep(0.3)
-        assert xaa_main(["idp", "keys", "rotate", "--db", db]) == 0
+        assert xaa_main(["idp", "keys", "rotate", "--db", db, "--min-staging", "0"]) == 0
         deadline = time.monotonic() + 10
         while store.current.kid == before and time.monotonic() < deadline:
             time.sleep(0.05)
