@@ -147,9 +147,11 @@ def _audit(args: argparse.Namespace) -> int:
             print(event.model_dump_json())
         else:
             when = datetime.fromtimestamp(event.time, UTC).isoformat(timespec="seconds")
+            attempted = event.extra.get("attempted_client_id")
+            client = event.client_id or (f"{attempted}(unauthenticated)" if attempted else None)
             print(
                 f"{when} {event.event} {event.decision}"
-                f" {event.reason or '-'} client={event.client_id} sub={event.subject}"
+                f" {event.reason or '-'} client={client} sub={event.subject}"
                 f" aud={event.audience} scope={event.granted_scope} jti={event.jti}"
             )
     return 0
