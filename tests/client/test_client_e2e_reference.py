@@ -19,8 +19,8 @@ from tests.support.servers import free_port, serve
 from xaa import ProtocolViolation, SigningKey, spec
 from xaa.adapters import httpx2_client, httpx_client
 from xaa.adapters.httpx_client import XAAAuth, XAAClient
+from xaa.adapters.httpx_login import login_with_password
 from xaa.cli import main
-from xaa.cli.token import login_with_password
 from xaa.client import ClientConfig, ClientCredentials, IdentitySession, IdpConfig, PolicyDenied
 
 pytestmark = pytest.mark.e2e
