@@ -18,11 +18,11 @@ demo: $(STAMP)
 	$(BIN)/python -m demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check xaa reference_idp reference_resource tests bench
-	$(BIN)/ruff format --check xaa reference_idp reference_resource tests bench
+	$(BIN)/ruff check xaa reference_idp reference_resource tests bench examples
+	$(BIN)/ruff format --check xaa reference_idp reference_resource tests bench examples
 
 types: $(STAMP)
-	$(BIN)/mypy xaa reference_idp reference_resource demo
+	$(BIN)/mypy xaa reference_idp reference_resource demo examples
 
 unit: $(STAMP)
 	$(BIN)/coverage erase
