@@ -103,3 +103,21 @@ def test_rotation_before_the_staging_period_is_one_line(tmp_path: Path) -> None:
 def test_bad_option_value_is_one_line(tmp_path: Path) -> None:
     result = run_xaa("idp", "audit", "--limit", "many", cwd=tmp_path)
     assert_one_line(result, "--limit")
+
+
+def test_broker_db_in_missing_folder_is_one_line(tmp_path: Path) -> None:
+    result = run_xaa("broker", "log", "--db", str(tmp_path / "nope" / "b.db"), cwd=tmp_path)
+    assert_one_line(result, "--db", "folder does not exist")
+
+
+def test_stage_then_rotate_once_the_staging_period_is_over(tmp_path: Path) -> None:
+    staged = run_xaa("idp", "keys", "stage", "--db", "idp.db", cwd=tmp_path)
+    assert staged.returncode == 0, staged.stderr
+    kid = staged.stdout.split()[1].rstrip(":")
+    refused = run_xaa("idp", "keys", "rotate", "--db", "idp.db", cwd=tmp_path)
+    assert_one_line(refused, f"staged key {kid}", "rotate in")
+    rotated = run_xaa("idp", "keys", "rotate", "--db", "idp.db", "--min-staging", "0", cwd=tmp_path)
+    assert rotated.returncode == 0 and rotated.stdout.startswith(f"signing with {kid};")
+    listing = run_xaa("idp", "keys", "list", "--db", "idp.db", cwd=tmp_path).stdout
+    states = dict(line.split("\t") for line in listing.splitlines())
+    assert states[kid] == "current" and sorted(states.values()) == ["current", "next", "retired"]
