@@ -31,6 +31,7 @@ from xaa import (
     AuthenticatedClient,
     Form,
     IdTokenClaims,
+    InvalidClient,
     InvalidGrant,
     InvalidRequest,
     InvalidToken,
@@ -49,6 +50,7 @@ from xaa import (
 )
 from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
 from xaa.adapters.starlette_idp import json_document
+from xaa.client_auth import attempted_client_id
 from xaa.dpop import HmacNonceSource
 from xaa.dpop_server import DpopVerifier
 from xaa.idp import (
@@ -374,7 +376,11 @@ async def _token(idp: Idp, request: Request) -> Response:
         else:
             body = _refresh_grant(idp, client, form, now)
     except OAuthError as exc:
-        idp.audit(f"token.{grant_type}", "denied", exc.error, extra={"detail": exc.detail})
+        extra = {"detail": exc.detail}
+        attempted = attempted_client_id(headers, form) if isinstance(exc, InvalidClient) else None
+        if attempted is not None:  # who a suspended client's refusal was for
+            extra["attempted_client_id"] = attempted
+        idp.audit(f"token.{grant_type}", "denied", exc.error, extra=extra)
         return error_response(exc, where="token")
     return to_starlette(json_response(200, body))
 
