@@ -294,7 +294,10 @@ class SigningKey:
             raise UnusableKey(f"{path}: not a JSON JWK ({exc})") from None
         if not isinstance(jwk, dict):
             raise UnusableKey(f"{path}: not a JSON JWK object")
-        return cls.from_jwk(jwk)
+        try:
+            return cls.from_jwk(jwk)
+        except (UnusableKey, ValueError, TypeError) as exc:
+            raise UnusableKey(f"{path}: {exc}") from None
 
     @classmethod
     def load_or_generate(

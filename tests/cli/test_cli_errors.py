@@ -121,3 +121,13 @@ def test_stage_then_rotate_once_the_staging_period_is_over(tmp_path: Path) -> No
     listing = run_xaa("idp", "keys", "list", "--db", "idp.db", cwd=tmp_path).stdout
     states = dict(line.split("\t") for line in listing.splitlines())
     assert states[kid] == "current" and sorted(states.values()) == ["current", "next", "retired"]
+
+
+def test_unusable_client_key_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "agent.jwk").write_text('{"kty": "EC", "crv": "P-256"}')
+    result = run_xaa(
+        "conformance", "idp", "--issuer", "http://127.0.0.1:1", "--client-id", "agent",
+        "--key", "agent.jwk", "--id-token-file", "agent.jwk", "--audience", "http://x",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert_one_line(result, "agent.jwk")

@@ -115,8 +115,7 @@ def _dpop_prover(args: argparse.Namespace) -> DpopKeyProver | None:
 
 def _idp_credentials(args: argparse.Namespace) -> ClientCredentials:
     if args.idp_key is not None:
-        jwk = json.loads(args.idp_key.read_text())
-        return ClientCredentials.private_key_jwt(args.idp_client_id, SigningKey.from_jwk(jwk))
+        return ClientCredentials.private_key_jwt(args.idp_client_id, SigningKey.load(args.idp_key))
     return ClientCredentials.secret_basic(args.idp_client_id, args.idp_client_secret)
 
 
