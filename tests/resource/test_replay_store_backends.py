@@ -119,3 +119,16 @@ def test_redis_key_expires(redis_url: str) -> None:
     assert store.claim("n", "i", "j", holder="a", expires_at=now + 60, now=now) is None
     ttl = store._redis.pttl("exp:n:1:i:j")
     assert 0 < ttl <= 60_000
+
+
+def test_unreachable_redis_fails_the_startup_check_without_its_password() -> None:
+    port = free_port()
+    store = RedisReplayStore(f"redis://:hunter2@127.0.0.1:{port}/0", timeout=0.2)
+    with pytest.raises(ReplayStoreUnavailable, match=f"127.0.0.1:{port} is unreachable") as info:
+        store.check()
+    assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.redis
+def test_reachable_redis_passes_the_startup_check(redis_url: str) -> None:
+    RedisReplayStore(redis_url).check()
