@@ -89,7 +89,7 @@ def run_actor_demo(idp_url: str, chat_url: str) -> None:
     from reference_idp.config import load_config
     from xaa.actors import ActorCredential
     from xaa.adapters.actor_files import FileActorTokenProvider
-    from xaa.cli.token import login_with_password
+    from xaa.adapters.httpx_login import login_with_password
     from xaa.client import ClientCredentials
 
     demo = load_config().demo

@@ -51,12 +51,12 @@ async def _demo(idp_port: int, chat_port: int, legacy_port: int) -> list[dict[st
     from reference_resource.settings import Settings
     from xaa import spec
     from xaa.adapters.broker_http import Broker
+    from xaa.adapters.httpx_login import login_with_password
     from xaa.adapters.starlette_broker import callback_route
     from xaa.adapters.vault import Keyring
     from xaa.broker.errors import AuthorizationRequired, BlockedByPolicy, Revoked
     from xaa.broker.flow import MemorySessions
     from xaa.broker.strategy import AppConfig
-    from xaa.cli.token import login_with_password
     from xaa.client import ClientCredentials, IdpConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="xaa-broker-demo-"))

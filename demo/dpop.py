@@ -35,7 +35,7 @@ def run_dpop_demo(idp_url: str, chat_url: str) -> None:
     import httpx
 
     from xaa.adapters.httpx_client import XAAAuth, XAAClient
-    from xaa.cli.token import login_with_password
+    from xaa.adapters.httpx_login import login_with_password
     from xaa.client import ClientConfig, ClientCredentials, IdpConfig
     from xaa.client.dpop import DpopKeyProver
 

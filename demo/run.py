@@ -15,7 +15,7 @@ from reference_idp.demo import WIKI, WIKI_REDIRECT, WIKI_SECRET, start_idp
 from reference_resource.demo import running_chat
 from reference_resource.settings import Settings
 from xaa.adapters.httpx_client import XAAAuth, XAAClient
-from xaa.cli.token import login_with_password
+from xaa.adapters.httpx_login import login_with_password
 from xaa.client import ClientConfig, ClientCredentials, IdpConfig
 
 from .actors import run_actor_demo

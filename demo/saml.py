@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from xaa import basic_header, encode_form, spec
+from xaa.adapters.httpx_login import login_with_saml
 from xaa.adapters.saml import assertion_from_response, encode_subject_token
-from xaa.cli.saml import login_with_saml
 from xaa.client import decode_id_jag
 
 SP = "wiki-saml"

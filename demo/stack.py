@@ -20,8 +20,8 @@ from reference_idp.demo import WIKI, WIKI_REDIRECT, WIKI_SECRET
 from reference_idp.store import Store
 from reference_resource.app import create_app as create_chat
 from reference_resource.settings import Settings
+from xaa.adapters.httpx_login import login_with_password
 from xaa.adapters.serving import free_port, serve_in_thread
-from xaa.cli.token import login_with_password
 from xaa.client import ClientConfig, ClientCredentials, IdentitySession, IdpConfig
 
 __all__ = ["ReferenceServers"]

@@ -36,6 +36,7 @@ from xaa import (
     Form,
     HttpResponse,
     IdTokenClaims,
+    InvalidClient,
     InvalidGrant,
     InvalidRequest,
     InvalidToken,
@@ -62,6 +63,7 @@ from xaa.adapters.starlette import (
 )
 from xaa.adapters.starlette_idp import json_document
 from xaa.audit import clean_text
+from xaa.client_auth import attempted_client_id
 from xaa.dpop import HmacNonceSource
 from xaa.dpop_server import DpopVerifier
 from xaa.idp import (
@@ -422,12 +424,16 @@ def _token_response(idp: Idp, headers: Mapping[str, str], form: Form) -> HttpRes
         else:
             body = _refresh_grant(idp, client, form, now)
     except OAuthError as exc:
+        extra = {"detail": exc.detail, "grant_type": grant_type}
+        attempted = attempted_client_id(headers, form) if isinstance(exc, InvalidClient) else None
+        if attempted is not None:  # who a suspended client's refusal was for
+            extra["attempted_client_id"] = attempted
         idp.audit(
             f"token.{grant_type}" if grant_type in GRANT_TYPES else "token",
             "denied",
             exc.error,
             client_id=client.client_id if client else None,
-            extra={"detail": exc.detail, "grant_type": grant_type},
+            extra=extra,
         )
         log.info("token rejected: %s (%s)", exc.error, clean_text(exc.detail))
         return exc.to_response()

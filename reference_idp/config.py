@@ -7,11 +7,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from xaa import spec
+from xaa import ConfigurationError, spec
 from xaa.dpop import DEFAULT_DPOP_ALGS
 from xaa.idp import ActorsConfig, IssuancePolicy
+from xaa.keys import DEFAULT_MIN_STAGING
 
 from .saml_config import SamlConfig
 
@@ -68,6 +69,8 @@ class IdpConfig(BaseModel):
     refresh_token_lifetime: int = Field(default=86400, gt=0)
     id_jag_lifetime: int = Field(default=300, gt=0)
     id_jag_max_lifetime: int = Field(default=300, gt=0)
+    # Seconds a staged key is published before `xaa idp keys rotate` lets it sign (docs/idp.md).
+    key_min_staging: float = Field(default=DEFAULT_MIN_STAGING, ge=0)
     users: list[UserConfig] = Field(default_factory=list)
     clients: list[ClientConfig] = Field(default_factory=list)
     policy: IssuancePolicy = Field(default_factory=IssuancePolicy)
@@ -95,6 +98,32 @@ def demo_config_text() -> str:
 
 
 def load_config(path: str | Path | None = None) -> IdpConfig:
-    """Load ``path``, or the embedded demo configuration when ``path`` is ``None``."""
-    text = demo_config_text() if path is None else Path(path).read_text("utf-8")
-    return IdpConfig.model_validate(tomllib.loads(text))
+    """Load ``path``, or the embedded demo configuration when ``path`` is ``None``.
+
+    Raises :class:`xaa.ConfigurationError` naming the file, and the line or the key,
+    when the file is missing, not UTF-8, not TOML, or not a valid configuration.
+    """
+    name = "the demo configuration" if path is None else str(path)
+    try:
+        text = demo_config_text() if path is None else Path(path).read_text("utf-8")
+        return IdpConfig.model_validate(tomllib.loads(text))
+    except OSError as exc:
+        raise ConfigurationError(f"{name}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{name}: not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        raise ConfigurationError(f"{name}: {_first_error(exc)}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    """``clients[0].secret: Field required`` for the first error (no input values: secrets)."""
+    error = exc.errors(include_input=False, include_url=False)[0]
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    more = exc.error_count() - 1
+    suffix = f" (and {more} more)" if more else ""
+    return f"{where or 'top level'}: {message}{suffix}"

@@ -32,6 +32,7 @@ from xaa import (
     spec,
 )
 from xaa.idp import GrantLimits, IssuancePolicy, RefreshGrant, SubjectProfile, hash_refresh_token
+from xaa.keys import DEFAULT_MIN_STAGING
 
 from .config import IdpConfig
 
@@ -217,8 +218,8 @@ class Store:
                 self._write_keys(
                     db,
                     [
-                        ManagedKey(SigningKey.generate(), KeyState.CURRENT),
-                        ManagedKey(SigningKey.generate(), KeyState.NEXT),
+                        ManagedKey(SigningKey.generate(), KeyState.CURRENT, published_at=now),
+                        ManagedKey(SigningKey.generate(), KeyState.NEXT, published_at=now),
                     ],
                     now,
                 )
@@ -510,8 +511,9 @@ class Store:
     # -- signing keys (xaa.idp.KeySource) -------------------------------------------------
 
     def _write_keys(self, db: sqlite3.Connection, keys: list[ManagedKey], now: float) -> None:
+        """Replace the stored keys (in ring order); ``created_at`` is when each was published."""
         db.execute("DELETE FROM keys")
-        for index, managed in enumerate(keys):
+        for managed in keys:
             db.execute(
                 "INSERT INTO keys (kid, state, private_jwk, created_at, retired_at) "
                 "VALUES (?,?,?,?,?)",
@@ -519,24 +521,31 @@ class Store:
                     managed.key.kid,
                     managed.state.value,
                     json.dumps(managed.key.private_jwk()),
-                    now + index * 1e-6,
+                    now if managed.published_at is None else managed.published_at,
                     managed.retired_at,
                 ),
             )
+
+    def _load_ring(self, db: sqlite3.Connection, min_staging: float) -> KeyRing:
+        rows = db.execute("SELECT * FROM keys ORDER BY created_at, rowid").fetchall()
+        return KeyRing(
+            (
+                ManagedKey(
+                    SigningKey.from_jwk(json.loads(row["private_jwk"])),
+                    KeyState(row["state"]),
+                    row["retired_at"],
+                    row["created_at"],
+                )
+                for row in rows
+            ),
+            min_staging=min_staging,
+        )
 
     def _key_ring(self) -> KeyRing:
         with self._lock:
             seen = tuple(tuple(r) for r in self._all("SELECT kid, state FROM keys ORDER BY kid"))
             if self._ring is None or seen != self._keys_seen:
-                rows = self._all("SELECT * FROM keys ORDER BY created_at")
-                self._ring = KeyRing(
-                    ManagedKey(
-                        SigningKey.from_jwk(json.loads(row["private_jwk"])),
-                        KeyState(row["state"]),
-                        row["retired_at"],
-                    )
-                    for row in rows
-                )
+                self._ring = self._load_ring(self._db, DEFAULT_MIN_STAGING)
                 self._jwks = self._ring.verification_keys()
                 self._keys_seen = seen
             return self._ring
@@ -551,29 +560,46 @@ class Store:
         self._key_ring()
         return self._jwks
 
-    def rotate_keys(self, max_signed_lifetime: float, now: float | None = None) -> SigningKey:
+    def rotate_keys(
+        self,
+        max_signed_lifetime: float,
+        now: float | None = None,
+        min_staging: float = DEFAULT_MIN_STAGING,
+    ) -> SigningKey:
         """The staged key signs from now on, the old one retires (still published until
-        what it signed expired), and a fresh key is staged (published before it signs)."""
+        what it signed expired), and a fresh key is staged (published before it signs).
+
+        Raises :class:`xaa.RotationRefused` (nothing changes) when the staged key has
+        been published for less than ``min_staging`` seconds.
+        """
         now = time.time() if now is None else now
         with self.tx() as db:
-            rows = db.execute("SELECT * FROM keys ORDER BY created_at").fetchall()
-            ring = KeyRing(
-                ManagedKey(
-                    SigningKey.from_jwk(json.loads(r["private_jwk"])),
-                    KeyState(r["state"]),
-                    r["retired_at"],
-                )
-                for r in rows
-            )
+            ring = self._load_ring(db, min_staging)
             current = ring.rotate(now)
             ring.prune(now, max_signed_lifetime)
-            ring.stage(SigningKey.generate(current.alg))
+            ring.stage(SigningKey.generate(current.alg), now)
             self._write_keys(db, ring.keys, now)
         return current
 
+    def stage_key(self, now: float | None = None) -> SigningKey:
+        """Publish a fresh next key now (replacing a staged one); it signs after a rotation."""
+        now = time.time() if now is None else now
+        with self.tx() as db:
+            ring = self._load_ring(db, DEFAULT_MIN_STAGING)
+            key = SigningKey.generate(ring.current.alg)
+            ring.stage(key, now)
+            self._write_keys(db, ring.keys, now)
+        return key
+
+    def key_rotatable_at(self, min_staging: float = DEFAULT_MIN_STAGING) -> float | None:
+        """When the staged key may sign (``None``: nothing staged)."""
+        with self._lock:
+            return self._load_ring(self._db, min_staging).rotatable_at()
+
     def key_states(self) -> list[tuple[str, str]]:
         """``(kid, state)`` of every stored key."""
-        return [(r[0], r[1]) for r in self._all("SELECT kid, state FROM keys ORDER BY created_at")]
+        rows = self._all("SELECT kid, state FROM keys ORDER BY created_at, rowid")
+        return [(r[0], r[1]) for r in rows]
 
     # -- audit (xaa.AuditSink) ----------------------------------------------------------
 

@@ -24,6 +24,7 @@ from xaa import (
     AccessTokenClaims,
     AggregatingAuditSink,
     AuditEvent,
+    ConfigurationError,
     InvalidRequest,
     InvalidToken,
     JwkSet,
@@ -98,7 +99,8 @@ class Clients:
 
 
 def replay_store(settings: Settings) -> ReplayStore:
-    """The replay store named by ``settings.replay``."""
+    """The replay store named by ``settings.replay``; a Redis store is pinged now, so an
+    unreachable one fails at startup (:class:`xaa.ReplayStoreUnavailable`)."""
     if settings.replay == "memory":
         return MemoryReplayStore()
     if settings.replay == "sqlite":
@@ -107,9 +109,10 @@ def replay_store(settings: Settings) -> ReplayStore:
         from xaa.stores.redis import RedisReplayStore
 
         store = RedisReplayStore(settings.replay)
+        store.check()  # fail at startup when Redis cannot be reached
         store.check_persistence()  # a WARNING when a restart would reopen the replay window
         return store
-    raise ValueError("--replay must be memory, sqlite or a redis:// URL")
+    raise ConfigurationError("--replay must be memory, sqlite or a redis:// URL")
 
 
 def _dpop_verifier(settings: Settings, replay: ReplayStore) -> DpopVerifier | None:

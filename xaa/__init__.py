@@ -15,6 +15,7 @@ from .client_auth import (
 )
 from .errors import (
     AccessDenied,
+    ConfigurationError,
     HttpResponse,
     InsufficientScope,
     InsufficientUserAuthentication,
@@ -43,6 +44,7 @@ from .keys import (
     KeyRing,
     KeyState,
     ManagedKey,
+    RotationRefused,
     SigningKey,
     UnusableKey,
     VerificationKey,
@@ -89,6 +91,7 @@ __all__ = [
     "AuthorizationDetail",
     "AuthorizationServerMetadata",
     "ClientStore",
+    "ConfigurationError",
     "Confirmation",
     "ErrorResponse",
     "Form",
@@ -118,6 +121,7 @@ __all__ = [
     "RemoteOAuthError",
     "ReplayStore",
     "ReplayStoreUnavailable",
+    "RotationRefused",
     "ServerError",
     "SigningKey",
     "TemporarilyUnavailable",

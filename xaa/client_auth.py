@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard, runtime_checkable
@@ -30,6 +31,8 @@ from .replay import NS_CLIENT_ASSERTION, ReplayStore, claim_once
 from .tokens import DEFAULT_LEEWAY, normalize_typ
 
 MAX_ASSERTION_LIFETIME = 300
+MAX_AUDITED_CLIENT_ID = 128  # characters of an unauthenticated client id kept in audit rows
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 _ASSERTION_TYPS = frozenset({None, "jwt", spec.TYP_CLIENT_ASSERTION})
 
 
@@ -135,6 +138,51 @@ def authenticate_client(
     if auth_header is not None:
         raise _fail("unsupported authorization scheme", False)
     raise _fail("no client authentication (public clients are not allowed)", False)
+
+
+def attempted_client_id(headers: Mapping[str, str], form: Form) -> str | None:
+    """The client id an unauthenticated caller claimed, safe for an audit row (not verified).
+
+    From the Basic user name, the ``client_assertion``'s ``iss`` (its signature is not
+    checked) or ``client_id``; never a secret. At most :data:`MAX_AUDITED_CLIENT_ID`
+    characters, control and format characters escaped (``\\x1b``), so the caller cannot
+    forge or bloat audit rows.
+    """
+    claimed: object = None
+    header = headers.get(spec.H_AUTHORIZATION)
+    if header is not None and header[:6].lower() == "basic ":
+        try:
+            claimed = form_unquote(basic_credentials(header)[0])
+        except (InvalidClient, ValueError):
+            claimed = None
+    if claimed is None and spec.P_CLIENT_ASSERTION in form:
+        try:
+            claimed = parse_compact(
+                form.get(spec.P_CLIENT_ASSERTION), error=InvalidClient
+            ).payload.get("iss")
+        except InvalidClient:
+            claimed = None
+    if claimed is None:
+        claimed = form.get(spec.P_CLIENT_ID)
+    if not isinstance(claimed, str) or not claimed:
+        return None
+    return audit_safe(claimed, MAX_AUDITED_CLIENT_ID)
+
+
+def audit_safe(value: str, limit: int) -> str:
+    """``value`` cut to ``limit`` characters (ending ``...`` when cut), with control, format
+    and line-separator characters and backslashes escaped."""
+    cut = value[:limit]
+    out = []
+    for char in cut:
+        if char == "\\":
+            out.append("\\\\")
+        elif unicodedata.category(char) in _UNSAFE_CATEGORIES:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out) + ("..." if len(value) > limit else "")
 
 
 def _registered(clients: ClientStore, client_id: str, method: str, basic: bool) -> RegisteredClient:

@@ -229,6 +229,12 @@ class ProtocolViolation(Exception):
         super().__init__(f"{rule}: {message}")
 
 
+class ConfigurationError(ValueError):
+    """A deployment's own input is unusable (a file, a line in it, an option); the message
+    names which, in one line, and never holds a secret. The ``xaa`` command prints it
+    without a traceback (exit status 2)."""
+
+
 class RemoteOAuthError(OAuthError):
     """An OAuth error response a server sent us, with its code preserved."""
 

@@ -4,7 +4,8 @@
 - :class:`VerificationKey` / :class:`JwkSet`: public keys to verify with; a
   key never verifies a signature made with another algorithm (RFC 8725 §3.1).
 - :class:`KeyRing`: rotation states ``next`` -> ``current`` -> ``retired``; the
-  JWKS publishes a key before it signs and after it stops signing.
+  JWKS publishes a key before it signs (for at least a minimum staging period,
+  :data:`DEFAULT_MIN_STAGING`) and after it stops signing.
 - :func:`jwk_thumbprint`: RFC 7638 SHA-256 thumbprint from required members only.
 """
 
@@ -14,10 +15,12 @@ import base64
 import hashlib
 import json
 import logging
+import os
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from joserfc.jwk import ECKey, OKPKey, RSAKey
@@ -46,8 +49,18 @@ _ALG_SHAPE = {
 _PUBLIC_MEMBERS = {"kty", "crv", "x", "y", "n", "e", "kid", "alg", "use"}
 
 
+# How long a staged key must be published before it may sign: the resource side's default
+# JWKS cache lifetime (``xaa.resource.trust.DEFAULT_KEYS_TTL``), so every resource server
+# that refreshes its cache only when it expires already holds the key (docs/core.md).
+DEFAULT_MIN_STAGING = 3600.0
+
+
 class UnusableKey(ValueError):
     """A key cannot be used: wrong type, too small, unknown algorithm."""
+
+
+class RotationRefused(RuntimeError):
+    """:meth:`KeyRing.rotate` would sign with a key resource servers may not have yet."""
 
 
 def b64url(data: bytes) -> str:
@@ -259,6 +272,48 @@ class SigningKey:
             raise UnusableKey("a signing key needs a kid")
         return cls(_import(jwk), _pin_alg(jwk, alg), kid)
 
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the private JWK to ``path`` (mode 0600, replaced atomically)."""
+        target = Path(path)
+        temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(self.private_jwk(), out)
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SigningKey:
+        """Read a private JWK file written by :meth:`save` (:class:`UnusableKey` if unusable)."""
+        try:
+            jwk = json.loads(Path(path).read_text("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UnusableKey(f"{path}: not a JSON JWK ({exc})") from None
+        if not isinstance(jwk, dict):
+            raise UnusableKey(f"{path}: not a JSON JWK object")
+        try:
+            return cls.from_jwk(jwk)
+        except (UnusableKey, ValueError, TypeError) as exc:
+            raise UnusableKey(f"{path}: {exc}") from None
+
+    @classmethod
+    def load_or_generate(
+        cls, path: str | os.PathLike[str], alg: str = spec.DEFAULT_ALG
+    ) -> SigningKey:
+        """The key in ``path``; when the file does not exist, a fresh key saved there.
+
+        A server that signs with it keeps its ``kid`` across restarts, so the
+        caches of those who verify stay valid.
+        """
+        if Path(path).exists():
+            return cls.load(path)
+        key = cls.generate(alg)
+        key.save(path)
+        return key
+
     def sign(self, signing_input: bytes) -> bytes:
         """The raw JWS signature (RFC 7518 §3)."""
         return bytes(self._op.sign(signing_input, self.key))
@@ -294,49 +349,77 @@ class KeyState(StrEnum):
 
 @dataclass
 class ManagedKey:
-    """A signing key with its rotation state."""
+    """A signing key with its rotation state; ``published_at`` is when it entered the JWKS."""
 
     key: SigningKey
     state: KeyState
     retired_at: float | None = None
+    published_at: float | None = None
 
 
 class KeyRing:
     """Signing keys through their rotation: exactly one ``current`` key signs.
 
-    ``rotate`` promotes the ``next`` key (already published) to ``current`` and
-    retires the old one; ``prune`` removes retired keys once everything they
-    signed has expired.
+    Publish before signing: :meth:`stage` puts the next key in the JWKS at once;
+    :meth:`rotate` promotes it only after it has been published for
+    ``min_staging`` seconds (else :class:`RotationRefused`), and retires the old
+    key; :meth:`prune` removes retired keys once everything they signed has expired.
     """
 
-    def __init__(self, keys: Iterable[ManagedKey]) -> None:
+    def __init__(
+        self, keys: Iterable[ManagedKey], *, min_staging: float = DEFAULT_MIN_STAGING
+    ) -> None:
         self.keys = list(keys)
+        self.min_staging = min_staging
         current = [k for k in self.keys if k.state is KeyState.CURRENT]
         if len(current) != 1:
             raise UnusableKey("a key ring needs exactly one current key")
 
     @classmethod
-    def single(cls, key: SigningKey) -> KeyRing:
+    def single(cls, key: SigningKey, *, min_staging: float = DEFAULT_MIN_STAGING) -> KeyRing:
         """A ring whose only key is current."""
-        return cls([ManagedKey(key, KeyState.CURRENT)])
+        return cls([ManagedKey(key, KeyState.CURRENT)], min_staging=min_staging)
 
     @property
     def current(self) -> SigningKey:
         """The key that signs now."""
         return next(k.key for k in self.keys if k.state is KeyState.CURRENT)
 
-    def stage(self, key: SigningKey) -> None:
-        """Publish ``key`` as the next key; it signs after :meth:`rotate`."""
+    @property
+    def staged(self) -> ManagedKey | None:
+        """The published key that signs after the next :meth:`rotate`, if any."""
+        return next((k for k in self.keys if k.state is KeyState.NEXT), None)
+
+    def stage(self, key: SigningKey, now: float) -> None:
+        """Publish ``key`` at ``now`` as the next key (replacing a staged one)."""
         self.keys = [k for k in self.keys if k.state is not KeyState.NEXT]
-        self.keys.append(ManagedKey(key, KeyState.NEXT))
+        self.keys.append(ManagedKey(key, KeyState.NEXT, published_at=now))
+
+    def rotatable_at(self) -> float | None:
+        """When the staged key may start signing (``None``: nothing is staged)."""
+        staged = self.staged
+        if staged is None:
+            return None
+        return (staged.published_at or 0.0) + self.min_staging
 
     def rotate(self, now: float) -> SigningKey:
-        """Promote the staged key (or a fresh one of the same alg) and retire the old."""
-        staged = next((k for k in self.keys if k.state is KeyState.NEXT), None)
+        """The staged key signs from ``now``; the old one is retired (still published).
+
+        Raises :class:`RotationRefused` when nothing is staged or the staged key has
+        been published for less than ``min_staging`` seconds: a resource server whose
+        JWKS cache predates it would refuse what it signs.
+        """
+        staged, ready = self.staged, self.rotatable_at()
+        if staged is None or ready is None:
+            raise RotationRefused("no key is staged: stage (publish) one before rotating")
+        if now < ready:
+            raise RotationRefused(
+                f"staged key {staged.key.kid} has been published for"
+                f" {max(0, int(now - (staged.published_at or 0.0)))} s, less than the"
+                f" {int(self.min_staging)} s minimum staging period; rotate in"
+                f" {int(ready - now + 0.999)} s"
+            )
         old = next(k for k in self.keys if k.state is KeyState.CURRENT)
-        if staged is None:
-            staged = ManagedKey(SigningKey.generate(old.key.alg), KeyState.NEXT)
-            self.keys.append(staged)
         old.state, old.retired_at = KeyState.RETIRED, now
         staged.state = KeyState.CURRENT
         return staged.key

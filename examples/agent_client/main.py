@@ -28,7 +28,7 @@ import httpx
 
 from xaa import SigningKey
 from xaa.adapters.httpx_client import AsyncXAAClient, XAAAuth, XAAClient
-from xaa.cli.token import login_with_password
+from xaa.adapters.httpx_login import login_with_password
 from xaa.client import (
     ClientConfig,
     ClientCredentials,
@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.idp or args.resource:
         print("give both --idp and --resource, or neither", file=sys.stderr)
         return 2
-    from local_stack import local_stack
+    from examples.agent_client.local_stack import local_stack
 
     with local_stack() as (idp, api):
         print(f"started the reference IdP at {idp} and the chat API at {api}")

@@ -37,8 +37,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from xaa.adapters.httpx2_client import AsyncXAAClient, XAAAuth
+from xaa.adapters.httpx_login import login_with_password
 from xaa.adapters.mcp_client import assertion_provider
-from xaa.cli.token import login_with_password
 from xaa.client import ClientConfig, ClientCredentials, IdentitySession, IdpConfig
 
 IDP = "http://127.0.0.1:9400"

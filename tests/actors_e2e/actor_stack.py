@@ -23,7 +23,7 @@ from reference_resource.store import ChatStore
 from tests.support.servers import free_port, serve
 from xaa import OAuthError, SigningKey, spec
 from xaa.actors import ActorRequirement
-from xaa.cli.token import login_with_password
+from xaa.adapters.httpx_login import login_with_password
 from xaa.client import ClientCredentials
 from xaa.forms import encode_form
 from xaa.jose import parse_compact

@@ -27,10 +27,10 @@ from reference_resource.settings import Settings
 from tests.support.servers import free_port, serve
 from xaa import spec
 from xaa.adapters.broker_http import Broker
+from xaa.adapters.httpx_login import login_with_password
 from xaa.adapters.starlette_broker import callback_route
 from xaa.adapters.vault import Keyring
 from xaa.broker import AppConfig, MemorySessions
-from xaa.cli.token import login_with_password
 from xaa.client import ClientCredentials, IdentitySession, IdpConfig
 
 LEGACY_USER, LEGACY_PASSWORD = "alice", "alice-chat"  # the legacy app's own demo login

@@ -18,8 +18,8 @@ from tests.support.servers import free_port, serve
 from xaa import ProtocolViolation, SigningKey, spec
 from xaa.adapters import httpx2_client, httpx_client
 from xaa.adapters.httpx_client import XAAAuth, XAAClient
+from xaa.adapters.httpx_login import login_with_password
 from xaa.cli import main
-from xaa.cli.token import login_with_password
 from xaa.client import (
     ClientConfig,
     ClientCredentials,
@@ -402,9 +402,9 @@ def test_cli_token_unreachable_server_is_one_line(
         "--client-id", "wiki-at-chat",
         "--client-secret", "wiki-chat-secret",
     ]  # fmt: skip
-    assert main(argv) == 1
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith(f"xaa token: could not reach {dead}/")
+    assert len(err) == 1 and err[0].startswith(f"xaa token: cannot reach GET {dead}/")
 
 
 def test_cli_token_unreadable_subject_file_is_a_usage_error(

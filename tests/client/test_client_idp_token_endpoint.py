@@ -87,7 +87,7 @@ def _argv(idp: str, endpoint: str, api: str, token_file: Path) -> list[str]:
 def test_cli_idp_token_endpoint_against_the_reference_idp(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from xaa.cli.token import login_with_password
+    from xaa.adapters.httpx_login import login_with_password
 
     with reference_stack(tmp_path) as stack, httpx.Client() as http:
         wiki = ClientCredentials.secret_basic("wiki", "wiki-secret")

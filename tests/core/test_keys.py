@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from joserfc.jwk import OctKey, RSAKey
 
-from xaa import JwkSet, KeyRing, KeyState, SigningKey, UnusableKey, VerificationKey, jwk_thumbprint
+from xaa import (
+    JwkSet,
+    KeyRing,
+    KeyState,
+    RotationRefused,
+    SigningKey,
+    UnusableKey,
+    VerificationKey,
+    jwk_thumbprint,
+)
+from xaa.keys import DEFAULT_MIN_STAGING
+from xaa.resource.trust import DEFAULT_KEYS_TTL
 
 # RFC 7638 §3.1 example key and its thumbprint.
 RFC7638_JWK = {
@@ -147,31 +161,75 @@ def test_unsupported_algorithm_refused() -> None:
 class TestKeyRing:
     def test_next_key_is_published_before_it_signs(self) -> None:
         ring = KeyRing.single(SigningKey.generate(kid="a"))
-        ring.stage(SigningKey.generate(kid="b"))
+        ring.stage(SigningKey.generate(kid="b"), now=1000)
         assert ring.current.kid == "a"
         assert {k["kid"] for k in ring.jwks()["keys"]} == {"a", "b"}
 
     def test_rotate_retires_and_keeps_publishing(self) -> None:
-        ring = KeyRing.single(SigningKey.generate(kid="a"))
-        ring.stage(SigningKey.generate(kid="b"))
-        assert ring.rotate(now=1000).kid == "b"
+        ring = KeyRing.single(SigningKey.generate(kid="a"), min_staging=60)
+        ring.stage(SigningKey.generate(kid="b"), now=1000)
+        assert ring.rotate(now=1060).kid == "b"
         states = {k.key.kid: k.state for k in ring.keys}
         assert states == {"a": KeyState.RETIRED, "b": KeyState.CURRENT}
         assert ring.verification_keys().select("a") is not None
 
     def test_prune_after_last_signature_expired(self) -> None:
-        ring = KeyRing.single(SigningKey.generate(kid="a"))
+        ring = KeyRing.single(SigningKey.generate(kid="a"), min_staging=0)
+        ring.stage(SigningKey.generate(kid="b"), now=1000)
         ring.rotate(now=1000)
         ring.prune(now=1299, max_token_lifetime=300)
         assert "a" in {k.key.kid for k in ring.keys}
         ring.prune(now=1300, max_token_lifetime=300)
         assert "a" not in {k.key.kid for k in ring.keys}
 
-    def test_rotate_without_staged_key_generates_one(self) -> None:
-        ring = KeyRing.single(SigningKey.generate("EdDSA", kid="a"))
-        new = ring.rotate(now=0)
-        assert new.kid != "a" and new.alg == "EdDSA"
+    def test_rotation_never_signs_with_an_unpublished_key(self) -> None:
+        ring = KeyRing.single(SigningKey.generate("EdDSA", kid="a"), min_staging=0)
+        with pytest.raises(RotationRefused, match="no key is staged"):
+            ring.rotate(now=0)
+        assert ring.current.kid == "a" and len(ring.keys) == 1
+
+    def test_rotation_waits_for_the_minimum_staging_period(self) -> None:
+        ring = KeyRing.single(SigningKey.generate(kid="a"), min_staging=30)
+        ring.stage(SigningKey.generate(kid="b"), now=1000)
+        assert ring.rotatable_at() == 1030
+        with pytest.raises(RotationRefused, match="published for 29 s, less than the 30 s"):
+            ring.rotate(now=1029)
+        assert ring.current.kid == "a"  # nothing changed
+        assert ring.rotate(now=1030).kid == "b"
+
+    def test_restaging_restarts_the_staging_period(self) -> None:
+        ring = KeyRing.single(SigningKey.generate(kid="a"), min_staging=30)
+        ring.stage(SigningKey.generate(kid="b"), now=1000)
+        ring.stage(SigningKey.generate(kid="c"), now=1020)
+        assert {k.key.kid for k in ring.keys} == {"a", "c"}
+        with pytest.raises(RotationRefused):
+            ring.rotate(now=1040)
+
+    def test_default_staging_covers_the_resource_key_cache(self) -> None:
+        assert KeyRing.single(SigningKey.generate()).min_staging == DEFAULT_MIN_STAGING
+        assert DEFAULT_MIN_STAGING >= DEFAULT_KEYS_TTL
 
     def test_exactly_one_current(self) -> None:
         with pytest.raises(UnusableKey):
             KeyRing([])
+
+
+class TestKeyFile:
+    def test_load_or_generate_keeps_the_kid_across_restarts(self, tmp_path: Path) -> None:
+        path = tmp_path / "signing.jwk"
+        first = SigningKey.load_or_generate(path, "EdDSA")
+        assert os.stat(path).st_mode & 0o777 == 0o600
+        again = SigningKey.load_or_generate(path)
+        assert (again.kid, again.alg, again.thumbprint()) == (
+            first.kid,
+            "EdDSA",
+            first.thumbprint(),
+        )
+        assert [p.name for p in tmp_path.iterdir()] == ["signing.jwk"]  # no temp file left
+
+    @pytest.mark.parametrize("content", [b"\xff", b"{not json", b"[1]", b'{"kty": "EC"}'])
+    def test_unusable_key_file_is_unusable_key(self, tmp_path: Path, content: bytes) -> None:
+        path = tmp_path / "bad.jwk"
+        path.write_bytes(content)
+        with pytest.raises(UnusableKey):
+            SigningKey.load(path)

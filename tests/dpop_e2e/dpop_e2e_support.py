@@ -16,7 +16,7 @@ import httpx
 
 from tests.support.servers import free_port, serve
 from xaa import SigningKey, spec
-from xaa.cli.token import login_with_password
+from xaa.adapters.httpx_login import login_with_password
 from xaa.client import ClientCredentials
 from xaa.dpop import DpopKey, make_proof
 from xaa.errors import InvalidRequest

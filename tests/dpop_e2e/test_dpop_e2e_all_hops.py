@@ -26,8 +26,8 @@ from tests.dpop_e2e.dpop_e2e_support import (
     dpop_stack,
 )
 from xaa.adapters import httpx2_client, httpx_client
+from xaa.adapters.httpx_login import login_with_password
 from xaa.cli import main
-from xaa.cli.token import login_with_password
 from xaa.client import ClientConfig, ClientCredentials, IdentitySession, IdpConfig
 from xaa.client.dpop import DpopKeyProver
 from xaa.dpop import DpopKey

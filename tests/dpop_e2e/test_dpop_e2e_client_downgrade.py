@@ -25,7 +25,7 @@ from tests.dpop_e2e.dpop_e2e_support import (
 )
 from xaa import ProtocolViolation
 from xaa.adapters.httpx_client import XAAClient
-from xaa.cli.token import login_with_password
+from xaa.adapters.httpx_login import login_with_password
 from xaa.client import ClientConfig, ClientCredentials, IdpConfig, Request
 from xaa.client.dpop import DpopKeyProver, send_with_nonce
 from xaa.errors import HttpResponse

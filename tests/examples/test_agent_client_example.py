@@ -13,12 +13,13 @@ from tests.client.reference_stacks import reference_stack
 
 pytestmark = pytest.mark.e2e
 
-MAIN = Path(__file__).parents[2] / "examples" / "agent_client" / "main.py"
+ROOT = Path(__file__).parents[2]
 
 
 def run_example(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # our own interpreter and script
-        [sys.executable, str(MAIN), *args],
+        [sys.executable, "-m", "examples.agent_client.main", *args],
+        cwd=ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,

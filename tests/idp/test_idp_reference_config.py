@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from reference_idp.config import demo_config_text, load_config
 from reference_idp.store import Store, check_password, hash_password
-from xaa import SigningKey, spec
+from xaa import ConfigurationError, SigningKey, spec
 
 
 def test_demo_configuration_is_the_issue_s() -> None:
@@ -67,7 +66,7 @@ def test_custom_configuration_file(tmp_path: Path) -> None:
 def test_bad_client_configuration_refuses_to_load(tmp_path: Path, client: str) -> None:
     path = tmp_path / "idp.toml"
     path.write_text("[[clients]]\n" + client)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigurationError, match=r"idp\.toml: clients\[0\]"):
         load_config(path)
 
 
@@ -97,3 +96,27 @@ def test_nothing_secret_is_stored_in_clear(tmp_path: Path) -> None:
     raw = b"".join(path.read_bytes() for path in tmp_path.iterdir())
     for secret in (b"wiki-secret", token.encode(), b'"password"'):
         assert secret not in raw
+
+
+def test_reference_rotation_waits_until_the_staged_key_was_published_long_enough(
+    tmp_path: Path,
+) -> None:
+    from xaa import RotationRefused
+
+    db = tmp_path / "idp.sqlite3"
+    store = Store(db)
+    store.seed(load_config(), now=1000)
+    current, staged = (kid for kid, _ in store.key_states())
+    with pytest.raises(RotationRefused, match="minimum staging period"):
+        store.rotate_keys(300, now=1000 + 3599)
+    assert store.current.kid == current
+    store.close()
+    store = Store(db)  # the publication time survives a restart
+    assert store.key_rotatable_at() == 1000 + 3600
+    assert store.rotate_keys(300, now=1000 + 3600).kid == staged
+    fresh = store.stage_key(now=5000)
+    assert dict(store.key_states())[fresh.kid] == "next"
+    with pytest.raises(RotationRefused):
+        store.rotate_keys(300, now=5000 + 60)
+    assert store.rotate_keys(300, now=5000 + 60, min_staging=60).kid == fresh.kid
+    store.close()

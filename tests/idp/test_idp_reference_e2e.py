@@ -396,6 +396,25 @@ def test_suspend_is_a_kill_switch_and_resume_restores(tmp_path: Path) -> None:
         assert b.exchange(token).status_code == 200
 
 
+def test_kill_switch_audit_names_the_suspended_client(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "idp.sqlite3")
+    with running_idp(db) as (issuer, store):
+        b = Browser(issuer)
+        token = b.sso()["id_token"]
+        assert xaa_main(["idp", "clients", "suspend", "wiki", "--db", db]) == 0
+        assert_oauth_error(b.exchange(token), "invalid_client", 401)
+        refused = store.audit_events()[-1]
+        assert (refused.decision, refused.reason, refused.client_id) == (
+            "denied", "invalid_client", None,
+        )  # fmt: skip
+        assert refused.extra["attempted_client_id"] == "wiki"
+    capsys.readouterr()
+    assert xaa_main(["idp", "audit", "--limit", "1", "--db", db]) == 0
+    assert "client=wiki(unauthenticated)" in capsys.readouterr().out
+
+
 def test_restart_keeps_refresh_tokens_keys_and_audit(tmp_path: Path) -> None:
     db = str(tmp_path / "idp.sqlite3")
     with running_idp(db) as (issuer, store):
@@ -457,7 +476,7 @@ def test_key_rotation_under_a_running_client(
         thread.start()
         before = store.current.kid
         time.sleep(0.3)
-        assert xaa_main(["idp", "keys", "rotate", "--db", db]) == 0
+        assert xaa_main(["idp", "keys", "rotate", "--db", db, "--min-staging", "0"]) == 0
         deadline = time.monotonic() + 10
         while store.current.kid == before and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -572,3 +572,28 @@ def test_without_a_directory_the_id_token_profile_is_used(idp: Idp) -> None:
     form = idp.form(subject_token=idp.id_token(email="token@acme.example"), scope="chat.read")
     claims = id_jag(idp, idp.post(form))
     assert claims.email == "token@acme.example" and claims.scope == "chat.read"
+
+
+def test_suspended_client_refusal_names_the_attempted_client_in_the_audit(idp: Idp) -> None:
+    idp.clients.by_id["wiki"] = RegisteredClient.with_secret("wiki", "wiki-secret", active=False)
+    assert_error(idp, idp.post(), "invalid_client", 401)
+    event = idp.audit.events[-1]
+    assert event.client_id is None  # not authenticated
+    assert event.extra["attempted_client_id"] == "wiki"
+    assert "wiki-secret" not in event.model_dump_json()
+
+
+def test_attempted_client_id_of_a_client_assertion_is_audited(idp: Idp) -> None:
+    assertion = make_client_assertion("agent", idp.agent_key, audience=IDP, now=NOW - 200)
+    assert_error(idp, _agent_post(idp, _agent_form(idp), assertion), "invalid_client", 401)
+    assert idp.audit.events[-1].extra["attempted_client_id"] == "agent"
+
+
+def test_attempted_client_id_is_bounded_and_escaped(idp: Idp) -> None:
+    forged = "evil\n2026-01-01 issued client=wiki\x1b[2J" + "x" * 5000
+    resp = idp.post(headers={"authorization": basic_header(forged, "nope")})
+    assert_error(idp, resp, "invalid_client", 401)
+    audited = idp.audit.events[-1].extra["attempted_client_id"]
+    assert audited.startswith("evil\\x0a2026-01-01 issued client=wiki\\x1b[2J")
+    assert audited.endswith("...") and len(audited) < 200
+    assert not any(ord(c) < 0x20 for c in audited)

@@ -27,9 +27,9 @@ from reference_idp.store import Store
 from tests.support.servers import free_port, serve
 from xaa import MemoryAuditSink, RegisteredClient, SigningKey, spec
 from xaa.adapters.httpx_client import XAAClient
+from xaa.adapters.httpx_login import login_with_password
 from xaa.adapters.mcp_server import IdJagExchange
 from xaa.adapters.starlette_resource import JwksFetcher
-from xaa.cli.token import login_with_password
 from xaa.client import (
     ClientConfig,
     ClientCredentials,

@@ -410,3 +410,20 @@ def test_authorization_details_beyond_id_jag(kit: Kit) -> None:
 def test_dpop_header_without_a_verifier_is_refused(kit: Kit) -> None:
     response = kit.post(kit.jag(), headers={"dpop": "proof"})
     assert_rejected(response, 400, "invalid_dpop_proof")
+
+
+def test_invalid_client_audit_names_the_attempted_client(kit: Kit) -> None:
+    response = kit.post(kit.jag(), secret="s3cr3t-guess")
+    assert_rejected(response, 401, "invalid_client", "s3cr3t-guess")
+    event = kit.audit.events[-1]
+    assert (event.decision, event.client_id) == ("denied", None)
+    assert event.extra == {"attempted_client_id": CLIENT}
+    assert "s3cr3t-guess" not in event.model_dump_json()
+
+
+def test_attempted_client_id_at_the_resource_as_is_bounded_and_escaped(kit: Kit) -> None:
+    forged = "\u2028" + "a" * 1000
+    response = kit.post(kit.jag(), client=forged, secret="nope")
+    assert_rejected(response, 401, "invalid_client")
+    audited = kit.audit.events[-1].extra["attempted_client_id"]
+    assert audited.startswith("\\u2028a") and audited.endswith("...") and len(audited) <= 140

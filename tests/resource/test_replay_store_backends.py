@@ -169,3 +169,16 @@ def test_redis_persistence_check_when_unreachable_warns() -> None:
     store = RedisReplayStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.2)
     problem = store.check_persistence()
     assert problem is not None and "CONFIG GET appendonly / save" in problem
+
+
+def test_unreachable_redis_fails_the_startup_check_without_its_password() -> None:
+    port = free_port()
+    store = RedisReplayStore(f"redis://:hunter2@127.0.0.1:{port}/0", timeout=0.2)
+    with pytest.raises(ReplayStoreUnavailable, match=f"127.0.0.1:{port} is unreachable") as info:
+        store.check()
+    assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.redis
+def test_reachable_redis_passes_the_startup_check(redis_url: str) -> None:
+    RedisReplayStore(redis_url).check()

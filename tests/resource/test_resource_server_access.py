@@ -173,6 +173,12 @@ def test_as_metadata_lists_profile_and_grant_and_no_trusted_issuers() -> None:
     assert "idp.example" not in json.dumps(meta)
 
 
+def test_token_endpoint_only_as_advertises_no_authorization_endpoint() -> None:
+    meta = authorization_server_metadata(AS, authorization_endpoint=False).to_json()
+    assert "authorization_endpoint" not in meta and "response_types_supported" not in meta
+    assert meta["token_endpoint"] == AS + "/token"
+
+
 def test_profile_without_jwt_bearer_refuses_to_start() -> None:
     with pytest.raises(ValueError):
         authorization_server_metadata(AS, grant_types=[spec.GRANT_AUTHORIZATION_CODE])

@@ -22,9 +22,9 @@ from tests.saml_e2e.saml_stack import DemoStack, demo_idp_config, demo_stack
 from tests.support.servers import free_port, serve
 from xaa import spec
 from xaa.adapters.httpx_client import XAAClient
+from xaa.adapters.httpx_login import login_with_saml
 from xaa.adapters.saml import MD, SAML, assertion_from_response
 from xaa.cli import main
-from xaa.cli.saml import login_with_saml
 from xaa.client import ClientConfig, ClientCredentials, IdpConfig
 from xaa.client.saml import saml_session
 

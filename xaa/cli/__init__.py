@@ -1,11 +1,21 @@
-"""The ``xaa`` command. Each role adds its subcommands from its own module."""
+"""The ``xaa`` command. Each role adds its subcommands from its own module.
+
+Bad input never prints a traceback: argument errors and the typed errors of
+:func:`describe` become one line on stderr and exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+from ..errors import ConfigurationError
+from ..keys import RotationRefused, UnusableKey
+from ..replay import ReplayStoreUnavailable
 
 # Modules with ``register(subparsers)``; each adds its own subcommands.
 COMMAND_MODULES = (
@@ -16,21 +26,62 @@ COMMAND_MODULES = (
     "xaa.cli.resource",
     "xaa.cli.token",
 )
+USAGE_ERROR = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``xaa idp serve: argument ...``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"{self.prog}: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser."""
-    parser = argparse.ArgumentParser(prog="xaa", description="Cross App Access (ID-JAG) toolkit")
+    parser = OneLineParser(prog="xaa", description="Cross App Access (ID-JAG) toolkit")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
     return parser
 
 
+def describe(exc: BaseException) -> str | None:
+    """One line for an error caused by the user's input or environment; ``None`` for a bug."""
+    if isinstance(exc, ConfigurationError | RotationRefused | UnusableKey):
+        return str(exc)
+    if isinstance(exc, ReplayStoreUnavailable):
+        return f"replay store: {exc}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start})"
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    if isinstance(exc, sqlite3.Error):
+        return f"database: {exc}"
+    try:
+        import httpx
+    except ImportError:  # pragma: no cover - the client extra is not installed
+        return None
+    if isinstance(exc, httpx.TransportError):
+        try:
+            where = f"{exc.request.method} {exc.request.url}"
+        except RuntimeError:
+            where = "the server"
+        return f"cannot reach {where}: {exc or type(exc).__name__}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xaa`` console script."""
     args = build_parser().parse_args(argv)
-    result = args.func(args)
+    try:
+        result = args.func(args)
+    except Exception as exc:
+        line = describe(exc)
+        if line is None:
+            raise
+        words = [v for k, v in vars(args).items() if k == "command" or k.endswith("_command")]
+        print(f"xaa {' '.join(words)}: {' '.join(line.splitlines())}", file=sys.stderr)
+        return USAGE_ERROR
     return int(result or 0)
 
 

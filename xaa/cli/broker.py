@@ -19,6 +19,7 @@ import anyio
 from ..broker.attribution import MintRecord
 from ..broker.flow import BrokerConfig
 from ..broker.killswitch import TargetKind
+from .options import db_path
 
 DEFAULT_DB = "xaa-broker.sqlite3"
 
@@ -61,7 +62,9 @@ def register(subparsers: Any) -> None:
 
 
 def _db(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file (default: {DEFAULT_DB})")
+    cmd.add_argument(
+        "--db", default=DEFAULT_DB, type=db_path, help=f"SQLite file (default: {DEFAULT_DB})"
+    )
 
 
 def _keygen(args: argparse.Namespace) -> int:

@@ -126,7 +126,7 @@ def _credentials(args: argparse.Namespace) -> Any:
     from ..keys import SigningKey
 
     if args.key is not None:
-        key = SigningKey.from_jwk(json.loads(args.key.read_text()))
+        key = SigningKey.load(args.key)
         method = args.auth_method or spec.AUTH_PRIVATE_KEY_JWT
         return ClientCredentials(args.client_id, method, key=key)
     method = args.auth_method or spec.AUTH_CLIENT_SECRET_BASIC

@@ -1,7 +1,7 @@
 """``xaa idp ...``: run the reference IdP and administer its database.
 
 - ``xaa idp serve [--host] [--port] [--issuer] [--config] [--db]``
-- ``xaa idp keys rotate`` / ``xaa idp keys list``
+- ``xaa idp keys stage`` / ``xaa idp keys rotate [--min-staging S]`` / ``xaa idp keys list``
 - ``xaa idp audit [--json] [--limit N]``
 - ``xaa idp clients list`` / ``suspend ID`` / ``resume ID`` (the kill switch)
 - ``xaa idp config --template`` / ``--check FILE``: a commented starting file; validation
@@ -16,6 +16,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+from .options import db_path
 
 DEFAULT_PORT = 9400
 
@@ -37,7 +39,22 @@ def register(subparsers: Any) -> None:
     keys = commands.add_parser("keys", help="signing keys").add_subparsers(
         dest="keys_command", required=True
     )
-    rotate = keys.add_parser("rotate", help="the staged key signs now; a new key is staged")
+    stage = keys.add_parser("stage", help="publish a fresh next key now (it signs after rotate)")
+    _common(stage)
+    stage.set_defaults(func=_stage)
+    rotate = keys.add_parser(
+        "rotate",
+        help="the staged key signs now and a new key is staged; refused until the staged key"
+        " has been published for the minimum staging period",
+    )
+    rotate.add_argument(
+        "--min-staging",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="default: key_min_staging from the configuration (3600, the resource side's"
+        " JWKS cache lifetime)",
+    )
     _common(rotate)
     rotate.set_defaults(func=_rotate)
     listing = keys.add_parser("list", help="kid and state of every key")
@@ -74,7 +91,9 @@ def register(subparsers: Any) -> None:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, help="TOML file (default: the demo config)")
-    parser.add_argument("--db", default=None, help="SQLite file (default: ./xaa-idp.sqlite3)")
+    parser.add_argument(
+        "--db", default=None, type=db_path, help="SQLite file (default: ./xaa-idp.sqlite3)"
+    )
 
 
 def _open(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -101,12 +120,25 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stage(args: argparse.Namespace) -> int:
+    config, store = _open(args)
+    store.seed(config)
+    key = store.stage_key()
+    wait = int(config.key_min_staging)
+    print(f"staged {key.kid}: published now; `xaa idp keys rotate` lets it sign in {wait} s")
+    store.close()
+    return 0
+
+
 def _rotate(args: argparse.Namespace) -> int:
     config, store = _open(args)
     store.seed(config)
-    key = store.rotate_keys(config.max_signed_lifetime)
-    print(f"signing with {key.kid}; published: {store.key_states()}")
-    store.close()
+    staging = config.key_min_staging if args.min_staging is None else args.min_staging
+    try:  # RotationRefused: one line from the top-level handler, exit 2
+        key = store.rotate_keys(config.max_signed_lifetime, min_staging=staging)
+    finally:
+        store.close()
+    print(f"signing with {key.kid}; a fresh key is staged (published, not signing)")
     return 0
 
 
@@ -124,9 +156,11 @@ def _audit(args: argparse.Namespace) -> int:
             print(event.model_dump_json())
         else:
             when = datetime.fromtimestamp(event.time, UTC).isoformat(timespec="seconds")
+            attempted = event.extra.get("attempted_client_id")
+            client = event.client_id or (f"{attempted}(unauthenticated)" if attempted else None)
             print(
                 f"{when} {event.event} {event.decision}"
-                f" {event.reason or '-'} client={event.client_id} sub={event.subject}"
+                f" {event.reason or '-'} client={client} sub={event.subject}"
                 f" aud={event.audience} scope={event.granted_scope} jti={event.jti}"
             )
     return 0

@@ -6,6 +6,8 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
+from .options import db_path, replay_store
+
 
 def register(subparsers: Any) -> None:
     """Add ``xaa resource serve``."""
@@ -15,9 +17,12 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (9500; 9600 with --legacy)")
     serve.add_argument("--issuer", default=None, help="issuer identifier (default from host/port)")
-    serve.add_argument("--db", default=None, help="SQLite state file")
+    serve.add_argument("--db", default=None, type=db_path, help="SQLite state file")
     serve.add_argument(
-        "--replay", default=None, help="replay store: sqlite (default), memory or redis://..."
+        "--replay",
+        default=None,
+        type=replay_store,
+        help="replay store: sqlite (default), memory or redis://... (checked at startup)",
     )
     serve.add_argument(
         "--trust-idp",

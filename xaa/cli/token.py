@@ -1,15 +1,16 @@
 """``xaa token`` (both legs from the command line) and ``xaa decode`` (read a JWT, unverified).
 
 ``--login USER:PASSWORD`` signs the user in at the IdP the way a browser would
-(OIDC authorization code flow with PKCE, RFC 7636, through the IdP's HTML login
-form) to get an ID token: for demos and tests only.
+(:func:`xaa.adapters.httpx_login.login_with_password`: the OIDC code flow with
+PKCE, RFC 7636, through the IdP's HTML login form) to get an ID token: for
+demos and tests only.
 
 Output: the token, ``requested_scope`` and ``granted_scope`` (the IdP and the
 resource AS may narrow a request, draft §4.3.3, §4.4.1). A failure prints one line
 on stderr, no traceback: which server refused which request and its
 ``error_description``, and where the full reason is logged. Exit status: 0 a token,
-1 the flow failed (a server refused, a peer broke the protocol, a server was
-unreachable), 2 a usage or local input error (see docs/errors.md).
+1 the flow failed (a server refused, a peer broke the protocol), 2 a usage or
+local input error or a server that cannot be reached (see docs/errors.md).
 """
 
 from __future__ import annotations
@@ -17,20 +18,17 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import secrets
 import sys
-import time
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 
-from .. import pkce, spec
+from .. import spec
 from ..actors import ActorTokenUnavailable
 from ..adapters.httpx_client import XAAClient
 from ..adapters.httpx_client import send as http_send
+from ..adapters.httpx_login import login_with_password
 from ..client import (
     ClientConfig,
     ClientCredentials,
@@ -39,16 +37,12 @@ from ..client import (
     MetadataCache,
     TokenRequestRefused,
     XaaClientError,
-    discover_authorization_server,
     discover_resource,
     run_sync,
 )
 from ..client.dpop import DpopKeyProver
-from ..client.http import Request, require_same_origin
-from ..client.requests import raise_for_error
 from ..dpop import DpopKey
 from ..errors import InvalidRequest, OAuthError, ProtocolViolation
-from ..forms import encode_form
 from ..jose import parse_compact
 from ..keys import SigningKey
 
@@ -143,8 +137,7 @@ def _dpop_prover(args: argparse.Namespace) -> DpopKeyProver | None:
 
 def _idp_credentials(args: argparse.Namespace) -> ClientCredentials:
     if args.idp_key is not None:
-        jwk = json.loads(args.idp_key.read_text())
-        return ClientCredentials.private_key_jwt(args.idp_client_id, SigningKey.from_jwk(jwk))
+        return ClientCredentials.private_key_jwt(args.idp_client_id, SigningKey.load(args.idp_key))
     return ClientCredentials.secret_basic(args.idp_client_id, args.idp_client_secret)
 
 
@@ -153,9 +146,6 @@ def _failure(exc: BaseException) -> str:
     if isinstance(exc, TokenRequestRefused):
         hint = WHERE_LOGGED.get(exc.refused_by, "the reason is in the server's log")
         return f"{exc}; {hint}"
-    if isinstance(exc, httpx.RequestError):
-        url = exc.request.url.copy_with(query=None, fragment=None)
-        return f"could not reach {url}: {type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -177,8 +167,7 @@ def _token(args: argparse.Namespace) -> int:
         ProtocolViolation,
         OAuthError,
         ActorTokenUnavailable,
-        httpx.RequestError,
-    ) as exc:
+    ) as exc:  # a server that cannot be reached is the CLI's one-line usage error (exit 2)
         print(f"xaa token: {_failure(exc)}", file=sys.stderr)
         return EXIT_FLOW_FAILED
 
@@ -252,101 +241,12 @@ def _run_token(
 
 
 def _saml_session(http: httpx.Client, args: argparse.Namespace) -> IdentitySession:
+    from ..adapters.httpx_login import login_with_saml
     from ..client.saml import saml_session
-    from .saml import login_with_saml, read_assertion_file
+    from .saml import read_assertion_file
 
     if args.saml_assertion_file is not None:
         return saml_session(read_assertion_file(args.saml_assertion_file))
     user, _, password = args.login.partition(":")
     login = login_with_saml(http, args.idp, args.saml_sp, user, password)
     return saml_session(login.subject_token())
-
-
-class _LoginForm(HTMLParser):
-    """The first ``<form>`` of a page: its action and its input fields."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: dict[str, str] = {}
-        self._in_form = False
-        self._done = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {k: v or "" for k, v in attrs}
-        if tag == "form" and not self._done:
-            self._in_form, self.action = True, attributes.get("action", "")
-        elif tag == "input" and self._in_form and attributes.get("name"):
-            self.fields[attributes["name"]] = attributes.get("value", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form" and self._in_form:
-            self._in_form, self._done = False, True
-
-
-def login_with_password(
-    http: httpx.Client,
-    idp_issuer: str,
-    credentials: ClientCredentials,
-    username: str,
-    password: str,
-    redirect_uri: str,
-) -> IdentitySession:
-    """Sign ``username`` in at the IdP's login form (OIDC code flow with PKCE); demo only.
-
-    Returns the session with the ID token (and refresh token, if the IdP gave one).
-    """
-    send = functools.partial(http_send, http)
-    meta = run_sync(
-        discover_authorization_server(idp_issuer, MetadataCache(), 0.0, require=None), send
-    )
-    if meta.authorization_endpoint is None or meta.token_endpoint is None:
-        raise ProtocolViolation("as-metadata", "the IdP has no authorization or token endpoint")
-    require_same_origin(meta.token_endpoint, idp_issuer)
-    verifier, challenge = pkce.new_pair()
-    state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    params = {
-        "response_type": "code",
-        "client_id": credentials.client_id,
-        "scope": "openid offline_access",
-        "state": state,
-        "nonce": nonce,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        "redirect_uri": redirect_uri,
-    }
-    authorize_url = f"{meta.authorization_endpoint}?{urlencode(params)}"
-    page = http.get(authorize_url, follow_redirects=False)
-    if page.status_code != 200:
-        raise ProtocolViolation("login", f"the authorize page answered HTTP {page.status_code}")
-    form = _LoginForm()
-    form.feed(page.text)
-    fields = {**form.fields, "username": username, "password": password}
-    action = urljoin(str(page.url), form.action) if form.action else str(page.url)
-    require_same_origin(action, idp_issuer)
-    answer = http.post(action, data=fields, follow_redirects=False)
-    location = answer.headers.get("location")
-    if answer.status_code not in (302, 303) or not location:
-        raise ProtocolViolation("login", f"sign-in failed (HTTP {answer.status_code})")
-    query = parse_qs(urlsplit(location).query)
-    if query.get("state") != [state] or "code" not in query:
-        raise ProtocolViolation("login", "the IdP did not return a code for our state")
-    if "iss" in query and query["iss"] != [idp_issuer]:  # RFC 9207 §2.4
-        raise ProtocolViolation("login", "the authorization response names another issuer")
-    token_form: dict[str, str | list[str]] = {
-        spec.P_GRANT_TYPE: spec.GRANT_AUTHORIZATION_CODE,
-        spec.P_CODE: query["code"][0],
-        spec.P_CODE_VERIFIER: verifier,
-        spec.P_REDIRECT_URI: redirect_uri,
-    }
-    headers = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
-    credentials.apply(token_form, headers, issuer=idp_issuer, now=time.time())
-    response = send(Request("POST", meta.token_endpoint, headers, encode_form(token_form)))
-    raise_for_error(response, where="IdP")
-    body = json.loads(response.body)
-    id_token, refresh = body.get("id_token"), body.get("refresh_token")
-    if not isinstance(id_token, str):
-        raise ProtocolViolation("login", "the IdP returned no ID token")
-    return IdentitySession(
-        id_token=id_token, refresh_token=refresh if isinstance(refresh, str) else None
-    )

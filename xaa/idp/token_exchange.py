@@ -29,10 +29,16 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from .. import spec
 from ..actors import ActorDecision, narrow_scope
 from ..audit import AuditEvent, AuditSink
-from ..client_auth import AuthenticatedClient, ClientStore, authenticate_client
+from ..client_auth import (
+    AuthenticatedClient,
+    ClientStore,
+    attempted_client_id,
+    authenticate_client,
+)
 from ..errors import (
     HttpResponse,
     InvalidAuthorizationDetails,
+    InvalidClient,
     InvalidDpopProof,
     InvalidRequest,
     InvalidScope,
@@ -137,6 +143,7 @@ class _Trace:
     audience: str | None = None
     requested_scope: str | None = None
     requested_resource: list[str] = field(default_factory=list)
+    attempted_client_id: str | None = None  # invalid_client: who the caller claimed to be
 
 
 def _required(form: Form, name: str) -> str:
@@ -257,6 +264,8 @@ class TokenExchangeEndpoint:
             claims = self.claims(audience, client_id_at, subject, mapped, grant, actor, jkt, now)
             token = self.issue(claims)
         except OAuthError as exc:
+            if isinstance(exc, InvalidClient) and trace.client_id is None:
+                trace.attempted_client_id = attempted_client_id(headers, form)
             return self._deny(exc, trace, now)
         self._emit(trace, now, "issued", claims=claims, grant=grant)
         return self.respond(request, grant, token)
@@ -508,6 +517,11 @@ class TokenExchangeEndpoint:
                 {"client_id_at_audience": claims.client_id, "sub_at_audience": claims.sub}
                 if claims
                 else {"detail": detail}
+                | (
+                    {"attempted_client_id": trace.attempted_client_id}
+                    if trace.attempted_client_id is not None
+                    else {}
+                )
             ),
         )
         self.audit.emit(event)

@@ -49,11 +49,17 @@ from pydantic import ValidationError
 
 from .. import spec
 from ..audit import AuditEvent, AuditSink
-from ..client_auth import AuthenticatedClient, ClientStore, authenticate_client
+from ..client_auth import (
+    AuthenticatedClient,
+    ClientStore,
+    attempted_client_id,
+    authenticate_client,
+)
 from ..dpop import bind_decision
 from ..errors import (
     HttpResponse,
     InvalidAuthorizationDetails,
+    InvalidClient,
     InvalidDpopProof,
     InvalidGrant,
     InvalidRequest,
@@ -193,6 +199,10 @@ class JwtBearerEndpoint:
             self.check_grant(client)
             issued = self.redeem(form, client.client_id, headers, at, event)
         except OAuthError as exc:
+            if isinstance(exc, InvalidClient) and "client_id" not in event:
+                attempted = attempted_client_id(headers, form)  # the kill switch's audit row
+                if attempted is not None:
+                    event["extra"] = {"attempted_client_id": attempted}
             self.audit_denial(exc, event)
             return exc.to_response()
         return json_response(200, issued.response().to_json())

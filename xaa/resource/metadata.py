@@ -34,18 +34,23 @@ def authorization_server_metadata(
     scopes: Iterable[str] = (),
     revocation: bool = False,
     dpop_algs: Sequence[str] = (),
+    authorization_endpoint: bool = True,
 ) -> AuthorizationServerMetadata:
-    """RFC 8414 §2 metadata of a resource AS; ``ValueError`` if the profile lacks its grant."""
+    """RFC 8414 §2 metadata of a resource AS; ``ValueError`` if the profile lacks its grant.
+
+    ``authorization_endpoint=False``: an AS that serves only the token endpoint (jwt-bearer)
+    advertises no ``authorization_endpoint`` and no ``response_types_supported``.
+    """
     base = issuer.rstrip("/")
     code_flow = spec.GRANT_AUTHORIZATION_CODE in grant_types
     return AuthorizationServerMetadata(
         issuer=issuer,
         token_endpoint=base + TOKEN_PATH,
-        authorization_endpoint=base + AUTHORIZE_PATH,
+        authorization_endpoint=base + AUTHORIZE_PATH if authorization_endpoint else None,
         jwks_uri=base + JWKS_PATH,
         revocation_endpoint=base + REVOCATION_PATH if revocation else None,
         grant_types_supported=list(grant_types),
-        response_types_supported=["code"],
+        response_types_supported=["code"] if authorization_endpoint else None,
         code_challenge_methods_supported=["S256"] if code_flow else None,
         scopes_supported=sorted(set(scopes)) or None,
         token_endpoint_auth_methods_supported=list(auth_methods),

@@ -37,6 +37,17 @@ class RedisReplayStore:
             url, socket_timeout=timeout, socket_connect_timeout=timeout
         )
 
+    def check(self) -> None:
+        """Ping Redis now (at startup), so an unreachable store fails before the first request."""
+        try:
+            self._redis.ping()
+        except redis.RedisError as exc:
+            where = self._redis.get_connection_kwargs()
+            host, port = where.get("host", where.get("path", "?")), where.get("port", "")
+            raise ReplayStoreUnavailable(
+                f"redis at {host}{':' if port else ''}{port} is unreachable ({type(exc).__name__})"
+            ) from exc
+
     def _key(self, namespace: str, issuer: str, jti: str) -> str:
         return f"{self.prefix}:{namespace}:{len(issuer)}:{issuer}:{jti}"
 

@@ -1,0 +1,119 @@
+"""examples/idp_builder passes the IdP conformance suite (xaa.conformance) on a free port:
+with a client secret and with private_key_jwt, zero MUST failures."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from examples.idp_builder.app import AGENT_REDIRECT, WIKI_REDIRECT, create_app
+from xaa import SigningKey
+from xaa.adapters.serving import free_port, serve_in_thread
+from xaa.conformance import ClientCredentials, IdpTarget, Level, Outcome, run_idp_suite
+from xaa.conformance.checks import fetch_json, metadata_url
+from xaa.conformance.login import login_tokens
+
+pytestmark = pytest.mark.e2e
+
+NOTES = "http://127.0.0.1:8000"  # the audience: examples/fastapi_vendor's default issuer
+AGENT_KEY = SigningKey.generate(kid="agent-1")
+WIKI = ClientCredentials("wiki", secret="wiki-secret")
+AGENT = ClientCredentials("agent", "private_key_jwt", key=AGENT_KEY)
+
+
+@contextlib.contextmanager
+def builder_idp(tmp_path: Path) -> Iterator[tuple[str, Any]]:
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    jwks: dict[str, object] = {"keys": [AGENT_KEY.public_jwk()]}
+    app = create_app(issuer, tmp_path / "idp-key.jwk", jwks, NOTES)
+    with serve_in_thread(app, port=port):
+        yield issuer, app
+
+
+def tokens_of(issuer: str, client: ClientCredentials, redirect_uri: str) -> dict[str, Any]:
+    with httpx.Client(follow_redirects=False) as http:
+        return login_tokens(
+            http, fetch_json(http, metadata_url(issuer)), client_id=client.client_id,
+            client_auth=lambda form: client.apply(form, issuer), redirect_uri=redirect_uri,
+            username="alice", password="alice", scope="openid email offline_access",
+        )  # fmt: skip
+
+
+def must_failures(report: Any) -> list[tuple[str, str]]:
+    return [
+        (r.case.id, r.message)
+        for r in report.results
+        if r.case.level is Level.MUST and r.outcome in (Outcome.FAIL, Outcome.ERROR)
+    ]
+
+
+def test_builder_idp_passes_the_idp_suite_with_a_client_secret(tmp_path: Path) -> None:
+    with builder_idp(tmp_path) as (issuer, _):
+        agent = tokens_of(issuer, AGENT, AGENT_REDIRECT)
+        target = IdpTarget(
+            issuer, WIKI, NOTES, login=("alice", "alice"), redirect_uri=WIKI_REDIRECT,
+            expect_client_id="wiki-at-notes", scope="notes.read",
+            other_client_id_token=agent["id_token"],
+            other_client_refresh_token=agent["refresh_token"],
+        )  # fmt: skip
+        report = run_idp_suite(target)
+    assert must_failures(report) == []
+    assert [(r.case.id, r.message) for r in report.results if r.broken] == []
+    ran = {r.case.id for r in report.results if r.outcome is Outcome.PASS}
+    assert {"idp-rejects-revoked-refresh-token", "idp-rejects-refresh-token-of-another-client",
+            "idp-never-issues-access-token-for-own-id-jag"} <= ran  # fmt: skip
+    assert report.exit_code == 0
+
+
+def test_builder_idp_passes_the_idp_suite_with_private_key_jwt(tmp_path: Path) -> None:
+    with builder_idp(tmp_path) as (issuer, _):
+        wiki = tokens_of(issuer, WIKI, WIKI_REDIRECT)
+        target = IdpTarget(
+            issuer, AGENT, NOTES, login=("alice", "alice"), redirect_uri=AGENT_REDIRECT,
+            expect_client_id="agent-at-notes", other_client_id_token=wiki["id_token"],
+            other_client_refresh_token=wiki["refresh_token"],
+        )  # fmt: skip
+        report = run_idp_suite(target)
+    assert must_failures(report) == []
+    assert [(r.case.id, r.message) for r in report.results if r.broken] == []
+    assert report.exit_code == 0
+
+
+def test_metadata_advertises_the_exchange_and_the_key_survives_a_restart(tmp_path: Path) -> None:
+    with builder_idp(tmp_path) as (issuer, _):
+        meta = httpx.get(f"{issuer}/.well-known/openid-configuration").json()
+        kid = httpx.get(meta["jwks_uri"]).json()["keys"][0]["kid"]
+    assert meta["identity_chaining_requested_token_types_supported"] == [
+        "urn:ietf:params:oauth:token-type:id-jag"
+    ]
+    assert "urn:ietf:params:oauth:grant-type:token-exchange" in meta["grant_types_supported"]
+    assert "none" not in meta["token_endpoint_auth_methods_supported"]
+    with builder_idp(tmp_path) as (issuer, _):
+        assert httpx.get(f"{issuer}/jwks").json()["keys"][0]["kid"] == kid
+
+
+def test_suspended_client_is_refused_and_the_audit_names_it(tmp_path: Path) -> None:
+    with builder_idp(tmp_path) as (issuer, app):
+        id_token = tokens_of(issuer, WIKI, WIKI_REDIRECT)["id_token"]
+        app.state.directory.suspend("wiki")
+        answer = httpx.post(
+            f"{issuer}/token",
+            auth=("wiki", "wiki-secret"),
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                "requested_token_type": "urn:ietf:params:oauth:token-type:id-jag",
+                "audience": NOTES,
+                "subject_token": id_token,
+                "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+            },
+        )
+        assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+        assert answer.headers["cache-control"] == "no-store"
+        event = app.state.audit.events[-1]
+        assert event.decision == "denied" and event.extra["attempted_client_id"] == "wiki"
