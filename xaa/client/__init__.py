@@ -15,7 +15,14 @@ from .discovery import (
     protected_resource_metadata_urls,
 )
 from .dpop import DpopKeyProver
-from .errors import PolicyDenied, ReauthenticationRequired, StepUpRequired, XaaClientError
+from .errors import (
+    HopDeadlineExceeded,
+    PolicyDenied,
+    ReauthenticationRequired,
+    ResponseTooLarge,
+    StepUpRequired,
+    XaaClientError,
+)
 from .flow import (
     ClientConfig,
     Flow,
@@ -25,7 +32,7 @@ from .flow import (
     run_async,
     run_sync,
 )
-from .http import Request, is_loopback, require_same_origin, require_secure
+from .http import Request, TransportLimits, is_loopback, require_same_origin, require_secure
 from .requests import (
     AccessToken,
     DpopProver,
@@ -55,6 +62,7 @@ __all__ = [
     "DpopKeyProver",
     "DpopProver",
     "Flow",
+    "HopDeadlineExceeded",
     "IdJag",
     "IdentitySession",
     "IdpConfig",
@@ -62,8 +70,10 @@ __all__ = [
     "PolicyDenied",
     "ReauthenticationRequired",
     "Request",
+    "ResponseTooLarge",
     "StepUpRequired",
     "TokenCache",
+    "TransportLimits",
     "UnknownAuthorizationServer",
     "XaaClientError",
     "XaaFlow",
