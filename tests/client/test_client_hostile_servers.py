@@ -106,7 +106,7 @@ async def test_endless_body_is_cut_at_the_cap_while_streaming(
         elapsed = time.monotonic() - started
     assert caught.value.rule == "response-too-large" and caught.value.limit == 64 * 1024
     assert (caught.value.hop, caught.value.url) == (HOPS[path], server.url + path)
-    assert elapsed < 2 and server.sent < MAX_ENDLESS / 4  # the kernel buffers some, no more
+    assert elapsed < 3 and server.sent < MAX_ENDLESS / 4  # the kernel buffers some, no more
 
 
 @pytest.mark.anyio
@@ -131,7 +131,7 @@ async def test_oversized_content_length_is_refused_before_reading(
             await get_token(module, mode, parties, TransportLimits(64 * 1024, hop_deadline=3))
         elapsed = time.monotonic() - started
     assert caught.value.hop == "discovery"
-    assert elapsed < 1  # refused on the headers: the body that never comes is not awaited
+    assert elapsed < 2  # refused on the headers, not after the 3 s deadline
 
 
 @pytest.mark.anyio
@@ -153,7 +153,9 @@ async def test_drip_fed_headers_hit_the_hop_deadline(
         elapsed = time.monotonic() - started
     assert (caught.value.hop, caught.value.url) == (HOPS[path], server.url + path)
     assert caught.value.deadline == 0.5 and str(caught.value).startswith(HOPS[path] + " at ")
-    assert elapsed < 1.5
+    assert elapsed < 2.5
+    if mode == "sync":  # each hop on its own socket, which the watchdog can shut down
+        assert {s.headers.get("connection") for s in server.seen} == {"close"}
 
 
 @pytest.mark.anyio
@@ -165,7 +167,7 @@ async def test_drip_fed_body_hits_the_hop_deadline(module: ModuleType, mode: str
         with pytest.raises(HopDeadlineExceeded) as caught:
             await get_token(module, mode, parties)
         elapsed = time.monotonic() - started
-    assert caught.value.hop == "jwt-bearer" and elapsed < 1.5
+    assert caught.value.hop == "jwt-bearer" and elapsed < 2.5
 
 
 @pytest.mark.anyio
