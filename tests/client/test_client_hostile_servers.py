@@ -195,16 +195,17 @@ async def test_loopback_http_authorization_url_is_passed_on() -> None:
 
 
 async def fetch_all(module: ModuleType, mode: str, auth: Any, urls: list[str]) -> None:
-    if mode == "sync":
-        with module.Client(auth=auth) as api:
+    try:
+        if mode == "sync":
+            with module.Client(auth=auth) as api:
+                for url in urls:
+                    api.get(url)
+            return
+        async with module.AsyncClient(auth=auth) as api:
             for url in urls:
-                api.get(url)
-        auth.close()
-        return
-    async with module.AsyncClient(auth=auth) as api:
-        for url in urls:
-            await api.get(url)
-    await auth.aclose()
+                await api.get(url)
+    finally:
+        await auth.aclose()
 
 
 def authorizations(server: Server, path: str) -> list[str]:
