@@ -9,14 +9,23 @@ the client hangs up, so a test never outlives it by much.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import ipaddress
 import json
 import socket
 import socketserver
+import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.client.client_support import AS_CLIENT, IDP_CLIENT, NOW, Clock, id_jag, id_token
 from xaa import spec
@@ -169,19 +178,62 @@ def _read_request(reader: Any) -> Seen | None:
     return Seen(method, target.split("?")[0], headers, body)
 
 
+def loopback_tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1: (server context, client context trusting it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory() as folder:
+        with open(f"{folder}/cert.pem", "wb") as out:
+            out.write(cert_pem + key_pem)
+        server.load_cert_chain(f"{folder}/cert.pem")
+    client = ssl.create_default_context(cadata=cert_pem.decode())
+    return server, client
+
+
 @contextlib.contextmanager
-def serve(routes: dict[str, Route] | None = None) -> Iterator[Server]:
-    """Serve ``routes`` on a free loopback port until the block ends."""
+def serve(
+    routes: dict[str, Route] | None = None, tls: ssl.SSLContext | None = None
+) -> Iterator[Server]:
+    """Serve ``routes`` on a free loopback port until the block ends (https with ``tls``)."""
     server = Server(dict(routes or {}))
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
             with contextlib.suppress(OSError, ValueError):
-                server.handle(self.request)
+                if tls is None:
+                    server.handle(self.request)
+                    return
+                self.request.settimeout(MAX_ABUSE)
+                with tls.wrap_socket(self.request, server_side=True) as sock:
+                    server.handle(sock)
 
     tcp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
     tcp.daemon_threads = True
-    server.url = f"http://127.0.0.1:{tcp.server_address[1]}"
+    scheme = "http" if tls is None else "https"
+    server.url = f"{scheme}://127.0.0.1:{tcp.server_address[1]}"
     thread = threading.Thread(target=tcp.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()

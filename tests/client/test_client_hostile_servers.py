@@ -6,6 +6,7 @@ a short hop deadline so every test ends within a second or two.
 
 from __future__ import annotations
 
+import ssl
 import time
 from types import ModuleType
 from typing import Any
@@ -24,6 +25,7 @@ from tests.client.hostile_support import (
     endless_route,
     huge_length_route,
     json_route,
+    loopback_tls,
     serve,
     session,
     unframed_endless_route,
@@ -66,17 +68,23 @@ def hostile(server: Server, path: str, route: Route) -> Parties:
 
 
 async def get_token(
-    module: ModuleType, mode: str, parties: Parties, limits: TransportLimits = LIMITS
+    module: ModuleType,
+    mode: str,
+    parties: Parties,
+    limits: TransportLimits = LIMITS,
+    verify: ssl.SSLContext | None = None,
 ) -> Any:
     adapter = ADAPTERS[module]
     options = {"authorization_server": parties.as_}
     if mode == "sync":
-        client = adapter.XAAClient(parties.config(), session=session(), limits=limits)
+        http = None if verify is None else module.Client(verify=verify)
+        client = adapter.XAAClient(parties.config(), session=session(), limits=limits, http=http)
         try:
             return client.get_token(parties.resource, "chat.read", **options)
         finally:
             client.close()
-    aclient = adapter.AsyncXAAClient(parties.config(), session=session(), limits=limits)
+    ahttp = None if verify is None else module.AsyncClient(verify=verify)
+    aclient = adapter.AsyncXAAClient(parties.config(), session=session(), limits=limits, http=ahttp)
     try:
         return await aclient.get_token(parties.resource, "chat.read", **options)
     finally:
@@ -156,6 +164,22 @@ async def test_drip_fed_headers_hit_the_hop_deadline(
     assert elapsed < 2.5
     if mode == "sync":  # each hop on its own socket, which the watchdog can shut down
         assert {s.headers.get("connection") for s in server.seen} == {"close"}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("module", "mode"), MODES, ids=IDS)
+async def test_drip_fed_headers_over_tls_hit_the_hop_deadline(
+    module: ModuleType, mode: str
+) -> None:
+    """Over TLS the watchdog must shut the TLS socket (the TCP one is detached by then)."""
+    server_tls, client_tls = loopback_tls()
+    with serve(tls=server_tls) as server:
+        parties = hostile(server, "/idp/token", drip_headers_route)
+        started = time.monotonic()
+        with pytest.raises(HopDeadlineExceeded) as caught:
+            await get_token(module, mode, parties, verify=client_tls)
+        elapsed = time.monotonic() - started
+    assert caught.value.url == server.url + "/idp/token" and elapsed < 2.5
 
 
 @pytest.mark.anyio

@@ -43,7 +43,7 @@ from ..forms import parse_scope
 DEFAULT_TIMEOUT = 10.0
 
 
-_STREAM_EVENTS = ("connect_tcp.complete", "connect_unix_socket.complete")
+_STREAM_EVENTS = ("connect_tcp.complete", "connect_unix_socket.complete", "start_tls.complete")
 
 
 def _too_large(request: Request, limits: TransportLimits) -> ResponseTooLarge:
@@ -87,8 +87,9 @@ def _response(response: Any, body: bytes) -> HttpResponse:
 class _Watchdog:
     """Shuts the hop's socket down at its deadline, waking a read blocked on a drip.
 
-    The socket comes from the ``trace`` extension of httpcore (``connect_tcp``);
-    each hop asks for ``Connection: close``, so it always runs on a new connection.
+    The sockets come from the ``trace`` extension of httpcore (``connect_tcp``, and
+    ``start_tls``, whose TLS socket replaces the TCP one); each hop asks for
+    ``Connection: close``, so it always runs on a new connection.
     """
 
     def __init__(self, seconds: float) -> None:
@@ -131,8 +132,9 @@ class _Watchdog:
 
 
 def _shutdown(sock: socket.socket) -> None:
+    """Shut the socket down under a blocked reader; on a TLS socket, below the TLS layer."""
     with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def send(http: Any, request: Request, *, limits: TransportLimits | None = None) -> HttpResponse:
