@@ -2,7 +2,9 @@
 
 The same code serves ``httpx2`` (:mod:`xaa.adapters.httpx2_client`): the HTTP
 module is a class attribute, the ``Auth`` logic a mixin. Both drivers run the
-one sans-I/O flow (:mod:`xaa.client.flow`). Token calls never follow redirects.
+one sans-I/O flow (:mod:`xaa.client.flow`). Token calls never follow redirects,
+cap the body while it streams and have one deadline per hop
+(:class:`~xaa.client.http.TransportLimits`, docs/client.md).
 
 Single flight: callers needing a token for the same subject queue on one lock
 (a thread lock, or an anyio lock), so concurrent misses cause one exchange;
@@ -277,7 +279,11 @@ def _cached(make: Callable[[], Flow[AccessToken]]) -> AccessToken | None:
 
 
 class XAAClient(_Driver):
-    """Blocking client: ``get_token(resource, scope)`` runs both legs and the ladder."""
+    """Blocking client: ``get_token(resource, scope)`` runs both legs and the ladder.
+
+    ``http``: an httpx ``Client`` for the token calls (HTTP/1.1); ``limits``: the
+    body cap and hop deadline of each call.
+    """
 
     def __init__(
         self,
