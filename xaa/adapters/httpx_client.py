@@ -2,7 +2,9 @@
 
 The same code serves ``httpx2`` (:mod:`xaa.adapters.httpx2_client`): the HTTP
 module is a class attribute, the ``Auth`` logic a mixin. Both drivers run the
-one sans-I/O flow (:mod:`xaa.client.flow`). Token calls never follow redirects.
+one sans-I/O flow (:mod:`xaa.client.flow`). Token calls never follow redirects,
+cap the body while it streams and have one deadline per hop
+(:class:`~xaa.client.http.TransportLimits`, docs/client.md).
 
 Single flight: callers needing a token for the same subject queue on one lock
 (a thread lock, or an anyio lock), so concurrent misses cause one exchange;
@@ -11,11 +13,15 @@ hits never take the lock.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -23,9 +29,14 @@ import httpx
 from .. import spec
 from ..client.cache import IdentitySession
 from ..client.discovery import parse_www_authenticate
-from ..client.errors import StepUpRequired
+from ..client.errors import (
+    HopDeadlineExceeded,
+    ResponseTooLarge,
+    StepUpRequired,
+    XaaClientError,
+)
 from ..client.flow import ClientConfig, Flow, XaaFlow, run_async, run_sync
-from ..client.http import Request
+from ..client.http import Request, TransportLimits, display_url, hop_name, origin
 from ..client.requests import AccessToken, IdJag
 from ..dpop import dpop_nonce_challenge
 from ..errors import HttpResponse, ProtocolViolation
@@ -34,33 +45,169 @@ from ..forms import parse_scope
 DEFAULT_TIMEOUT = 10.0
 
 
-def _to_response(response: Any) -> HttpResponse:
+_STREAM_EVENTS = ("connect_tcp.complete", "connect_unix_socket.complete", "start_tls.complete")
+
+
+def _too_large(request: Request, limits: TransportLimits) -> ResponseTooLarge:
+    return ResponseTooLarge(hop_name(request), display_url(request.url), limits.max_response_bytes)
+
+
+def _late(request: Request, limits: TransportLimits) -> HopDeadlineExceeded:
+    return HopDeadlineExceeded(hop_name(request), display_url(request.url), limits.hop_deadline)
+
+
+def _timeout(http: Any, remaining: float) -> Any:
+    """The client's timeouts, each capped at what is left of the hop's deadline."""
+    base = getattr(http, "timeout", None)
+    phases = ("connect", "read", "write", "pool")
+    if base is None or not all(hasattr(base, name) for name in phases):
+        return remaining
+    capped = {name: min(getattr(base, name) or remaining, remaining) for name in phases}
+    return type(base)(**capped)
+
+
+def _headers(request: Request, *, close: bool) -> dict[str, str]:
+    """No content coding (the cap counts what arrives); ``close``: a fresh connection."""
+    headers = {**request.headers, "accept-encoding": "identity"}
+    if close:
+        headers["connection"] = "close"
+    return headers
+
+
+def _check_announced(response: Any, request: Request, limits: TransportLimits) -> None:
+    """Refuse before reading when ``Content-Length`` announces more than the cap."""
+    announced = response.headers.get("content-length", "")
+    if announced.strip().isdigit() and int(announced) > limits.max_response_bytes:
+        raise _too_large(request, limits)
+
+
+def _response(response: Any, body: bytes) -> HttpResponse:
     headers = {k.lower(): v for k, v in response.headers.items()}
-    return HttpResponse(response.status_code, headers, response.content)
+    return HttpResponse(response.status_code, headers, body)
 
 
-def send(http: Any, request: Request) -> HttpResponse:
-    """Send a flow's ``request`` on an httpx (or httpx2) ``Client``; redirects never followed."""
-    response = http.request(
-        request.method,
-        request.url,
-        headers=request.headers,
-        content=request.body or None,
-        follow_redirects=False,
-    )
-    return _to_response(response)
+class _Watchdog:
+    """Shuts the hop's socket down at its deadline, waking a read blocked on a drip.
+
+    The sockets come from the ``trace`` extension of httpcore (``connect_tcp``, and
+    ``start_tls``, whose TLS socket replaces the TCP one); each hop asks for
+    ``Connection: close``, so it always runs on a new connection.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.fired = False
+        self._done = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def expired(self) -> bool:
+        return self.fired or time.monotonic() >= self.deadline
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's ``trace`` extension: keep the socket of a new connection."""
+        if not event.endswith(_STREAM_EVENTS):
+            return
+        stream = info.get("return_value")
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._sockets.append(sock)
+                if self.fired:
+                    _shutdown(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
 
 
-async def send_async(http: Any, request: Request) -> HttpResponse:
-    """:func:`send` on an ``AsyncClient``."""
-    response = await http.request(
-        request.method,
-        request.url,
-        headers=request.headers,
-        content=request.body or None,
-        follow_redirects=False,
-    )
-    return _to_response(response)
+def _shutdown(sock: socket.socket) -> None:
+    """Shut the socket down under a blocked reader; on a TLS socket, below the TLS layer."""
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def send(http: Any, request: Request, *, limits: TransportLimits | None = None) -> HttpResponse:
+    """Send a flow's ``request`` on an httpx (or httpx2) ``Client``; redirects never followed.
+
+    The body is capped while it streams and the whole exchange has one deadline
+    (``limits``, default :class:`TransportLimits()`): :class:`ResponseTooLarge`,
+    :class:`HopDeadlineExceeded`.
+    """
+    limits = limits or TransportLimits()
+    watchdog = _Watchdog(limits.hop_deadline)
+    try:
+        with http.stream(
+            request.method,
+            request.url,
+            headers=_headers(request, close=True),
+            content=request.body or None,
+            follow_redirects=False,
+            timeout=_timeout(http, limits.hop_deadline),
+            extensions={"trace": watchdog.trace},
+        ) as response:
+            _check_announced(response, request, limits)
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > limits.max_response_bytes:
+                    raise _too_large(request, limits)
+                if watchdog.expired():
+                    raise _late(request, limits)
+            if watchdog.expired():
+                raise _late(request, limits)
+            return _response(response, bytes(body))
+    except (XaaClientError, ProtocolViolation):
+        raise
+    except Exception:
+        if watchdog.expired():
+            raise _late(request, limits) from None
+        raise
+    finally:
+        watchdog.cancel()
+
+
+async def send_async(
+    http: Any, request: Request, *, limits: TransportLimits | None = None
+) -> HttpResponse:
+    """:func:`send` on an ``AsyncClient`` (the deadline is an anyio cancel scope)."""
+    limits = limits or TransportLimits()
+    deadline = time.monotonic() + limits.hop_deadline
+    try:
+        with anyio.fail_after(limits.hop_deadline):
+            async with http.stream(
+                request.method,
+                request.url,
+                headers=_headers(request, close=False),
+                content=request.body or None,
+                follow_redirects=False,
+                timeout=_timeout(http, limits.hop_deadline),
+            ) as response:
+                _check_announced(response, request, limits)
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > limits.max_response_bytes:
+                        raise _too_large(request, limits)
+                return _response(response, bytes(body))
+    except (XaaClientError, ProtocolViolation):
+        raise
+    except Exception:
+        if time.monotonic() >= deadline:
+            raise _late(request, limits) from None
+        raise
 
 
 class _Driver:
@@ -132,7 +279,11 @@ def _cached(make: Callable[[], Flow[AccessToken]]) -> AccessToken | None:
 
 
 class XAAClient(_Driver):
-    """Blocking client: ``get_token(resource, scope)`` runs both legs and the ladder."""
+    """Blocking client: ``get_token(resource, scope)`` runs both legs and the ladder.
+
+    ``http``: an httpx ``Client`` for the token calls (HTTP/1.1); ``limits``: the
+    body cap and hop deadline of each call.
+    """
 
     def __init__(
         self,
@@ -141,8 +292,10 @@ class XAAClient(_Driver):
         session: IdentitySession | None = None,
         flow: XaaFlow | None = None,
         http: Any = None,
+        limits: TransportLimits | None = None,
     ) -> None:
         super().__init__(config, session=session, flow=flow)
+        self.limits = limits or TransportLimits()
         self._http = http or self.http_module.Client(
             follow_redirects=False, timeout=DEFAULT_TIMEOUT
         )
@@ -154,7 +307,7 @@ class XAAClient(_Driver):
             return self._locks.setdefault(subject, threading.Lock())
 
     def _send(self, request: Request) -> HttpResponse:
-        return send(self._http, request)
+        return send(self._http, request, limits=self.limits)
 
     def get_token(
         self,
@@ -209,8 +362,10 @@ class AsyncXAAClient(_Driver):
         session: IdentitySession | None = None,
         flow: XaaFlow | None = None,
         http: Any = None,
+        limits: TransportLimits | None = None,
     ) -> None:
         super().__init__(config, session=session, flow=flow)
+        self.limits = limits or TransportLimits()
         self._http = http or self.http_module.AsyncClient(
             follow_redirects=False, timeout=DEFAULT_TIMEOUT
         )
@@ -220,7 +375,7 @@ class AsyncXAAClient(_Driver):
         return self._locks.setdefault(subject, anyio.Lock())
 
     async def _send(self, request: Request) -> HttpResponse:
-        return await send_async(self._http, request)
+        return await send_async(self._http, request, limits=self.limits)
 
     async def get_token(
         self,
@@ -270,6 +425,27 @@ def _dpop_nonce(response: Any) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class _Prefix:
+    """An origin and a path: where a token may be sent (RFC 6750 §5.3)."""
+
+    origin: tuple[str, str, int]
+    path: str
+
+    @classmethod
+    def of(cls, url: str) -> _Prefix:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("a token audience must be an absolute http(s) URL")
+        return cls(origin(url), parts.path.rstrip("/"))
+
+    def covers(self, url: str) -> bool:
+        path = urlsplit(url).path
+        if origin(url) != self.origin:
+            return False
+        return not self.path or path == self.path or path.startswith(self.path + "/")
+
+
+@dataclass(frozen=True, slots=True)
 class _NeedToken:
     scope: frozenset[str]
     stale: AccessToken | None = None
@@ -285,6 +461,10 @@ class XAAAuthLogic:
     (RFC 6750 §3.1); when the IdP or the AS declines it again,
     :class:`~xaa.client.errors.ScopeNotGranted`.
     ``insufficient_user_authentication`` -> :class:`StepUpRequired` (RFC 9470 §3).
+
+    The token goes only to ``resource`` (same origin, path at or under its path)
+    and to the URLs of ``also_for``; any other request passes through untouched
+    (RFC 6750 §5.3). ``limits`` apply to the token calls of a client made here.
     """
 
     client_class: ClassVar[type[XAAClient]] = XAAClient
@@ -298,8 +478,12 @@ class XAAAuthLogic:
         scope: Iterable[str] | str | None = None,
         session: IdentitySession | None = None,
         authorization_server: str | None = None,
+        also_for: Iterable[str] = (),
+        limits: TransportLimits | None = None,
     ) -> None:
         self.resource = resource
+        self._audience = [_Prefix.of(url) for url in (resource, *also_for)]
+        self._limits = limits
         self.authorization_server = authorization_server
         self.scope = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
         self._sync: XAAClient | None = None
@@ -324,13 +508,21 @@ class XAAAuthLogic:
 
     def _sync_client(self) -> XAAClient:
         if self._sync is None:
-            self._sync = self.client_class(flow=self._flow, session=self._session)
+            self._sync = self.client_class(
+                flow=self._flow, session=self._session, limits=self._limits
+            )
         return self._sync
 
     def _async_client(self) -> AsyncXAAClient:
         if self._async is None:
-            self._async = self.async_client_class(flow=self._flow, session=self._session)
+            self._async = self.async_client_class(
+                flow=self._flow, session=self._session, limits=self._limits
+            )
         return self._async
+
+    def covers(self, url: str) -> bool:
+        """Whether the token may go to ``url``: the resource or an ``also_for`` URL."""
+        return any(prefix.covers(url) for prefix in self._audience)
 
     def _present(self, request: Any, token: AccessToken, nonce: str | None = None) -> None:
         """``Authorization``, plus a fresh proof with ``ath`` for a DPoP token (RFC 9449 §7)."""
@@ -394,6 +586,9 @@ class XAAAuthLogic:
         return {**options, "metadata_url": need.metadata_url}
 
     def _drive_sync(self, request: Any) -> Generator[Any, Any, None]:
+        if not self.covers(str(request.url)):
+            yield request
+            return
         steps = self._steps(request)
         item = next(steps)
         while True:
@@ -404,6 +599,9 @@ class XAAAuthLogic:
                 return
 
     async def _drive_async(self, request: Any) -> AsyncGenerator[Any, Any]:
+        if not self.covers(str(request.url)):
+            yield request
+            return
         steps = self._steps(request)
         item = next(steps)
         while True:

@@ -16,8 +16,10 @@ from .discovery import (
 )
 from .dpop import DpopKeyProver
 from .errors import (
+    HopDeadlineExceeded,
     PolicyDenied,
     ReauthenticationRequired,
+    ResponseTooLarge,
     ScopeNotGranted,
     StepUpRequired,
     TokenRequestRefused,
@@ -32,7 +34,7 @@ from .flow import (
     run_async,
     run_sync,
 )
-from .http import Request, is_loopback, require_same_origin, require_secure
+from .http import Request, TransportLimits, is_loopback, require_same_origin, require_secure
 from .requests import (
     AccessToken,
     DpopProver,
@@ -63,6 +65,7 @@ __all__ = [
     "DpopKeyProver",
     "DpopProver",
     "Flow",
+    "HopDeadlineExceeded",
     "IdJag",
     "IdentitySession",
     "IdpConfig",
@@ -70,10 +73,12 @@ __all__ = [
     "PolicyDenied",
     "ReauthenticationRequired",
     "Request",
+    "ResponseTooLarge",
     "ScopeNotGranted",
     "StepUpRequired",
     "TokenCache",
     "TokenRequestRefused",
+    "TransportLimits",
     "UnknownAuthorizationServer",
     "XaaClientError",
     "XaaFlow",

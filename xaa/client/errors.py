@@ -19,6 +19,8 @@ A peer breaking the protocol raises :class:`xaa.errors.ProtocolViolation`.
 
 from __future__ import annotations
 
+from ..errors import ProtocolViolation
+
 POLICY_DENIAL_CODES = frozenset(
     {"access_denied", "invalid_target", "invalid_scope", "unauthorized_client"}
 )
@@ -136,3 +138,27 @@ class ScopeNotGranted(XaaClientError):
             f"(granted: {' '.join(sorted(granted)) or 'nothing'}); "
             "asking again will not help until its policy grants it"
         )
+
+
+class HopDeadlineExceeded(XaaClientError):
+    """One hop (discovery fetch, token exchange, jwt-bearer) overran its overall deadline.
+
+    A server dripping bytes cannot hold the caller longer than the deadline,
+    however short each read is (docs/client.md).
+    """
+
+    def __init__(self, hop: str, url: str, deadline: float) -> None:
+        self.hop = hop
+        self.url = url
+        self.deadline = deadline
+        super().__init__(f"{hop} at {url} took longer than its {deadline:g} s deadline")
+
+
+class ResponseTooLarge(ProtocolViolation):
+    """A body announced or sent past the client's cap (rule ``response-too-large``)."""
+
+    def __init__(self, hop: str, url: str, limit: int) -> None:
+        self.hop = hop
+        self.url = url
+        self.limit = limit
+        super().__init__("response-too-large", f"{hop} at {url}: body over {limit} bytes")

@@ -50,7 +50,7 @@ from .errors import (
     TokenRequestRefused,
     XaaClientError,
 )
-from .http import Request, json_body, require_same_origin, require_secure
+from .http import Request, is_secure, json_body, require_same_origin, require_secure
 from .requests import (
     AccessToken,
     DpopProver,
@@ -415,8 +415,11 @@ def _refresh_token_as_subject(idp: IdpConfig, meta: AuthorizationServerMetadata)
 
 
 def _authorization_url(meta: AuthorizationServerMetadata, idp: IdpConfig) -> str | None:
-    """Where to send the user to sign in again (add ``state``, ``nonce`` and PKCE)."""
-    if meta.authorization_endpoint is None:
+    """Where to send the user to sign in again (add ``state``, ``nonce`` and PKCE).
+
+    ``None`` unless the endpoint is https or loopback http (RFC 6749 §3.1).
+    """
+    if meta.authorization_endpoint is None or not is_secure(meta.authorization_endpoint):
         return None
     params = {"response_type": "code", "client_id": idp.credentials.client_id, "scope": "openid"}
     if idp.redirect_uri:
