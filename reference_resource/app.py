@@ -135,6 +135,11 @@ def _resource_metadata(
     )
 
 
+def _email_domains(settings: Settings, issuer: str) -> frozenset[str]:
+    """The e-mail domains ``issuer`` is authoritative for (docs/resource.md "Subjects")."""
+    return frozenset(d.lower() for i, d in settings.idp_email_domains if i == issuer)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The chat app for ``settings``."""
     store = ChatStore(settings.db)
@@ -159,7 +164,10 @@ def create_app(settings: Settings) -> Starlette:
         [ClientGrant(cid, grant_types=frozenset(grant_types)) for cid, _ in settings.clients]
     )
     trust = TrustRegistry(
-        [TrustedIssuer(url) for url in dict.fromkeys(settings.trusted_idps)],
+        [
+            TrustedIssuer(url, authoritative_email_domains=_email_domains(settings, url))
+            for url in dict.fromkeys(settings.trusted_idps)
+        ],
         ttl=settings.idp_keys_ttl,
         min_refresh_interval=settings.idp_min_refresh_interval,
     )

@@ -37,7 +37,12 @@ def idp() -> Iterator[LoopbackIdp]:
 def chat(idp: LoopbackIdp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     db = str(tmp_path_factory.mktemp("chat") / "chat.db")
-    settings = Settings.make(port=port, db=db, trust_idps=[idp.issuer])
+    settings = Settings.make(
+        port=port,
+        db=db,
+        trust_idps=[idp.issuer],
+        idp_email_domains=[(idp.issuer, "acme.example")],
+    )
     with serve(create_app(settings), port) as base:
         yield base
 
@@ -305,7 +310,7 @@ def test_cli_builds_settings() -> None:
     settings = Settings.make(legacy=args.legacy, trust_idps=args.trust_idp)
     assert settings.issuer == "http://127.0.0.1:9600"
     assert settings.resource == "http://127.0.0.1:9600/api"
-    assert settings.trusted_idps == ("http://127.0.0.1:9400", "http://a", "http://b")
+    assert settings.trusted_idps == ("http://a", "http://b")
     default = Settings.make()
     assert (default.issuer, default.port) == ("http://127.0.0.1:9500", 9500)
     assert default.clients == (

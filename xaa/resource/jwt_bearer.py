@@ -14,7 +14,8 @@
 5. ``proof``: the DPoP seam (draft §8.6.1.2, four cases, via :func:`xaa.dpop.bind_decision`);
 6. ``check_replay``: ``(iss, jti)`` in the :class:`~xaa.replay.ReplayStore`;
 7. ``check_actor``: the ``act`` chain through the :class:`ActorPolicy`;
-8. ``resolve_subject``: ``(iss, tenant, sub)`` -> local account, else ``invalid_grant``;
+8. ``resolve_subject``: ``(iss, tenant, sub)`` -> local account, else ``invalid_grant``
+   (an ``email`` links across issuers only where the deployer said so, docs/resource.md);
 9. ``grant``: resource, scope and authorization_details as subsets under policy, then
    ``check_constrained``: a resource that requires DPoP gets no Bearer token;
 10. ``issue``: an RFC 9068 access token; audit; the response (never a refresh token).
@@ -354,7 +355,13 @@ class JwtBearerEndpoint:
     def resolve_subject(self, jag: IdJagClaims) -> Account:
         """Step 8: ``(iss, tenant, sub)`` to a local account (draft §3.1, §6.3)."""
         subject = FederatedSubject(
-            jag.iss, jag.tenant, jag.sub, jag.email, jag.aud_sub, jag.aud_tenant
+            jag.iss,
+            jag.tenant,
+            jag.sub,
+            jag.email,
+            jag.aud_sub,
+            jag.aud_tenant,
+            email_authorities=self.trust.email_authorities(jag.email),
         )
         account = self.subjects.resolve(subject)
         if account is None:
