@@ -217,6 +217,8 @@ def create_app(settings: Settings) -> Starlette:
         scopes=scopes,
         revocation=True,
         dpop_algs=dpop.algs if dpop else (),
+        # Both modes serve the code flow's /authorize (the MCP SDK requires the member).
+        authorization_endpoint=settings.issuer.rstrip("/") + "/authorize",
     )
     metadata_url = protected_resource_metadata_url(settings.resource)
     rs = ResourceServer(
