@@ -277,7 +277,7 @@ def create_app(settings: Settings) -> Starlette:
         def decorate(handler: Any) -> Any:
             async def unrevoked(request: Request) -> Response:
                 if store.access_revoked(request.state.access_token.jti):
-                    return _revoked(rs)
+                    return _revoked(rs, request)
                 response: Response = await handler(request)
                 return response
 
@@ -385,9 +385,10 @@ def _api_event(request: Request, response: Response, issuer: str, resource: str)
     )
 
 
-def _revoked(rs: ResourceServer) -> Response:
+def _revoked(rs: ResourceServer, request: Request) -> Response:
     exc = InvalidToken(detail="revoked")
-    exc.headers["www-authenticate"] = rs.challenge(exc)
+    scheme = request.headers.get("authorization", "").partition(" ")[0]
+    exc.headers["www-authenticate"] = rs.challenge(exc, scheme=scheme)
     return error_response(exc, where="resource")
 
 

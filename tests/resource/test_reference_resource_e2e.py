@@ -22,6 +22,7 @@ from reference_resource.store import ChatStore
 from tests.resource.loopback_idp import LoopbackIdp, loopback_idp
 from tests.support.servers import free_port, serve
 from xaa import SigningKey, spec
+from xaa.dpop import DEFAULT_DPOP_ALGS
 from xaa.throttle import LoginThrottle
 
 pytestmark = pytest.mark.e2e
@@ -105,8 +106,10 @@ def test_xaa_flow_reads_and_posts_with_attribution(chat: str, idp: LoopbackIdp) 
 def test_api_challenges(chat: str, idp: LoopbackIdp) -> None:
     none = httpx.get(chat + "/api/channels")
     assert none.status_code == 401
-    expected = f'Bearer resource_metadata="{chat}/.well-known/oauth-protected-resource/api"'
-    assert none.headers["www-authenticate"] == expected
+    meta = f'resource_metadata="{chat}/.well-known/oauth-protected-resource/api"'
+    algs = " ".join(DEFAULT_DPOP_ALGS)
+    # Bearer and DPoP are both accepted (RFC 9449 §7.2), each with the metadata URL.
+    assert none.headers["www-authenticate"] == f'Bearer {meta}, DPoP {meta}, algs="{algs}"'
     read_only = redeem(chat, idp.id_jag(chat, "wiki-at-chat", scope="chat.read")).json()
     auth = {"authorization": "Bearer " + read_only["access_token"]}
     denied = httpx.post(chat + "/api/channels/general/messages", headers=auth, json={"text": "x"})
