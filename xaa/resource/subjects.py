@@ -102,7 +102,11 @@ class AccountStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class JitPolicy:
-    """What subject resolution may do beyond existing links."""
+    """What subject resolution may do beyond existing links.
+
+    ``link_email`` and ``create_from_email`` act under the e-mail rule of the module
+    docstring: never across issuers unless the deployer named an authority.
+    """
 
     link_aud_sub: bool = True
     link_email: bool = True
