@@ -33,7 +33,12 @@ def local_stack() -> Iterator[tuple[str, str]]:
     with tempfile.TemporaryDirectory(prefix="xaa-example-") as workdir:
         store = Store(Path(workdir) / "idp.db")
         settings = Settings.make(port=chat_port, db=str(Path(workdir) / "chat.db"))
-        settings = replace(settings, replay="memory", trusted_idps=(idp,))
+        settings = replace(
+            settings,
+            replay="memory",
+            trusted_idps=(idp,),
+            idp_email_domains=((idp, "acme.example"),),  # the demo users' domain
+        )
         try:
             with (
                 serve_in_thread(
