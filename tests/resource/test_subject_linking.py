@@ -14,6 +14,7 @@ from pathlib import Path
 from tests.resource.resource_kit import Kit, assert_rejected, body, make_kit
 from xaa import HttpResponse, SigningKey
 from xaa.resource import Account, AccountResolver, FederatedSubject, TrustedIssuer
+from xaa.resource.subjects import SUBJECT_UNKNOWN
 
 IDP_B = "https://idp-b.example"
 IDP_C = "https://idp-c.example"
@@ -43,7 +44,9 @@ def test_email_never_links_across_issuers() -> None:
     b_key = _trust(kit, IDP_B)
     alice = _account(_redeem(kit, None, kit.claims()["iss"], "alice-at-a", "alice@acme.example"))
     refused = _redeem(kit, b_key, IDP_B, "mallory", "alice@acme.example")
-    assert_rejected(refused, 400, "invalid_grant")
+    assert_rejected(refused, 400, "invalid_grant", "alice@acme.example")
+    # The same words as for an unknown subject: no oracle for which addresses have accounts.
+    assert body(refused)["error_description"] == SUBJECT_UNKNOWN
     assert kit.accounts.linked(IDP_B, None, "mallory") is None
     assert kit.audit.events[-1].reason == (
         "invalid_grant: the e-mail names an account of another issuer"

@@ -79,7 +79,7 @@ from ..tokens import (
     verify_parsed,
 )
 from .policy import ActorPolicy, CarryActor, DpopProofVerifier, GrantPolicy, ServedResource
-from .subjects import Account, FederatedSubject, SubjectResolver
+from .subjects import SUBJECT_UNKNOWN, Account, FederatedSubject, SubjectResolver
 from .trust import TrustRegistry
 
 # Claims naming the IdP that vouched for the subject (documented in docs/resource.md).
@@ -97,7 +97,6 @@ ISSUER_NOT_TRUSTED = "The ID-JAG issuer is not trusted here."
 ID_JAG_EXPIRED = "The ID-JAG has expired."
 ID_JAG_ALREADY_USED = "The ID-JAG was already used."
 ID_JAG_OTHER_CLIENT = "The ID-JAG was issued to another client."
-SUBJECT_UNKNOWN = "The ID-JAG subject has no account here."
 
 
 class ReplayPolicy(StrEnum):

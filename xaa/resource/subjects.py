@@ -32,6 +32,9 @@ from ..errors import InvalidGrant
 
 # (issuer, tenant): the namespace in which an IdP's ``sub`` is unique (draft §3.1).
 IssuerKey = tuple[str, str | None]
+# The public description of every refusal here: it never tells whether an account with
+# that e-mail exists (docs/errors.md); the audit reason (``detail``) does.
+SUBJECT_UNKNOWN = "The ID-JAG subject has no account here."
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +150,9 @@ class AccountResolver:
             if not self.policy.create_from_email:
                 return None
             if authorities and s.issuer not in authorities:
-                raise InvalidGrant(detail="the e-mail's domain belongs to another issuer")
+                raise InvalidGrant(
+                    SUBJECT_UNKNOWN, detail="the e-mail's domain belongs to another issuer"
+                )
             return self.store.create(email)
         if not self.policy.link_email:
             return None
@@ -157,7 +162,9 @@ class AccountResolver:
         else:
             allowed = bool(links) and links == {s.key}
         if not allowed:
-            raise InvalidGrant(detail="the e-mail names an account of another issuer")
+            raise InvalidGrant(
+                SUBJECT_UNKNOWN, detail="the e-mail names an account of another issuer"
+            )
         return found
 
 
