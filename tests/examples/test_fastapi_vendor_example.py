@@ -146,7 +146,7 @@ def test_metadata_advertises_only_what_is_served(tmp_path: Path, vendor: str) ->
     with idp(vendor) as acme, vendor_app(tmp_path, vendor, [acme]):
         meta = httpx.get(f"{vendor}/.well-known/oauth-authorization-server").json()
         assert meta["issuer"] == vendor and meta["token_endpoint"] == f"{vendor}/token"
-        assert "authorization_endpoint" not in meta and "response_types_supported" not in meta
+        assert "authorization_endpoint" not in meta and meta["response_types_supported"] == []
         assert meta["grant_types_supported"] == [spec.GRANT_JWT_BEARER]
         assert meta["authorization_grant_profiles_supported"] == [spec.GRANT_PROFILE_ID_JAG]
         assert acme not in str(meta)  # trusted IdPs are never published (draft §8.4)
