@@ -22,6 +22,7 @@ import asyncio
 import itertools
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -64,11 +65,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class _DiscardAudit:
+    never_blocks = True  # in memory: the adapter runs the steps on the event loop
+
     def emit(self, event: AuditEvent) -> None:
         del event
 
 
 class _Clients:
+    never_blocks = True
+
     def __init__(self) -> None:
         self.client = RegisteredClient.with_secret(CLIENT, SECRET)
 
@@ -105,10 +110,12 @@ def build_app(mode: str, idp_jwk: dict[str, Any], redis_url: str | None) -> Any:
             return Response(b"{}", media_type="application/json")
 
         return Starlette(routes=[Route("/token", empty, methods=["POST"])])
+    if mode in ("crypto", "crypto_dpop"):
+        return Starlette(routes=[crypto_route(idp_jwk, dpop=mode == "crypto_dpop")])
     if redis_url:
-        from xaa.stores.redis import RedisReplayStore
+        from xaa.stores.redis import AsyncRedisReplayStore
 
-        replay: Any = RedisReplayStore(redis_url)
+        replay: Any = AsyncRedisReplayStore(redis_url)
     else:
         replay = MemoryReplayStore()
     endpoint = JwtBearerEndpoint(
@@ -127,13 +134,60 @@ def build_app(mode: str, idp_jwk: dict[str, Any], redis_url: str | None) -> Any:
     return Starlette(routes=[token_route(endpoint, JwksFetcher())])
 
 
+def crypto_route(idp_jwk: dict[str, Any], *, dpop: bool) -> Any:
+    """The limit: read the form, verify the ID-JAG (and the DPoP proof), sign an access
+    token, and nothing else (no client authentication, policy, subject, replay or audit)."""
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from xaa import AccessTokenClaims, json_response
+    from xaa.adapters.starlette import lower_headers, read_form_body, to_starlette
+    from xaa.dpop import check_proof
+    from xaa.forms import parse_form
+    from xaa.stores import MemoryReplayStore
+
+    keys = JwkSet.from_jwks({"keys": [idp_jwk]})
+    as_key = SigningKey.generate("ES256", kid="as")
+    unused = MemoryReplayStore()  # check_proof states the jti claim; the handler skips it
+
+    async def token(request: Request) -> Response:
+        form = parse_form(await read_form_body(request))
+        now = time.time()
+        jag = verify_id_jag(
+            form[spec.P_ASSERTION],
+            keys=keys,
+            issuer=IDP,
+            audience=ISSUER,
+            client_id=CLIENT,
+            now=now,
+            allow_cnf=dpop,
+        ).claims
+        cnf = None
+        if dpop:
+            proof = lower_headers(request)[spec.H_DPOP]
+            result, _ = check_proof(proof, htm="POST", htu=TOKEN_URL, replay=unused, now=now)
+            cnf = {"jkt": result.jkt}
+        issued = int(now)
+        claims = {"iss": ISSUER, "sub": jag.sub, "aud": RESOURCE, "client_id": CLIENT}
+        claims |= {"jti": secrets.token_urlsafe(16), "iat": issued, "exp": issued + 900}
+        claims |= {"scope": jag.scope} | ({"cnf": cnf} if cnf else {})
+        token = issue_access_token(AccessTokenClaims.model_validate(claims), as_key)
+        body = {"access_token": token, "token_type": "DPoP" if dpop else "Bearer"}
+        return to_starlette(json_response(200, body))
+
+    return Route("/token", token, methods=["POST"])
+
+
 def serve_main(argv: list[str]) -> None:
     """``python -m bench.bench_resource serve --port P --mode M [--redis URL]``."""
     import uvicorn
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--mode", choices=["empty", "token", "dpop"], required=True)
+    parser.add_argument(
+        "--mode", choices=["empty", "token", "dpop", "crypto", "crypto_dpop"], required=True
+    )
     parser.add_argument("--redis", default=None)
     args = parser.parse_args(argv)
     idp_jwk = json.loads(os.environ["XAA_BENCH_IDP_JWK"])

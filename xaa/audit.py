@@ -49,6 +49,8 @@ def _escape(match: re.Match[str]) -> str:
 def clean_text(value: str, limit: int = MAX_FIELD_CHARS) -> str:
     """``value`` with unsafe characters escaped (``\\x0a``) and cut to ``limit`` characters
     (the cut ends in ``…``)."""
+    if len(value) <= limit and value.isascii() and value.isprintable():
+        return value  # nothing to escape or cut (ASCII controls are not printable)
     head = value[: limit + 1]
     escaped = _UNSAFE.sub(_escape, head)
     if len(escaped) <= limit and len(value) <= limit:
@@ -76,9 +78,13 @@ def _clean_extra(extra: Any) -> Any:
     """``extra`` cleaned, and whole members dropped past :data:`MAX_EXTRA_CHARS`."""
     if not isinstance(extra, dict):
         return extra  # pydantic refuses it
+    cleaned = _clean_json(extra)
+    # The members' sizes as measured below add up to the size of the whole object.
+    if len(json.dumps(cleaned, default=str)) <= MAX_EXTRA_CHARS:
+        return cleaned
     out: dict[str, Any] = {}
     used = 0
-    for key, value in _clean_json(extra).items():
+    for key, value in cleaned.items():
         size = len(json.dumps({key: value}, default=str))
         if used + size > MAX_EXTRA_CHARS:
             out["truncated"] = True
@@ -139,6 +145,8 @@ class AuditSink(Protocol):
 class MemoryAuditSink:
     """Keeps events in a list (tests, demos)."""
 
+    never_blocks = True  # in memory: async servers call it on the event loop
+
     def __init__(self) -> None:
         self.events: list[AuditEvent] = []
 
@@ -185,6 +193,11 @@ class AggregatingAuditSink:
         self._clock = clock
         self._buckets: dict[tuple[str, str, str | None], _Bucket] = {}
         self._lock = threading.Lock()
+
+    @property
+    def never_blocks(self) -> bool:
+        """Whether the wrapped sink answers without blocking (:func:`xaa.replay.never_blocks`)."""
+        return getattr(self.sink, "never_blocks", False) is True
 
     def emit(self, event: AuditEvent) -> None:
         now = self._clock()

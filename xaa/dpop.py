@@ -44,7 +44,7 @@ from .errors import (
 )
 from .jose import b64url_decode, parse_compact
 from .keys import SigningKey, UnusableKey, VerificationKey, b64url, jwk_thumbprint
-from .replay import NS_DPOP, ReplayStore, claim_once
+from .replay import NS_DPOP, ReplayClaim, ReplayStore
 
 DEFAULT_DPOP_ALGS: tuple[str, ...] = (
     spec.ALG_ES256,
@@ -377,13 +377,19 @@ def _canonical(jwk: Mapping[str, Any]) -> bool:
     return all(raw[name][:1] != b"\0" for name in ("n", "e") if name in raw)
 
 
+@functools.lru_cache(maxsize=256)
+def _normalized_htu(uri: str) -> str:
+    """:func:`normalize_htu`, cached: a server compares the same few URIs on every proof."""
+    return normalize_htu(uri)
+
+
 def _same_htu(claimed: str, expected: str, error: type[OAuthError]) -> str:
     try:
-        want = normalize_htu(expected)
+        want = _normalized_htu(expected)
     except ValueError:
         raise error(detail="request URI is not an http(s) URI") from None
     try:
-        got = normalize_htu(claimed)
+        got = _normalized_htu(claimed)
     except ValueError:
         raise error(detail="htu is not an http(s) URI") from None
     if got != want:
@@ -416,6 +422,43 @@ def verify_proof(
     required. The ``jti`` is claimed once per key in ``replay``. Any other
     defect raises ``error``; an unavailable store raises 503.
     """
+    result, call = check_proof(
+        proof,
+        htm=htm,
+        htu=htu,
+        replay=replay,
+        now=now,
+        accepted_algs=accepted_algs,
+        max_age=max_age,
+        leeway=leeway,
+        nonce=nonce,
+        access_token=access_token,
+        error=error,
+        max_bytes=max_bytes,
+    )
+    if call.perform() is not None:
+        raise error(detail="jti replayed")
+    return result
+
+
+def check_proof(
+    proof: str | Sequence[str],
+    *,
+    htm: str,
+    htu: str,
+    replay: ReplayStore,
+    now: float | None = None,
+    accepted_algs: Collection[str] = DEFAULT_DPOP_ALGS,
+    max_age: int = DEFAULT_MAX_AGE,
+    leeway: int = DEFAULT_LEEWAY,
+    nonce: DpopNonceSource | None = None,
+    access_token: str | None = None,
+    error: type[OAuthError] = InvalidDpopProof,
+    max_bytes: int = MAX_PROOF_BYTES,
+) -> tuple[DpopProofResult, ReplayClaim]:
+    """:func:`verify_proof` up to its last step: every check but the ``jti`` claim, which
+    is returned for the caller to make (a result other than ``None`` is a replay: raise
+    ``error``). Async servers await the claim on an :class:`~xaa.replay.AsyncReplayStore`."""
     values = [proof] if isinstance(proof, str) else list(proof)
     if len(values) != 1:
         raise error(detail="DPoP header missing" if not values else "more than one DPoP header")
@@ -458,14 +501,12 @@ def verify_proof(
         if not hmac.compare_digest(claims.ath.encode(), ath_for(access_token).encode()):
             raise error(detail="ath mismatch")
     expires_at = claims.iat + max_age + leeway + 1
-    if claim_once(
-        replay, NS_DPOP, jkt, claims.jti, holder=request_uri, expires_at=expires_at, now=t
-    ):
-        raise error(detail="jti replayed")
+    call = ReplayClaim(replay, NS_DPOP, jkt, claims.jti, request_uri, expires_at, t)
     public = {k: v for k, v in jwk.items() if k in _THUMBPRINT_MEMBERS}
-    return DpopProofResult(
+    result = DpopProofResult(
         jkt, claims.jti, alg, claims.htm, claims.htu, claims.iat, claims.nonce, public
     )
+    return result, call
 
 
 # --- authorization servers: binding -------------------------------------------

@@ -22,9 +22,10 @@ from .dpop import (
     DEFAULT_LEEWAY,
     DEFAULT_MAX_AGE,
     DpopNonceSource,
+    check_proof,
     verify_proof,
 )
-from .replay import ReplayStore
+from .replay import ReplayClaim, ReplayStore
 
 __all__ = ["DpopVerifier"]
 
@@ -41,6 +42,14 @@ class DpopVerifier:
     algs: tuple[str, ...] = DEFAULT_DPOP_ALGS
     max_age: int = DEFAULT_MAX_AGE
     leeway: int = DEFAULT_LEEWAY
+
+    @property
+    def never_blocks(self) -> bool:
+        """Whether its replay store and nonce source answer without blocking."""
+        return all(
+            getattr(part, "never_blocks", False) is True or part is None
+            for part in (self.replay, self.nonces)
+        )
 
     def verify(
         self,
@@ -66,6 +75,31 @@ class DpopVerifier:
             nonce=self.nonces,
             access_token=access_token,
         ).jkt
+
+    def check(
+        self,
+        proof: str | Sequence[str],
+        *,
+        method: str,
+        url: str,
+        now: float,
+        access_token: str | None = None,
+    ) -> tuple[str, ReplayClaim]:
+        """:meth:`verify` but for the proof's ``jti`` claim, returned for the caller to make
+        (:func:`xaa.dpop.check_proof`); a result other than ``None`` is a replayed proof."""
+        result, call = check_proof(
+            proof,
+            htm=method,
+            htu=url,
+            replay=self.replay,
+            now=now,
+            accepted_algs=self.algs,
+            max_age=self.max_age,
+            leeway=self.leeway,
+            nonce=self.nonces,
+            access_token=access_token,
+        )
+        return result.jkt, call
 
     def verify_proof(self, proof: str, *, method: str, url: str, now: float) -> str:
         """:meth:`verify` under the name of the IdP's seam (draft §8.6.1.1)."""

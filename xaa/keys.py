@@ -366,6 +366,8 @@ class KeyRing:
     key; :meth:`prune` removes retired keys once everything they signed has expired.
     """
 
+    never_blocks = True  # in memory: async servers call it on the event loop
+
     def __init__(
         self, keys: Iterable[ManagedKey], *, min_staging: float = DEFAULT_MIN_STAGING
     ) -> None:

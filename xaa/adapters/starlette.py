@@ -9,9 +9,10 @@ its own requests (503 ``temporarily_unavailable``) and delays nothing else.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -23,6 +24,7 @@ from .. import spec
 from ..audit import clean_text, client_address
 from ..errors import HttpResponse, InvalidRequest, OAuthError, TemporarilyUnavailable
 from ..forms import MAX_FORM_BYTES
+from ..replay import AsyncReplayStore, ClaimFlow, ReplayClaim, never_blocks
 
 __all__ = [
     "AuditAddressMiddleware",
@@ -66,6 +68,66 @@ class BlockingCalls:
             )
         log.warning("request abandoned after %g s: a store did not answer", self.timeout)
         raise TemporarilyUnavailable(detail=f"store call exceeded {self.timeout:g} s")
+
+    async def step(self, call: Callable[[], T], *, inline: bool) -> T:
+        """``call()`` on the event loop when ``inline`` (its stores never block), else
+        :meth:`run`."""
+        return call() if inline else await self.run(call)
+
+    async def claim(self, call: ReplayClaim) -> str | None:
+        """Make one replay claim a flow asked for: awaited on an
+        :class:`~xaa.replay.AsyncReplayStore` (bounded by ``timeout``), inline on a store
+        that never blocks, else in a worker thread."""
+        store = call.store
+        if _is_async_store(store):
+            assert isinstance(store, AsyncReplayStore)
+            with anyio.move_on_after(self.timeout):
+                return await call.perform_async(store)
+            log.warning("request abandoned after %g s: a store did not answer", self.timeout)
+            raise TemporarilyUnavailable(detail=f"store call exceeded {self.timeout:g} s")
+        if never_blocks(store):
+            return call.perform()
+        return await self.run(call.perform)
+
+    async def drive(self, flow: ClaimFlow[T], *, inline: bool) -> T:
+        """Run a sans-I/O flow to its end: its steps inline or in a worker thread
+        (:meth:`step`), each replay claim it yields through :meth:`claim`; a claim's
+        ``OAuthError`` is raised into the flow, which refuses the request as usual."""
+        done, value = await self.step(functools.partial(_advance, flow, None), inline=inline)
+        while not done:
+            assert isinstance(value, ReplayClaim)
+            reply: str | OAuthError | None
+            try:
+                reply = await self.claim(value)
+            except OAuthError as exc:
+                reply = exc
+            advance = functools.partial(_advance, flow, reply)
+            done, value = await self.step(advance, inline=inline)
+        return cast(T, value)
+
+
+_ASYNC_STORE_TYPES: dict[type, bool] = {}
+
+
+def _is_async_store(store: object) -> bool:
+    # isinstance() on a runtime-checkable Protocol costs ~10 us per call; the answer
+    # depends only on the class.
+    kind = type(store)
+    found = _ASYNC_STORE_TYPES.get(kind)
+    if found is None:
+        found = _ASYNC_STORE_TYPES[kind] = isinstance(store, AsyncReplayStore)
+    return found
+
+
+def _advance(flow: ClaimFlow[T], reply: str | OAuthError | None) -> tuple[bool, ReplayClaim | T]:
+    """One step of ``flow``: ``(False, next claim)`` or ``(True, its value)`` (StopIteration
+    cannot cross a thread hop). An ``OAuthError`` reply is raised into the flow."""
+    try:
+        if isinstance(reply, OAuthError):
+            return False, flow.throw(reply)
+        return False, flow.send(reply)
+    except StopIteration as stop:
+        return True, stop.value
 
 
 async def read_form_body(request: Request) -> bytes:

@@ -2,7 +2,7 @@
 
 The token exchange's store calls (client, replay, refresh-token and audit stores)
 run in worker threads through :class:`~xaa.adapters.starlette.BlockingCalls`,
-never on the event loop.
+never on the event loop, unless every store is in memory (``never_blocks``).
 """
 
 from __future__ import annotations
@@ -26,14 +26,18 @@ __all__ = ["idp_routes", "json_document", "token_exchange_handler"]
 def token_exchange_handler(
     endpoint: TokenExchangeEndpoint, *, calls: BlockingCalls | None = None
 ) -> Callable[[Request], Any]:
-    """An async handler running ``endpoint`` on each POST, in a worker thread."""
+    """An async handler running ``endpoint`` on each POST: on the event loop when every
+    store answers without blocking (:attr:`TokenExchangeEndpoint.never_blocks`), else in
+    a worker thread."""
     blocking = calls or BlockingCalls()
+    inline = endpoint.never_blocks
 
     async def token(request: Request) -> Response:
         try:
             body = await read_form_body(request)
             headers = lower_headers(request)
-            return to_starlette(await blocking.run(lambda: endpoint.handle(headers, body)))
+            response = await blocking.step(lambda: endpoint.handle(headers, body), inline=inline)
+            return to_starlette(response)
         except OAuthError as exc:
             return error_response(exc, where="token")
 

@@ -32,6 +32,7 @@ from ..actors import actor_chain
 from ..audit import clean_text
 from ..errors import OAuthError
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
+from ..replay import never_blocks
 from ..resource import (
     JwtBearerEndpoint,
     ResourceServer,
@@ -119,8 +120,16 @@ def token_route(
     calls: BlockingCalls | None = None,
 ) -> Route:
     """``POST path``: the jwt-bearer token endpoint (draft §4.4); its store calls run
-    through ``calls`` (a fresh :class:`BlockingCalls` by default)."""
+    through ``calls`` (a fresh :class:`BlockingCalls` by default).
+
+    The steps run on the event loop when every store answers without blocking
+    (:attr:`JwtBearerEndpoint.never_blocks`), else in a worker thread; the replay
+    claims (ID-JAG and DPoP ``jti``) are awaited on an
+    :class:`~xaa.replay.AsyncReplayStore`, made inline on a memory store, or in a thread.
+    """
     blocking = calls or BlockingCalls()
+    inline = endpoint.never_blocks
+    replay_inline = never_blocks(endpoint.replay)
 
     def refuse(exc: OAuthError) -> None:
         endpoint.audit_denial(exc, {})
@@ -130,16 +139,17 @@ def token_route(
             try:
                 form = endpoint.parse(await read_form_body(request))
             except OAuthError as exc:
-                await blocking.run(functools.partial(refuse, exc))
+                await blocking.step(functools.partial(refuse, exc), inline=inline)
                 return error_response(exc, where="token")
             now = time.time()
             stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
             if stale is not None:
                 await fetcher.refresh(endpoint.trust, stale, now)
             headers = lower_headers(request)
-            return to_starlette(
-                await blocking.run(lambda: endpoint.handle_form(headers, form, now=now))
-            )
+            # A client assertion's jti is claimed inside the steps, on the blocking API.
+            steps_inline = inline and (replay_inline or spec.P_CLIENT_ASSERTION not in form)
+            flow = endpoint.handle_form_flow(headers, form, now=now)
+            return to_starlette(await blocking.drive(flow, inline=steps_inline))
         except OAuthError as exc:  # the store did not answer in time
             return error_response(exc, where="token")
 

@@ -172,6 +172,12 @@ class ExchangePolicy:
     subjects: SubjectMapper
     auth_context: AuthContextPolicy
 
+    @property
+    def never_blocks(self) -> bool:
+        """Whether every hook answers without blocking (:func:`xaa.replay.never_blocks`)."""
+        hooks = (self.audiences, self.clients, self.scopes, self.subjects, self.auth_context)
+        return all(getattr(hook, "never_blocks", False) is True for hook in hooks)
+
     @classmethod
     def from_config(cls, document: IssuancePolicy | Mapping[str, Any]) -> ExchangePolicy:
         """Every hook from one configuration document."""
@@ -273,6 +279,8 @@ class IssuancePolicy(BaseModel):
 
 class ConfigPolicy:
     """Every policy hook, driven by an :class:`IssuancePolicy` document."""
+
+    never_blocks = True  # in memory: async servers call it on the event loop
 
     def __init__(self, document: IssuancePolicy | Mapping[str, Any]) -> None:
         self.document = (

@@ -81,6 +81,11 @@ class IdTokenSubjectValidator:
         self.keys = keys
         self.max_lifetime = max_lifetime
 
+    @property
+    def never_blocks(self) -> bool:
+        """Whether its key source answers without blocking (:func:`xaa.replay.never_blocks`)."""
+        return getattr(self.keys, "never_blocks", False) is True
+
     def validate_subject_token(
         self, token: str, *, client: AuthenticatedClient, now: float
     ) -> Subject:
@@ -175,6 +180,11 @@ class RefreshTokenSubjectValidator:
 
     def __init__(self, store: RefreshTokenStore) -> None:
         self.store = store
+
+    @property
+    def never_blocks(self) -> bool:
+        """Whether its store answers without blocking (:func:`xaa.replay.never_blocks`)."""
+        return getattr(self.store, "never_blocks", False) is True
 
     def validate_subject_token(
         self, token: str, *, client: AuthenticatedClient, now: float

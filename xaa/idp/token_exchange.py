@@ -49,7 +49,7 @@ from ..errors import (
 )
 from ..forms import Form, format_scope, parse_form, parse_scope
 from ..models import Actor, IdJagClaims, TokenExchangeResponse
-from ..replay import ReplayStore
+from ..replay import ReplayStore, never_blocks
 from ..tokens import DEFAULT_MAX_ID_JAG_LIFETIME, DEFAULT_MAX_ID_TOKEN_LIFETIME, issue_id_jag
 from .policy import ExchangePolicy, Grant, GrantRequest, MappedSubject, Subject
 from .subjects import (
@@ -216,6 +216,15 @@ class TokenExchangeEndpoint:
         self._validators = validators
         if self.token_endpoint is None:
             self.token_endpoint = self.issuer.rstrip("/") + "/token"
+
+    @property
+    def never_blocks(self) -> bool:
+        """Whether every store and hook answers without blocking (in memory), so an async
+        server may run :meth:`handle` on its event loop (:func:`xaa.replay.never_blocks`)."""
+        hooks: list[object] = [self.keys, self.clients, self.replay, self.policy, self.audit]
+        hooks += [*self._validators.values(), *self.token_issuers.values()]
+        hooks += [hook for hook in (self.directory, self.dpop, self.actors) if hook is not None]
+        return never_blocks(*hooks)
 
     @property
     def subject_token_types(self) -> list[str]:

@@ -38,7 +38,6 @@ who vouched for them.
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 import time
@@ -58,6 +57,7 @@ from ..client_auth import (
     authenticate_client,
 )
 from ..dpop import bind_decision
+from ..dpop_server import DpopVerifier
 from ..errors import (
     HttpResponse,
     InvalidAuthorizationDetails,
@@ -73,10 +73,10 @@ from ..errors import (
     json_response,
 )
 from ..forms import Form, format_scope, parse_form, parse_scope
-from ..jose import DEFAULT_MAX_TOKEN_BYTES, parse_compact
+from ..jose import DEFAULT_MAX_TOKEN_BYTES, CompactJws, parse_compact
 from ..keys import SigningKey
 from ..models import AccessTokenClaims, AuthorizationDetail, IdJagClaims, TokenResponse
-from ..replay import NS_ID_JAG, ReplayStore, claim_once
+from ..replay import NS_ID_JAG, ClaimFlow, ReplayClaim, ReplayStore, never_blocks, run_claims
 from ..tokens import (
     DEFAULT_LEEWAY,
     DEFAULT_MAX_ID_JAG_LIFETIME,
@@ -131,6 +131,24 @@ class IssuedAccessToken:
     token_type: str
     expires_in: int
 
+    def response_body(self) -> dict[str, Any]:
+        """``response().to_json()``, built directly when there are no authorization details
+        (the same members; the model is only needed to serialize the details)."""
+        if self.granted.details:
+            return self.response().to_json()
+        resources = self.granted.resources
+        body: dict[str, Any] = {
+            "access_token": self.token,
+            "token_type": self.token_type,
+            "expires_in": self.expires_in,
+        }
+        scope = format_scope(self.granted.scopes)
+        if scope:
+            body["scope"] = scope
+        if resources:
+            body["resource"] = resources[0] if len(resources) == 1 else list(resources)
+        return body
+
     def response(self) -> TokenResponse:
         """The RFC 6749 §5.1 body reflecting the granted values (draft §4.4.1); no refresh."""
         resources = list(self.granted.resources)
@@ -174,6 +192,17 @@ class JwtBearerEndpoint:
         if requires and self.dpop is None:
             raise ValueError("require_dpop needs a DPoP proof verifier")
         self._served = {r.identifier: r for r in self.resources}
+        # The assertion pending_refresh parsed, reused by verify (one slot; a miss re-parses).
+        self._parsed: tuple[str, CompactJws] | None = None
+
+    @property
+    def never_blocks(self) -> bool:
+        """Whether every store and hook but the replay store answers without blocking, so
+        an async server may run the steps on its event loop and make only the replay
+        claims itself (:meth:`handle_form_flow`, :func:`xaa.replay.never_blocks`). The
+        replay store also serves ``private_key_jwt`` client assertions inline."""
+        hooks = (self.clients, self.grants, self.subjects, self.audit, self.actors)
+        return never_blocks(*hooks, *((self.dpop,) if self.dpop is not None else ()))
 
     # -- the endpoint -------------------------------------------------------------------------
 
@@ -192,13 +221,22 @@ class JwtBearerEndpoint:
         self, headers: Mapping[str, str], form: Form, *, now: float | None = None
     ) -> HttpResponse:
         """:meth:`handle` for a form an adapter already parsed with :meth:`parse`."""
+        return run_claims(self.handle_form_flow(headers, form, now=now))
+
+    def handle_form_flow(
+        self, headers: Mapping[str, str], form: Form, *, now: float | None = None
+    ) -> ClaimFlow[HttpResponse]:
+        """:meth:`handle_form` as a flow that yields its replay claims (the ID-JAG's
+        ``jti``, the DPoP proof's) for the caller to make: an async adapter awaits them
+        on an :class:`~xaa.replay.AsyncReplayStore` (:func:`~xaa.replay.run_claims` makes
+        them blocking)."""
         at = time.time() if now is None else now
         event: dict[str, Any] = {}
         try:
             client = self.authenticate(headers, form, at)
             event["client_id"] = client.client_id
             self.check_grant(client)
-            issued = self.redeem(form, client.client_id, headers, at, event)
+            issued = yield from self.redeem_flow(form, client.client_id, headers, at, event)
         except OAuthError as exc:
             if isinstance(exc, InvalidClient) and "client_id" not in event:
                 attempted = attempted_client_id(headers, form)  # the kill switch's audit row
@@ -206,7 +244,7 @@ class JwtBearerEndpoint:
                     event["extra"] = {"attempted_client_id": attempted}
             self.audit_denial(exc, event)
             return exc.to_response()
-        return json_response(200, issued.response().to_json())
+        return json_response(200, issued.response_body())
 
     def parse(self, body: bytes) -> Form:
         """Step 1: the form; ``grant_type`` jwt-bearer (or jwt-dpop with a proof verifier)
@@ -251,6 +289,17 @@ class JwtBearerEndpoint:
         event: dict[str, Any] | None = None,
     ) -> IssuedAccessToken:
         """Steps 4-10 for an authenticated ``client_id``; audits the success."""
+        return run_claims(self.redeem_flow(form, client_id, headers, now, event))
+
+    def redeem_flow(
+        self,
+        form: Mapping[str, str] | Form,
+        client_id: str,
+        headers: Mapping[str, str],
+        now: float,
+        event: dict[str, Any] | None = None,
+    ) -> ClaimFlow[IssuedAccessToken]:
+        """:meth:`redeem` as a flow yielding its replay claims (:meth:`handle_form_flow`)."""
         event = {} if event is None else event
         assertion = form.get(spec.P_ASSERTION)
         if assertion is None:
@@ -263,14 +312,14 @@ class JwtBearerEndpoint:
         event.update(issuer=jag.iss, subject=jag.sub, jti=jag.jti)
         if jag.act is not None:
             event["actors"] = jag.act.chain()
-        jkt = self.proof(jag, headers, now)
+        jkt = yield from self.proof_flow(jag, headers, now)
         self.actors.check(jag.act, client_id)
         account = self.resolve_subject(jag)
         event["requested_scope"] = form.get(spec.P_SCOPE)
         granted = self.grant(jag, form, client_id, account)
         self.check_constrained(granted, jkt)
         # Last: a request refused above can be corrected and retried with the same ID-JAG.
-        self.check_replay(jag, client_id, now)
+        yield from self.check_replay_flow(jag, client_id, now)
         issued = self.issue(jag, client_id, account, granted, jkt, now)
         self.audit.emit(
             AuditEvent(
@@ -292,7 +341,12 @@ class JwtBearerEndpoint:
         self, assertion: str, client_id: str, headers: Mapping[str, str], now: float
     ) -> IdJagClaims:
         """Step 4: the ID-JAG, from a trusted issuer, for this AS and this client (§4.4.1)."""
-        jws = parse_compact(assertion, error=InvalidGrant, max_bytes=self.max_assertion_bytes)
+        parsed = self._parsed
+        if parsed is not None and parsed[0] is assertion:
+            self._parsed = None
+            jws = parsed[1]
+        else:
+            jws = self._parse(assertion)
         issuer = jws.payload.get("iss")
         if not isinstance(issuer, str) or not self.trust.is_trusted(issuer):
             raise InvalidGrant(ISSUER_NOT_TRUSTED, detail="iss is not a trusted IdP")
@@ -332,12 +386,26 @@ class JwtBearerEndpoint:
         The proof (``htm`` POST, ``htu`` the configured token endpoint) is verified
         first; :func:`~xaa.dpop.bind_decision` then takes the four cases.
         """
+        return run_claims(self.proof_flow(jag, headers, now))
+
+    def proof_flow(
+        self, jag: IdJagClaims, headers: Mapping[str, str], now: float
+    ) -> ClaimFlow[str | None]:
+        """:meth:`proof` as a flow: a :class:`~xaa.dpop_server.DpopVerifier`'s ``jti``
+        claim is yielded (other verifiers make their own)."""
         proof = headers.get(spec.H_DPOP)
         proof_jkt: str | None = None
         if proof is not None:
             if self.dpop is None:
                 raise InvalidDpopProof(detail="DPoP proofs are not supported by this server")
-            proof_jkt = self.dpop.verify(proof, method="POST", url=self.token_endpoint, now=now)
+            if isinstance(self.dpop, DpopVerifier):
+                proof_jkt, call = self.dpop.check(
+                    proof, method="POST", url=self.token_endpoint, now=now
+                )
+                if (yield call) is not None:
+                    raise InvalidDpopProof(detail="jti replayed")
+            else:
+                proof_jkt = self.dpop.verify(proof, method="POST", url=self.token_endpoint, now=now)
         cnf_jkt = jag.cnf.jkt if jag.cnf is not None else None
         return bind_decision(cnf_jkt, proof_jkt, self.require_dpop)
 
@@ -351,14 +419,12 @@ class JwtBearerEndpoint:
 
         The claim is atomic in the store, so of concurrent redemptions exactly one passes.
         """
-        holder = claim_once(
-            self.replay,
-            NS_ID_JAG,
-            jag.iss,
-            jag.jti,
-            holder=client_id,
-            expires_at=jag.exp + self.leeway,
-            now=now,
+        run_claims(self.check_replay_flow(jag, client_id, now))
+
+    def check_replay_flow(self, jag: IdJagClaims, client_id: str, now: float) -> ClaimFlow[None]:
+        """:meth:`check_replay` as a flow yielding its claim."""
+        holder = yield ReplayClaim(
+            self.replay, NS_ID_JAG, jag.iss, jag.jti, client_id, jag.exp + self.leeway, now
         )
         if holder is None:
             return
@@ -487,16 +553,24 @@ class JwtBearerEndpoint:
     def pending_refresh(self, assertion: str | None, now: float) -> str | None:
         """The trusted issuer whose keys an adapter should refresh before :meth:`handle_form`.
 
-        A light peek at ``iss`` and ``kid`` (the strict parse happens in :meth:`verify`).
+        The strict parse of :meth:`verify`, kept for it; a malformed assertion needs no
+        refresh (:meth:`verify` refuses it).
         """
-        peeked = _peek(assertion)
-        if peeked is None:
+        if not isinstance(assertion, str):
             return None
-        issuer, kid = peeked
+        try:
+            jws = self._parse(assertion)
+        except InvalidGrant:
+            return None
+        self._parsed = (assertion, jws)
+        issuer, kid = jws.payload.get("iss"), jws.header.get("kid")
         if not self.trust.is_trusted(issuer) or not (kid is None or isinstance(kid, str)):
             return None
         assert isinstance(issuer, str)
         return issuer if self.trust.needs_refresh(issuer, kid, now) else None
+
+    def _parse(self, assertion: str) -> CompactJws:
+        return parse_compact(assertion, error=InvalidGrant, max_bytes=self.max_assertion_bytes)
 
     def audit_denial(self, exc: OAuthError, event: dict[str, Any]) -> None:
         """Emit the audit event of a refused request."""
@@ -509,18 +583,3 @@ class JwtBearerEndpoint:
                 **event,
             )
         )
-
-
-def _peek(assertion: str | None) -> tuple[object, object] | None:
-    """``(iss, kid)`` of a compact JWS without any verification, or ``None``."""
-    if not isinstance(assertion, str) or assertion.count(".") != 2:
-        return None
-    head, payload, _ = assertion.split(".")
-    try:
-        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        return None
-    return claims.get("iss"), header.get("kid")

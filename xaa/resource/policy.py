@@ -65,6 +65,8 @@ class ClientGrant:
 class StaticGrantPolicy:
     """A :class:`GrantPolicy` from configuration; unknown clients get nothing."""
 
+    never_blocks = True  # in memory: async servers call it on the event loop
+
     def __init__(self, grants: Iterable[ClientGrant]) -> None:
         self._grants = {g.client_id: g for g in grants}
 
@@ -97,6 +99,8 @@ class CarryActor:
     The ID-JAG's signature already vouches for ``act``; the chain is recorded
     so the API can tell which actor acted (draft §8.5).
     """
+
+    never_blocks = True
 
     def check(self, act: Actor | None, client_id: str) -> None:
         del act, client_id

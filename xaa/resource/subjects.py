@@ -124,6 +124,11 @@ class AccountResolver:
         self.policy = policy or JitPolicy()
         self._lock = threading.Lock()
 
+    @property
+    def never_blocks(self) -> bool:
+        """Whether its store answers without blocking (:func:`xaa.replay.never_blocks`)."""
+        return getattr(self.store, "never_blocks", False) is True
+
     def resolve(self, subject: FederatedSubject) -> Account | None:
         with self._lock:
             return self._resolve(subject)
@@ -170,6 +175,8 @@ class AccountResolver:
 
 class MemoryAccountStore:
     """An :class:`AccountStore` in memory (tests, demos)."""
+
+    never_blocks = True  # in memory: async servers call it on the event loop
 
     def __init__(self, accounts: list[Account] | None = None) -> None:
         self._accounts = {a.id: a for a in accounts or []}

@@ -10,6 +10,8 @@ from ..replay import ReplayStoreUnavailable
 class MemoryReplayStore:
     """A :class:`~xaa.replay.ReplayStore` in a dict, guarded by a lock."""
 
+    never_blocks = True  # in memory: async servers call it on the event loop
+
     def __init__(self, max_entries: int = 1_000_000) -> None:
         self._entries: dict[tuple[str, str, str], tuple[str, float]] = {}
         self._lock = threading.Lock()

@@ -19,9 +19,11 @@ server has neither ``appendonly yes`` nor RDB ``save`` points (docs/resource.md)
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import redis
+import redis.asyncio
 
 from ..replay import ReplayStoreUnavailable
 
@@ -101,10 +103,55 @@ class RedisReplayStore:
         self._redis.close()
 
 
+class AsyncRedisReplayStore(RedisReplayStore):
+    """:class:`RedisReplayStore` with an awaitable claim (:class:`~xaa.replay.AsyncReplayStore`):
+    the async adapters await :meth:`claim_async` on their event loop (``redis.asyncio``,
+    the same atomic ``SET NX PXAT GET`` and key layout), so a hung Redis holds no thread
+    and delays no other request; the blocking :meth:`claim` stays for sync callers
+    (``private_key_jwt`` client assertions, scripts). ``timeout`` bounds each call.
+
+    The async client belongs to the event loop that first used it; another loop (a
+    second server in the same process) gets its own.
+    """
+
+    def __init__(self, url: str, *, prefix: str = "xaa:replay", timeout: float = 1.0) -> None:
+        super().__init__(url, prefix=prefix, timeout=timeout)
+        self._url = url
+        self._timeout = timeout
+        self._clients: dict[int, redis.asyncio.Redis] = {}
+
+    def _async_client(self) -> redis.asyncio.Redis:
+        loop = id(asyncio.get_running_loop())
+        client = self._clients.get(loop)
+        if client is None:
+            client = redis.asyncio.Redis.from_url(
+                self._url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout
+            )
+            self._clients = {**self._clients, loop: client}
+        return client
+
+    async def claim_async(
+        self, namespace: str, issuer: str, jti: str, *, holder: str, expires_at: float, now: float
+    ) -> str | None:
+        """:meth:`claim`, awaited; a Redis error or timeout raises
+        :class:`~xaa.replay.ReplayStoreUnavailable` (the endpoint answers 503)."""
+        key = self._key(namespace, issuer, jti)
+        expiry_ms = int(max(expires_at, now + 1) * 1000)
+        try:
+            previous = await self._async_client().set(
+                key, holder, nx=True, pxat=expiry_ms, get=True
+            )
+        except (redis.RedisError, TimeoutError) as exc:
+            raise ReplayStoreUnavailable("redis unavailable") from exc
+        if previous is None:
+            return None
+        return previous.decode() if isinstance(previous, bytes) else str(previous)
+
+
 def _config(client: redis.Redis, name: str) -> str:
     """One ``CONFIG GET`` value as text (``""`` when absent)."""
     value = client.config_get(name).get(name, "")
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-__all__ = ["RedisReplayStore"]
+__all__ = ["AsyncRedisReplayStore", "RedisReplayStore"]
