@@ -7,11 +7,12 @@ answered with ``unsupported_grant_type``, only the code flow.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -47,6 +48,7 @@ from xaa.adapters.starlette import (
 )
 from xaa.adapters.starlette_resource import (
     JwksFetcher,
+    handle_token_form,
     metadata_routes,
     protected_resource_route,
     requires,
@@ -106,9 +108,11 @@ def replay_store(settings: Settings) -> ReplayStore:
     if settings.replay == "sqlite":
         return SqliteReplayStore(settings.db)
     if settings.replay.startswith(("redis://", "rediss://", "unix://")):
-        from xaa.stores.redis import RedisReplayStore
+        from xaa.stores.redis import AsyncRedisReplayStore
 
-        store = RedisReplayStore(settings.replay)
+        # Redemptions await their claims on the event loop (redis.asyncio): a hung Redis
+        # holds no worker thread; the blocking API serves the other paths.
+        store = AsyncRedisReplayStore(settings.replay)
         store.check()  # fail at startup when Redis cannot be reached
         store.check_persistence()  # a WARNING when a restart would reopen the replay window
         return store
@@ -250,9 +254,7 @@ def create_app(settings: Settings) -> Starlette:
                 stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
                 if stale is not None:
                     await fetcher.refresh(trust, stale, now)
-                return to_starlette(
-                    await calls.run(lambda: endpoint.handle_form(headers, form, now=now))
-                )
+                return to_starlette(await handle_token_form(endpoint, calls, headers, form, now))
             if grant is None:
                 raise InvalidRequest(detail="grant_type missing")
             return to_starlette(await calls.run(lambda: flow.token(headers, form, now)))
@@ -348,7 +350,20 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/channels/{channel}/messages", list_messages, methods=["GET"]),
         Route("/api/channels/{channel}/messages", post_message, methods=["POST"]),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(AuditAddressMiddleware)])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        del app
+        try:
+            yield
+        finally:
+            close = getattr(replay, "aclose", None)
+            if close is not None:
+                await close()  # the async Redis connections of this event loop
+
+    app = Starlette(
+        routes=routes, middleware=[Middleware(AuditAddressMiddleware)], lifespan=lifespan
+    )
     app.state.settings = settings
     app.state.store = store
     app.state.endpoint = endpoint

@@ -30,7 +30,8 @@ from starlette.routing import Route
 from .. import spec
 from ..actors import actor_chain
 from ..audit import clean_text
-from ..errors import OAuthError
+from ..errors import HttpResponse, OAuthError
+from ..forms import Form
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..replay import never_blocks
 from ..resource import (
@@ -129,7 +130,6 @@ def token_route(
     """
     blocking = calls or BlockingCalls()
     inline = endpoint.never_blocks
-    replay_inline = never_blocks(endpoint.replay)
 
     def refuse(exc: OAuthError) -> None:
         endpoint.audit_denial(exc, {})
@@ -146,14 +146,33 @@ def token_route(
             if stale is not None:
                 await fetcher.refresh(endpoint.trust, stale, now)
             headers = lower_headers(request)
-            # A client assertion's jti is claimed inside the steps, on the blocking API.
-            steps_inline = inline and (replay_inline or spec.P_CLIENT_ASSERTION not in form)
-            flow = endpoint.handle_form_flow(headers, form, now=now)
-            return to_starlette(await blocking.drive(flow, inline=steps_inline))
+            return to_starlette(await handle_token_form(endpoint, blocking, headers, form, now))
         except OAuthError as exc:  # the store did not answer in time
             return error_response(exc, where="token")
 
     return Route(path, token, methods=["POST"])
+
+
+async def handle_token_form(
+    endpoint: JwtBearerEndpoint,
+    calls: BlockingCalls,
+    headers: Mapping[str, str],
+    form: Form,
+    now: float,
+) -> HttpResponse:
+    """:meth:`JwtBearerEndpoint.handle_form` without blocking the event loop: the steps run
+    on the loop when every store never blocks (:attr:`JwtBearerEndpoint.never_blocks`),
+    else in a worker thread; the replay claims the flow yields go through
+    :meth:`BlockingCalls.claim` (awaited on an :class:`~xaa.replay.AsyncReplayStore`)."""
+    # A client assertion's jti is claimed inside the steps, on the blocking API.
+    inline = endpoint.never_blocks and (
+        never_blocks(endpoint.replay) or spec.P_CLIENT_ASSERTION not in form
+    )
+    if type(endpoint).handle_form is not JwtBearerEndpoint.handle_form:
+        # A subclass's own handle_form, as it is.
+        handled = functools.partial(endpoint.handle_form, headers, form, now=now)
+        return await calls.step(handled, inline=inline)
+    return await calls.drive(endpoint.handle_form_flow(headers, form, now=now), inline=inline)
 
 
 def metadata_routes(metadata: AuthorizationServerMetadata, jwks: Mapping[str, Any]) -> list[Route]:
@@ -231,6 +250,7 @@ def requires(
 
 __all__ = [
     "JwksFetcher",
+    "handle_token_form",
     "metadata_routes",
     "protected_resource_route",
     "requires",

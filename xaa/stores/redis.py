@@ -147,6 +147,13 @@ class AsyncRedisReplayStore(RedisReplayStore):
             return None
         return previous.decode() if isinstance(previous, bytes) else str(previous)
 
+    async def aclose(self) -> None:
+        """Close the async connections of the running event loop (call at shutdown)."""
+        client = self._clients.get(id(asyncio.get_running_loop()))
+        if client is not None:
+            self._clients = {k: v for k, v in self._clients.items() if v is not client}
+            await client.aclose()
+
 
 def _config(client: redis.Redis, name: str) -> str:
     """One ``CONFIG GET`` value as text (``""`` when absent)."""
