@@ -162,7 +162,8 @@ def _dpop_verifier(config: IdpConfig, store: Store) -> DpopVerifier | None:
     """Draft §8.6.1.1: proofs on token exchange, replay in the IdP's store, optional nonces."""
     if not config.dpop.enabled:
         return None
-    nonces = HmacNonceSource(secrets.token_bytes(32)) if config.dpop.nonces else None
+    # The nonce key lives in the database: every worker process accepts the others' nonces.
+    nonces = HmacNonceSource(store.server_secret("dpop-nonce")) if config.dpop.nonces else None
     return DpopVerifier(store, nonces=nonces, algs=tuple(config.dpop.algs))
 
 

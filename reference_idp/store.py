@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS keys (
 CREATE TABLE IF NOT EXISTS single_use (
   namespace TEXT NOT NULL, issuer TEXT NOT NULL, jti TEXT NOT NULL, holder TEXT NOT NULL,
   expires_at REAL NOT NULL, PRIMARY KEY (namespace, issuer, jti));
+CREATE TABLE IF NOT EXISTS server_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, event TEXT NOT NULL,
   decision TEXT NOT NULL, reason TEXT NOT NULL, document TEXT NOT NULL);
@@ -160,6 +161,17 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def server_secret(self, name: str) -> bytes:
+        """A random 32-byte secret kept in the database, the same for every process serving
+        it (``--workers``): e.g. the DPoP nonce key."""
+        with self.tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO server_secrets VALUES (?, ?)",
+                (name, secrets.token_bytes(32)),
+            )
+            row = db.execute("SELECT value FROM server_secrets WHERE name=?", (name,)).fetchone()
+        return bytes(row[0])
 
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -119,11 +118,14 @@ def replay_store(settings: Settings) -> ReplayStore:
     raise ConfigurationError("--replay must be memory, sqlite or a redis:// URL")
 
 
-def _dpop_verifier(settings: Settings, replay: ReplayStore) -> DpopVerifier | None:
-    """RFC 9449 at /token and the API: one replay store, optional stateless nonces."""
+def _dpop_verifier(
+    settings: Settings, replay: ReplayStore, store: ChatStore
+) -> DpopVerifier | None:
+    """RFC 9449 at /token and the API: one replay store, optional stateless nonces (their
+    key in the database, so every worker process accepts the others' nonces)."""
     if not settings.dpop or settings.legacy:
         return None
-    nonces = HmacNonceSource(secrets.token_bytes(32)) if settings.dpop_nonces else None
+    nonces = HmacNonceSource(store.server_secret("dpop-nonce")) if settings.dpop_nonces else None
     return DpopVerifier(replay, nonces=nonces)
 
 
@@ -179,7 +181,7 @@ def create_app(settings: Settings) -> Starlette:
         min_refresh_interval=settings.idp_min_refresh_interval,
     )
     replay = replay_store(settings)
-    dpop = _dpop_verifier(settings, replay)
+    dpop = _dpop_verifier(settings, replay, store)
     endpoint_type = endpoint_class(settings.test_only_break)
     if settings.test_only_break is not None:
         log.warning(
@@ -215,6 +217,7 @@ def create_app(settings: Settings) -> Starlette:
         access_token_lifetime=settings.access_token_lifetime,
         refresh_token_lifetime=settings.refresh_token_lifetime,
         audit=audit,
+        replay=replay,
     )
     metadata = authorization_server_metadata(
         settings.issuer,

@@ -29,6 +29,7 @@ from xaa import (
     InvalidScope,
     JwkSet,
     OAuthError,
+    ReplayStore,
     SigningKey,
     UnsupportedGrantType,
     authenticate_client,
@@ -80,6 +81,7 @@ class CodeFlow:
         refresh_token_lifetime: int,
         throttle: LoginThrottle | None = None,
         audit: AuditSink | None = None,
+        replay: ReplayStore | None = None,
     ) -> None:
         self.store = store
         self.issuer = issuer
@@ -90,7 +92,8 @@ class CodeFlow:
         self.scopes = scopes
         self.access_token_lifetime = access_token_lifetime
         self.refresh_token_lifetime = refresh_token_lifetime
-        self._assertions = MemoryReplayStore()
+        # Client assertion jti (private_key_jwt); shared by every worker when given.
+        self._assertions: ReplayStore = replay or MemoryReplayStore()
         self.throttle = throttle or LoginThrottle()
         self.audit = audit
 

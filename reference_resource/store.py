@@ -24,6 +24,7 @@ from xaa.resource import Account
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS signing_keys (kid TEXT PRIMARY KEY, jwk TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS server_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
     id TEXT PRIMARY KEY, email TEXT UNIQUE COLLATE NOCASE, username TEXT UNIQUE,
     password_hash TEXT);
@@ -93,16 +94,30 @@ class ChatStore:
     # -- setup ------------------------------------------------------------------------------
 
     def signing_key(self) -> SigningKey:
-        """The AS's signing key, created on first start and kept across restarts."""
+        """The AS's signing key, created on first start and kept across restarts; processes
+        starting together on one database all get the first key written."""
+        first = "SELECT jwk FROM signing_keys ORDER BY rowid LIMIT 1"
         with self._lock:
-            rows = self._run("SELECT jwk FROM signing_keys LIMIT 1")
-            if rows:
-                return SigningKey.from_jwk(json.loads(rows[0][0]))
-            key = SigningKey.generate("ES256", kid=f"chat-{secrets.token_hex(4)}")
+            rows = self._run(first)
+            if not rows:
+                key = SigningKey.generate("ES256", kid=f"chat-{secrets.token_hex(4)}")
+                self._run(
+                    "INSERT OR IGNORE INTO signing_keys VALUES (?, ?)",
+                    (key.kid, json.dumps(key.private_jwk())),
+                )
+                rows = self._run(first)
+            return SigningKey.from_jwk(json.loads(rows[0][0]))
+
+    def server_secret(self, name: str) -> bytes:
+        """A random 32-byte secret kept in the database, the same for every process serving
+        it (``--workers``): e.g. the DPoP nonce key."""
+        with self._lock:
             self._run(
-                "INSERT INTO signing_keys VALUES (?, ?)", (key.kid, json.dumps(key.private_jwk()))
+                "INSERT OR IGNORE INTO server_secrets VALUES (?, ?)",
+                (name, secrets.token_bytes(32)),
             )
-            return key
+            value = self._run("SELECT value FROM server_secrets WHERE name=?", (name,))[0][0]
+            return bytes(value)
 
     def seed(
         self, users: Iterable[tuple[str, str, str]], channels: Iterable[tuple[str, str]]

@@ -73,6 +73,7 @@ def describe(exc: BaseException) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xaa`` console script."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # --workers re-parses it
     try:
         result = args.func(args)
     except Exception as exc:

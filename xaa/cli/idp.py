@@ -1,6 +1,6 @@
 """``xaa idp ...``: run the reference IdP and administer its database.
 
-- ``xaa idp serve [--host] [--port] [--issuer] [--config] [--db]``
+- ``xaa idp serve [--host] [--port] [--issuer] [--config] [--db] [--workers N]``
 - ``xaa idp keys stage`` / ``xaa idp keys rotate [--min-staging S]`` / ``xaa idp keys list``
 - ``xaa idp audit [--json] [--limit N]``
 - ``xaa idp clients list`` / ``suspend ID`` / ``resume ID`` (the kill switch)
@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .options import db_path
+from .serving import add_workers, serve
 
 DEFAULT_PORT = 9400
 
@@ -34,7 +35,8 @@ def register(subparsers: Any) -> None:
     # TEST ONLY (reference_idp.broken): disable one check to prove the conformance suite.
     serve.add_argument("--test-only-break", default=None, metavar="RULE", help=argparse.SUPPRESS)
     _common(serve)
-    serve.set_defaults(func=_serve)
+    add_workers(serve)
+    serve.set_defaults(func=_serve, build=build_app)
 
     keys = commands.add_parser("keys", help="signing keys").add_subparsers(
         dest="keys_command", required=True
@@ -103,20 +105,35 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     return load_config(args.config), Store(args.db or DEFAULT_DB)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from reference_idp.app import create_app
-
+def _configured(args: argparse.Namespace) -> tuple[Any, Any]:
     config, store = _open(args)
     if args.issuer is None and args.port is not None:
         config = config.with_issuer(f"http://{args.host}:{args.port}")
     config = config.with_issuer(args.issuer)
     if args.test_only_break is not None:
         config = config.model_copy(update={"test_only_break": args.test_only_break})
+    return config, store
+
+
+def build_app(args: argparse.Namespace) -> Any:
+    """The IdP app of ``xaa idp serve`` arguments (also each ``--workers`` process's)."""
+    from reference_idp.app import create_app
+
+    return create_app(*_configured(args))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from xaa import ConfigurationError
+
+    config, store = _configured(args)
+    if args.workers > 1 and store.path == ":memory:":
+        raise ConfigurationError("--workers needs a --db file the processes share")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     port = args.port or urlsplit(config.issuer).port or DEFAULT_PORT
     print(f"reference IdP {config.issuer} (db {store.path})", flush=True)
-    uvicorn.run(create_app(config, store), host=args.host, port=port, log_level="info")
+    serve(args, build_app, name="reference IdP", host=args.host, port=port, log_level="info")
     return 0
 
 

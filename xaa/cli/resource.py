@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from reference_resource import Settings
 
 from .options import db_path, replay_store
+from .serving import add_workers, serve
 
 
 def register(subparsers: Any) -> None:
@@ -58,7 +59,8 @@ def register(subparsers: Any) -> None:
     )
     # TEST ONLY (reference_resource.broken): disable one check to prove the conformance suite.
     serve.add_argument("--test-only-break", default=None, metavar="RULE", help=argparse.SUPPRESS)
-    serve.set_defaults(func=_serve)
+    add_workers(serve)
+    serve.set_defaults(func=_serve, build=build_app)
 
 
 def _issuer_domain(value: str) -> tuple[str, str]:
@@ -94,16 +96,26 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     )
 
 
+def build_app(args: argparse.Namespace) -> Any:
+    """The chat app of ``xaa resource serve`` arguments (also each ``--workers`` process's)."""
+    from reference_resource import create_app
+
+    return create_app(settings_from_args(args))
+
+
 def _serve(args: argparse.Namespace) -> int:
     import logging
 
-    import uvicorn
-
-    from reference_resource import create_app
+    from xaa import ConfigurationError
 
     settings = settings_from_args(args)
+    if args.workers > 1 and (settings.replay == "memory" or settings.db == ":memory:"):
+        raise ConfigurationError(
+            "--workers needs state the processes share: --replay sqlite or redis://..."
+            " and a --db file (memory is per process)"
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     mode = "legacy (no XAA)" if settings.legacy else "XAA"
     print(f"chat {mode}: issuer {settings.issuer}, resource {settings.resource}", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    serve(args, build_app, name="chat", host=settings.host, port=settings.port)
     return 0
