@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .. import spec
 from ..audit import clean_text, client_address
 from ..errors import HttpResponse, InvalidRequest, OAuthError, TemporarilyUnavailable
 from ..forms import MAX_FORM_BYTES
+from .http_common import header_map
 
 __all__ = [
     "AuditAddressMiddleware",
@@ -82,19 +82,9 @@ async def read_form_body(request: Request) -> bytes:
 
 
 def lower_headers(request: Request) -> dict[str, str]:
-    """Request headers with lowercase names (a repeated header keeps its first value).
-
-    Repeated ``DPoP`` headers are joined with ``,`` (RFC 9110 §5.3), which no proof
-    parses: RFC 9449 §4.3 allows exactly one.
-    """
-    out: dict[str, str] = {}
-    for name, value in request.headers.items():
-        key = name.lower()
-        if key == spec.H_DPOP and key in out:
-            out[key] += "," + value
-        else:
-            out.setdefault(key, value)
-    return out
+    """Request headers with lowercase names (:func:`~xaa.adapters.http_common.header_map`:
+    a repeated ``Authorization`` is ``invalid_request``, repeated ``DPoP`` joined)."""
+    return header_map(request.headers.items())
 
 
 def to_starlette(response: HttpResponse) -> Response:

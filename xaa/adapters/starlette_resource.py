@@ -194,7 +194,11 @@ def requires(
     def decorate(handler: Endpoint) -> Endpoint:
         @functools.wraps(handler)
         async def guarded(request: Request) -> Response:
-            headers = lower_headers(request)
+            try:
+                headers = lower_headers(request)
+            except OAuthError as exc:  # RFC 6750 §3.1: 400 with a challenge
+                exc.headers[spec.H_WWW_AUTHENTICATE] = server.challenge(exc)
+                return error_response(exc, where="resource")
             query = list(request.query_params.keys())
             try:
                 claims = await blocking.run(
