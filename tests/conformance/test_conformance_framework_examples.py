@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from examples.django_vendor.app import create_app as django_app
 from examples.flask_vendor.app import create_app as flask_app
+from tests.support.django_setup import configure_django
 from tests.support.wsgi import serve_wsgi
 from xaa.adapters.serving import free_port
 from xaa.cli import main as xaa_main
@@ -59,5 +61,22 @@ def test_flask_vendor_example_passes_the_resource_as_suite(
         return app
 
     report = served(make, tmp_path, capsys)
+    assert failing(report) == []
+    assert report["exit"] == 0
+
+
+def test_django_vendor_example_passes_the_resource_as_suite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_django()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import override_settings
+
+    port, idp_url = free_port(), f"http://127.0.0.1:{free_port()}"
+    issuer = f"http://127.0.0.1:{port}"
+    app = django_app(issuer, tmp_path, [idp_url])
+    app.xaa.db.add_client(CLIENT, SECRET)
+    with override_settings(**app.settings), serve_wsgi(WSGIHandler(), port=port):
+        report = run_suite(issuer, idp_url, capsys)
     assert failing(report) == []
     assert report["exit"] == 0

@@ -20,8 +20,10 @@ from django.http import HttpRequest, JsonResponse  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from xaa import JwkSet, encode_form, spec  # noqa: E402
+from xaa import AccessTokenClaims, JwkSet, encode_form, issue_access_token, spec  # noqa: E402
 from xaa.adapters.django import idp_urls, requires, resource_urls  # noqa: E402
+from xaa.dpop import DpopKey, make_proof  # noqa: E402
+from xaa.dpop_server import DpopVerifier  # noqa: E402
 from xaa.forms import MAX_FORM_BYTES, basic_header  # noqa: E402
 from xaa.idp import idp_metadata  # noqa: E402
 from xaa.resource import (  # noqa: E402
@@ -30,6 +32,7 @@ from xaa.resource import (  # noqa: E402
     protected_resource_metadata,
     protected_resource_metadata_url,
 )
+from xaa.stores import MemoryReplayStore  # noqa: E402
 
 __all__ = ["idp"]  # the fixture
 
@@ -45,14 +48,13 @@ class Urls:
 def server_for(kit: Kit) -> ResourceServer:
     return ResourceServer(
         RESOURCE, AS, JwkSet([kit.as_key.verification_key()]),
-        protected_resource_metadata_url(RESOURCE),
+        protected_resource_metadata_url(RESOURCE), dpop=DpopVerifier(MemoryReplayStore()),
     )  # fmt: skip
 
 
-def urls_for(kit: Kit) -> type[Urls]:
+def urls_for(kit: Kit, server: ResourceServer) -> type[Urls]:
     metadata = authorization_server_metadata(AS, scopes=["chat.read", "chat.history"])
     prm = protected_resource_metadata(RESOURCE, [AS], ["chat.read"])
-    server = server_for(kit)
 
     @requires(server, "chat.history")
     def history(request: HttpRequest) -> JsonResponse:
@@ -65,12 +67,22 @@ def urls_for(kit: Kit) -> type[Urls]:
     def mw_read(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"sub": request.access_token.sub})
 
+    @requires(server, "chat.history")
+    def mw_history(request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"actors": request.actors})
+
+    @requires(server, "chat.write")
+    def mw_write(request: HttpRequest) -> JsonResponse:
+        return JsonResponse({"ok": True})
+
     class Routes(Urls):
         urlpatterns = [
             *resource_urls(kit.endpoint, metadata, {"keys": [kit.as_key.public_jwk()]}, [prm]),
             path("api/history", history),
             path("api/write", write),
             path("mw/read", mw_read),
+            path("mw/history", mw_history),
+            path("mw/write", mw_write),
         ]
 
     return Routes
@@ -82,11 +94,16 @@ def kit() -> Kit:
 
 
 @pytest.fixture
-def client(kit: Kit) -> Iterator[Client]:
+def server(kit: Kit) -> ResourceServer:
+    return server_for(kit)
+
+
+@pytest.fixture
+def client(kit: Kit, server: ResourceServer) -> Iterator[Client]:
     with override_settings(
-        ROOT_URLCONF=urls_for(kit),
+        ROOT_URLCONF=urls_for(kit, server),
         MIDDLEWARE=MIDDLEWARE,
-        XAA_RESOURCE_SERVER=lambda: server_for(kit),
+        XAA_RESOURCE_SERVER=lambda: server,
         XAA_PROTECTED_PATHS={"/mw/": ["chat.read"]},
     ):
         yield Client()
@@ -208,3 +225,37 @@ def test_django_idp_token_exchange_and_its_edge(idp: Idp) -> None:
             headers=headers,
         )  # fmt: skip
         assert_refused(big, 413, "invalid_request")
+
+
+def dpop_token(kit: Kit, key: DpopKey, scope: str) -> str:
+    now = int(time.time())
+    claims = AccessTokenClaims.model_validate(
+        {"iss": AS, "sub": "acct-1", "aud": RESOURCE, "client_id": CLIENT, "jti": "at-1",
+         "iat": now, "exp": now + 300, "scope": scope, "cnf": {"jkt": key.jkt},
+         "act": {"sub": "agent-7"}}
+    )  # fmt: skip
+    return issue_access_token(claims, kit.as_key)
+
+
+def dpop_headers(
+    server: ResourceServer, key: DpopKey, token: str, method: str, path: str
+) -> dict[str, str]:
+    proof = make_proof(key, method, server.htu(path), access_token=token)
+    return {"authorization": f"DPoP {token}", "dpop": proof}
+
+
+def test_django_middleware_then_decorator_checks_a_dpop_proof_once(
+    client: Client, kit: Kit, server: ResourceServer
+) -> None:
+    key = DpopKey.generate()
+    token = dpop_token(kit, key, "chat.read chat.history")
+    seen = client.get("/mw/history", headers=dpop_headers(server, key, token, "GET", "/mw/history"))
+    assert seen.status_code == 200, seen.content  # the proof's jti was claimed once, not twice
+    assert seen.json()["actors"] == ["agent-7"]
+    denied = client.get("/mw/write", headers=dpop_headers(server, key, token, "GET", "/mw/write"))
+    assert_refused(denied, 403, "insufficient_scope")
+    assert denied["www-authenticate"].startswith('DPoP error="insufficient_scope"')
+    assert 'scope="chat.write"' in denied["www-authenticate"]
+    replayed = dpop_headers(server, key, token, "GET", "/mw/read")
+    assert client.get("/mw/read", headers=replayed).status_code == 200
+    assert_refused(client.get("/mw/read", headers=replayed), 401, "invalid_dpop_proof")

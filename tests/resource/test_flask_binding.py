@@ -12,8 +12,10 @@ import pytest
 
 from tests.idp.idp_support import IDP, NOW, Idp, idp
 from tests.resource.resource_kit import AS, CLIENT, RESOURCE, SECRET, Kit, make_kit
-from xaa import JwkSet, MemoryAuditSink, encode_form, spec
+from xaa import AccessTokenClaims, JwkSet, MemoryAuditSink, encode_form, issue_access_token, spec
 from xaa.adapters.flask import idp_blueprint, requires, resource_blueprint
+from xaa.dpop import DpopKey, make_proof
+from xaa.dpop_server import DpopVerifier
 from xaa.forms import MAX_FORM_BYTES, basic_header
 from xaa.idp import idp_metadata
 from xaa.resource import (
@@ -22,6 +24,7 @@ from xaa.resource import (
     protected_resource_metadata,
     protected_resource_metadata_url,
 )
+from xaa.stores import MemoryReplayStore
 
 __all__ = ["idp"]  # the fixture
 
@@ -176,3 +179,30 @@ def test_flask_token_audits_a_refused_request(kit: Kit) -> None:
     client.post("/token", data=form(fresh(kit, aud="https://other.example")), headers=BASIC)
     assert isinstance(kit.audit, MemoryAuditSink)
     assert [e.decision for e in kit.audit.events] == ["denied"]
+
+
+def test_flask_guard_serves_dpop_bound_tokens(kit: Kit) -> None:
+    server = ResourceServer(
+        RESOURCE, AS, JwkSet([kit.as_key.verification_key()]),
+        protected_resource_metadata_url(RESOURCE), dpop=DpopVerifier(MemoryReplayStore()),
+    )  # fmt: skip
+    app = flask.Flask(__name__)
+
+    @app.get("/api/history")
+    @requires(server, "chat.history")
+    def history() -> dict[str, Any]:
+        return {"sub": flask.g.access_token.sub}
+
+    key, now = DpopKey.generate(), int(time.time())
+    claims = AccessTokenClaims.model_validate(
+        {"iss": AS, "sub": "acct-1", "aud": RESOURCE, "client_id": CLIENT, "jti": "at-1",
+         "iat": now, "exp": now + 300, "scope": "chat.history", "cnf": {"jkt": key.jkt}}
+    )  # fmt: skip
+    token = issue_access_token(claims, kit.as_key)
+    proof = make_proof(key, "GET", server.htu("/api/history"), access_token=token)
+    headers = {"authorization": f"DPoP {token}", "dpop": proof}
+    client = app.test_client()
+    assert client.get("/api/history", headers=headers).get_json() == {"sub": "acct-1"}
+    again = client.get("/api/history", headers=headers)  # the same proof twice
+    assert_refused(again, 401, "invalid_dpop_proof")
+    assert again.headers["www-authenticate"].startswith("DPoP ")

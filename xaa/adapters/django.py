@@ -41,6 +41,7 @@ from .wsgi_common import (
     Endpoint,
     SyncJwksFetcher,
     check_access,
+    check_scopes,
     idp_endpoints,
     refusal,
     resource_endpoints,
@@ -138,7 +139,15 @@ def _server(source: ServerSource) -> ResourceServer:
 def _check(
     server: ResourceServer, request: HttpRequest, scopes: Sequence[str], any_of: bool
 ) -> DjangoResponse | None:
-    """Check the request's token; on success annotate the request and return ``None``."""
+    """Check the request's token; on success annotate the request and return ``None``.
+
+    A token this server already verified for the request (the middleware ran) is not
+    verified again: only ``scopes`` are checked (:func:`~.wsgi_common.check_scopes`).
+    """
+    earlier = getattr(request, "_xaa_access", None)
+    if earlier is not None and earlier[0] is server:
+        refused = check_scopes(server, earlier[1], scopes, any_of=any_of)
+        return to_django(refused) if refused is not None else None
     access = check_access(
         server,
         request.META,
@@ -150,6 +159,7 @@ def _check(
     )
     if isinstance(access, HttpResponse):
         return to_django(access)
+    request._xaa_access = (server, access)
     request.access_token = access.claims
     request.actors = access.actors
     return None

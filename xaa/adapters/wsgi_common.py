@@ -29,7 +29,8 @@ import httpx
 from .. import spec
 from ..actors import actor_chain
 from ..audit import clean_text
-from ..errors import HttpResponse, OAuthError, json_response
+from ..dpop import DEFAULT_DPOP_ALGS, www_authenticate_dpop
+from ..errors import HttpResponse, InsufficientScope, OAuthError, json_response
 from ..idp import TokenExchangeEndpoint
 from ..models import AccessTokenClaims, AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..resource import (
@@ -48,6 +49,7 @@ __all__ = [
     "Endpoint",
     "SyncJwksFetcher",
     "check_access",
+    "check_scopes",
     "document",
     "idp_endpoints",
     "redeem",
@@ -164,6 +166,30 @@ def check_access(
         log.info("resource rejected: %s (%s)", exc.error, clean_text(exc.detail))
         return server.response(exc)
     return Access(claims, actor_chain(claims))
+
+
+def check_scopes(
+    server: ResourceServer, access: Access, scopes: Collection[str], *, any_of: bool = False
+) -> HttpResponse | None:
+    """``scopes`` against a token ``server`` already verified for this request (the Django
+    middleware, then a decorator): the proof is not checked twice (a DPoP ``jti`` is
+    single use, RFC 9449 §11.1). ``None`` when the scopes are held, else the 403."""
+    held = access.claims.scopes & set(scopes)
+    if not scopes or (held if any_of else held == set(scopes)):
+        return None
+    needed = " ".join(sorted(scopes))
+    denied = InsufficientScope(detail="scope missing", extra={"scope": needed})
+    if access.claims.cnf is not None:  # a DPoP-bound token: the DPoP challenge
+        params = {"scope": needed, "resource_metadata": server.resource_metadata_url}
+        denied.headers[spec.H_WWW_AUTHENTICATE] = www_authenticate_dpop(
+            algs=server.dpop.algs if server.dpop else DEFAULT_DPOP_ALGS,
+            error=denied.error,
+            error_description=denied.description,
+            params=params,
+        )
+    else:
+        denied.headers[spec.H_WWW_AUTHENTICATE] = server.challenge(denied, needed)
+    return refusal(denied, where="resource")
 
 
 Handler = Callable[[Mapping[str, str], bytes], HttpResponse]
