@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
+from examples.authlib_vendor.app import add_client
+from examples.authlib_vendor.app import create_app as authlib_app
 from examples.django_vendor.app import create_app as django_app
 from examples.flask_vendor.app import create_app as flask_app
+from tests.conformance.authlib_naive import naive_grant
 from tests.support.django_setup import configure_django
 from tests.support.wsgi import serve_wsgi
 from xaa.adapters.serving import free_port
@@ -80,3 +83,44 @@ def test_django_vendor_example_passes_the_resource_as_suite(
         report = run_suite(issuer, idp_url, capsys)
     assert failing(report) == []
     assert report["exit"] == 0
+
+
+def test_authlib_vendor_example_passes_the_resource_as_suite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def make(issuer: str, idp_url: str) -> Any:
+        app = authlib_app(issuer, tmp_path, [idp_url])
+        add_client(app.extensions["vendor_db"], CLIENT, SECRET)
+        return app
+
+    report = served(make, tmp_path, capsys)
+    assert failing(report) == []
+    assert report["exit"] == 0
+
+
+def test_plain_authlib_id_jag_grant_breaks_these_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def make(issuer: str, idp_url: str) -> Any:
+        app = authlib_app(issuer, tmp_path, [idp_url], grant=naive_grant(issuer, [idp_url]))
+        add_client(app.extensions["vendor_db"], CLIENT, SECRET)
+        return app
+
+    report = served(make, tmp_path, capsys)
+    assert {level: failing(report, level) for level in ("MUST", "SHOULD", "best-practice")} == {
+        "MUST": [
+            "ras-rejects-duplicated-assertion",
+            "ras-rejects-duplicated-grant-type",
+            "ras-rejects-rsa-key-below-2048-bits",
+            "ras-rejects-aud-array-with-two-values",
+            "ras-rejects-two-client-authentication-methods",
+            "ras-rejects-requested-resource-not-in-id-jag",
+        ],
+        "SHOULD": ["ras-rejects-exp-before-iat", "ras-rejects-resource-not-served"],
+        "best-practice": [
+            "ras-rate-limits-jwks-refresh-on-unknown-kid",
+            "ras-rejects-duplicate-claim-member",
+            "ras-rejects-lifetime-of-a-day",
+        ],
+    }  # the worked example of docs/conformance.md
+    assert report["exit"] == 1

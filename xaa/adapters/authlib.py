@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -34,6 +34,7 @@ from authlib.oauth2.rfc7523.jwt_bearer import JWT_BEARER_GRANT_TYPE
 from .. import spec
 from ..audit import AuditEvent, AuditSink, clean_text
 from ..errors import (
+    HttpResponse,
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
@@ -41,15 +42,16 @@ from ..errors import (
     OAuthError,
     UnauthorizedClient,
 )
-from ..forms import format_scope, parse_scope
+from ..forms import MAX_FORM_BYTES, format_scope, parse_scope
 from ..jose import parse_compact
 from ..models import IdJagClaims
 from ..replay import NS_ID_JAG, ReplayStore, claim_once
 from ..resource import TrustRegistry
 from ..tokens import DEFAULT_LEEWAY, DEFAULT_MAX_ID_JAG_LIFETIME, verify_id_jag
-from .wsgi_common import SyncJwksFetcher
+from .http_common import RequestTooLarge, declared_length, require_form, wsgi_headers
+from .wsgi_common import SyncJwksFetcher, refusal
 
-__all__ = ["IdJagGrantConfig", "XaaIdJagGrant"]
+__all__ = ["IdJagGrantConfig", "XaaIdJagGrant", "check_token_request"]
 
 log = logging.getLogger("xaa.authlib")
 
@@ -69,6 +71,26 @@ class IdJagGrantConfig:
     audit: AuditSink | None = None
     leeway: int = DEFAULT_LEEWAY
     max_lifetime: int = DEFAULT_MAX_ID_JAG_LIFETIME
+
+
+def check_token_request(
+    environ: Mapping[str, Any], *, max_bytes: int = MAX_FORM_BYTES
+) -> HttpResponse | None:
+    """The edge xaa's own bindings keep, for a token view that hands the request to authlib:
+    one ``Authorization`` header, a form body, at most ``max_bytes`` declared (413).
+
+    ``None`` when the request may go on to ``server.create_token_response()``, else the
+    refusal to send (RFC 6749 §5.2 JSON, ``Cache-Control: no-store``).
+    """
+    try:
+        wsgi_headers(environ)
+        require_form(environ.get("CONTENT_TYPE"))
+        declared = declared_length(environ.get("CONTENT_LENGTH"))
+        if declared is not None and declared > max_bytes:
+            raise RequestTooLarge(detail=f"declared body of {declared} bytes")
+    except OAuthError as exc:
+        return refusal(exc, where="token")
+    return None
 
 
 def _authlib_error(exc: OAuthError) -> OAuth2Error:
