@@ -3,7 +3,7 @@
 Register :class:`XaaIdJagGrant` on an existing authlib ``AuthorizationServer``
 (Flask or Django integration) in place of authlib's ``IDJAGGrant``; the vendor keeps
 authlib's clients, client authentication, token generator and token storage, and every
-ID-JAG check is xaa's (docs/authlib.md lists what changes and why)::
+ID-JAG check is xaa's (docs/frameworks.md lists what changes and why)::
 
     grant = XaaIdJagGrant.configure(IdJagGrantConfig(issuer, trust, replay))
     server.register_grant(grant)
