@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, RawPostDataException
 from django.http import HttpResponse as DjangoResponse
 from django.urls import URLPattern, re_path
 from django.utils.module_loading import import_string
@@ -36,7 +37,13 @@ from ..errors import HttpResponse, InvalidRequest, OAuthError
 from ..idp import TokenExchangeEndpoint
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..resource import JwtBearerEndpoint, ResourceServer
-from .http_common import declared_length, read_capped, require_form, wsgi_headers
+from .http_common import (
+    RequestTooLarge,
+    declared_length,
+    read_capped,
+    require_form,
+    wsgi_headers,
+)
 from .wsgi_common import (
     Endpoint,
     SyncJwksFetcher,
@@ -73,7 +80,9 @@ def _form_body(request: HttpRequest) -> bytes:
     declared = declared_length(request.META.get("CONTENT_LENGTH"))
     try:
         return read_capped(request, declared)
-    except OSError:  # the client went away mid-body
+    except RequestDataTooBig:  # a middleware read the body first, over Django's own cap
+        raise RequestTooLarge(detail="over DATA_UPLOAD_MAX_MEMORY_SIZE") from None
+    except (OSError, RawPostDataException):  # the client went away, or the body was consumed
         raise InvalidRequest(detail="request body unreadable") from None
 
 

@@ -80,11 +80,13 @@ class SyncJwksFetcher:
         self.transport = transport
 
     def fetch(self, client: httpx.Client, url: str) -> FetchResult:
-        """The JSON object at ``url``, or ``None``."""
-        parts = urlsplit(url)
-        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in _LOOPBACK):
-            return None
+        """The JSON object at ``url``, or ``None`` (a malformed URL, a failed fetch, a body
+        over the cap, or JSON that is not an object or nests too deep)."""
         try:
+            parts = urlsplit(url)
+            loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK
+            if parts.scheme != "https" and not loopback:
+                return None
             with client.stream("GET", url, headers={"accept": "application/json"}) as answer:
                 if answer.status_code != 200:
                     return None
@@ -93,11 +95,8 @@ class SyncJwksFetcher:
                     body += chunk
                     if len(body) > self.max_bytes:
                         return None
-        except httpx.HTTPError:
-            return None
-        try:
             document = json.loads(body)
-        except ValueError:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError, RecursionError):
             return None
         return document if isinstance(document, dict) else None
 
