@@ -47,7 +47,7 @@ class NotesIdJagGrant(XaaIdJagGrant):
     db: VendorDb
 
     def resolve_user(self, claims: IdJagClaims) -> int:
-        # draft §3.1: sub is unique within (iss, tenant); link on first sight.
+        # draft §3.1, §6.3: sub is unique within (iss, tenant); link on first sight.
         return self.db.user_for(claims.iss, claims.tenant, claims.sub, claims.email)
 
 

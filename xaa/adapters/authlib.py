@@ -132,7 +132,7 @@ class XaaIdJagGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
             raise _authlib_error(exc) from None
 
     def create_token_response(self) -> tuple[int, Any, Any]:
-        """An access token from the server's generator; never a refresh token (draft §4.4.2)."""
+        """An access token from the server's generator; never a refresh token (draft §4.4.3)."""
         token = self.generate_token(
             scope=self.request.scope, user=self.request.user, include_refresh_token=False
         )
@@ -144,7 +144,7 @@ class XaaIdJagGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
 
     def resolve_user(self, claims: IdJagClaims) -> Any:
         """The local user for ``(claims.iss, claims.tenant, claims.sub)``, or ``None``
-        (draft §3.1: ``sub`` is unique only within its issuer and tenant)."""
+        (draft §3.1, §6.3: ``sub`` is unique only within its issuer and tenant)."""
         raise NotImplementedError
 
     def check_id_jag_permission(self, client: Any, user: Any, scopes: list[str]) -> bool:
