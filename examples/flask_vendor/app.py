@@ -24,6 +24,7 @@ import flask
 from examples.fastapi_vendor.stores import VendorDb
 from examples.notes_xaa import DB_FILE, Notes, NotesXaa
 from xaa.adapters.flask import requires, resource_blueprint
+from xaa.forms import MAX_FORM_BYTES
 
 MAX_NOTE = 2000
 
@@ -33,6 +34,7 @@ def create_app(issuer: str, data_dir: Path, trusted_idps: list[str]) -> flask.Fl
     xaa = NotesXaa.build(issuer, data_dir, trusted_idps)
     notes = Notes()
     app = flask.Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_FORM_BYTES  # the notes API's bodies too
     app.register_blueprint(
         resource_blueprint(xaa.endpoint, xaa.metadata, xaa.jwks, [xaa.resource_metadata])
     )

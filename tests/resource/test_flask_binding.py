@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import flask
+import httpx
 import pytest
 
 from tests.idp.idp_support import IDP, NOW, Idp, idp
 from tests.resource.resource_kit import AS, CLIENT, RESOURCE, SECRET, Kit, make_kit
+from tests.support.wsgi import serve_wsgi
 from xaa import AccessTokenClaims, JwkSet, MemoryAuditSink, encode_form, issue_access_token, spec
 from xaa.adapters.flask import idp_blueprint, requires, resource_blueprint
 from xaa.dpop import DpopKey, make_proof
@@ -206,3 +209,22 @@ def test_flask_guard_serves_dpop_bound_tokens(kit: Kit) -> None:
     again = client.get("/api/history", headers=headers)  # the same proof twice
     assert_refused(again, 401, "invalid_dpop_proof")
     assert again.headers["www-authenticate"].startswith("DPoP ")
+
+
+def test_flask_chunked_body_over_the_cap_is_413_over_the_wire(kit: Kit) -> None:
+    """A body without Content-Length is counted as it streams: the binding's cap, and the
+    app's own smaller MAX_CONTENT_LENGTH, both answer 413 JSON."""
+    app = app_for(kit)
+
+    def chunks(size: int) -> Iterator[bytes]:
+        yield b"a="
+        for _ in range(size // 1000):
+            yield b"x" * 1000
+
+    with serve_wsgi(app) as base:
+        answer = httpx.post(base + "/token", content=chunks(MAX_FORM_BYTES + 5000), headers=BASIC)
+        assert (answer.status_code, answer.json()["error"]) == (413, "invalid_request")
+        assert answer.headers["cache-control"] == "no-store"
+        app.config["MAX_CONTENT_LENGTH"] = 1000
+        answer = httpx.post(base + "/token", content=chunks(5000), headers=BASIC)
+        assert (answer.status_code, answer.json()["error"]) == (413, "invalid_request")

@@ -19,13 +19,19 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import flask
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ..errors import HttpResponse, InvalidRequest, OAuthError
 from ..idp import TokenExchangeEndpoint
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..resource import JwtBearerEndpoint, ResourceServer
-from .http_common import declared_length, read_capped, require_form, wsgi_headers
+from .http_common import (
+    RequestTooLarge,
+    declared_length,
+    read_capped,
+    require_form,
+    wsgi_headers,
+)
 from .wsgi_common import (
     Endpoint,
     SyncJwksFetcher,
@@ -53,7 +59,9 @@ def _form_body(request: flask.Request) -> bytes:
     require_form(request.content_type)
     try:
         return read_capped(request.stream, declared_length(request.headers.get("content-length")))
-    except HTTPException:  # a body cut short, or over the app's MAX_CONTENT_LENGTH
+    except RequestEntityTooLarge:  # over the app's own MAX_CONTENT_LENGTH
+        raise RequestTooLarge(detail="over MAX_CONTENT_LENGTH") from None
+    except HTTPException:  # a body cut short
         raise InvalidRequest(detail="request body unreadable") from None
 
 
