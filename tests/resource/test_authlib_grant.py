@@ -214,3 +214,13 @@ def test_authlib_grant_on_the_django_integration(kit: Kit, tmp_path: Path) -> No
         )
         assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
         assert again["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "assertion",
+    ["a.b.c", "not-a-jwt", "é.é.é", "eyJ" + "A" * 20_000 + ".e30.", "a.b.c.d.e", "...", "%00"],
+)
+def test_authlib_grant_garbage_assertion_is_invalid_grant_never_500(
+    flask_client: Any, assertion: str
+) -> None:
+    assert_refused(post(flask_client, assertion), 400, "invalid_grant")
