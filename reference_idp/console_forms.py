@@ -140,9 +140,12 @@ def with_connection(
     policy: IssuancePolicy, grant: ClientGrantRule | None, key: tuple[str, str]
 ) -> IssuancePolicy:
     """``policy`` with the connection ``key`` (client, audience) replaced or removed."""
-    grants = [g for g in policy.grants if (g.client, g.audience) != key]
-    if grant is not None:
-        grants.append(grant)
+    grants = [g for g in policy.grants if (g.client, g.audience) != key or grant is not None]
+    index = next((i for i, g in enumerate(grants) if (g.client, g.audience) == key), None)
+    if grant is not None and index is None:
+        grants.append(grant)  # a new connection comes last
+    elif grant is not None and index is not None:
+        grants[index] = grant  # an edited one keeps its place
     return _valid(IssuancePolicy, {**policy.model_dump(), "grants": grants})
 
 

@@ -231,3 +231,63 @@ def test_cross_site_fetch_metadata_is_refused(http: TestClient, store: Store) ->
     record = store.client_record("agent")
     assert record is not None and record.status == "active"
     assert http.post("/admin/clients/status", data=data).status_code == 303  # same request, ok
+
+
+def test_an_edited_connection_keeps_its_place(http: TestClient, store: Store) -> None:
+    csrf = _sign_in(http)
+    order = [(g.client, g.audience) for g in store.policy().grants]
+    assert order[0][0] == "wiki"
+    data = {**_connection(client="wiki", client_id="wiki-at-chat"), "csrf_token": csrf}
+    assert http.post("/admin/connections/save", data=data).status_code == 303
+    assert [(g.client, g.audience) for g in store.policy().grants] == order
+    assert store.policy().grants[0].scopes[0].scopes == ["chat.read"]
+    # Deleting asks for the confirmation first.
+    gone = {"client": "wiki", "audience": CHAT, "csrf_token": csrf}
+    _secure_page(http.post("/admin/connections/delete", data=gone), 400)
+    response = http.post("/admin/connections/delete", data={**gone, "confirm": "yes"})
+    assert response.status_code == 303
+    assert [g.client for g in store.policy().grants] == ["agent"]
+
+
+def test_sign_out_everywhere_revokes_the_users_refresh_tokens(
+    http: TestClient, store: Store
+) -> None:
+    token = store.issue_refresh_token(
+        client_id="wiki",
+        sub="alice",
+        scope="openid",
+        auth_time=None,
+        acr=None,
+        amr=(),
+        lifetime=600,
+        now=1e9 * 2,
+        family="f",
+    )
+    csrf = _sign_in(http)
+    data = {"user": "alice", "csrf_token": csrf}
+    _secure_page(http.post("/admin/users/sign-out", data=data), 400)  # not confirmed
+    assert http.post("/admin/users/sign-out", data={**data, "confirm": "yes"}).status_code == 303
+    grant = store.find_refresh_token(token)
+    assert grant is not None and grant.revoked
+
+
+def test_rotation_after_the_staging_period_is_audited_with_before_and_after(
+    tmp_path: Path,
+) -> None:
+    data = tomllib.loads(demo_config_text())
+    data["key_min_staging"] = 0
+    store = Store(tmp_path / "idp.db")
+    try:
+        app = create_app(IdpConfig.model_validate(data), store)
+        with TestClient(app, base_url=ISSUER, follow_redirects=False) as client:
+            csrf = _sign_in(client)
+            before = dict(store.key_states())
+            assert client.post("/admin/keys/rotate", data={"csrf_token": csrf}).status_code == 303
+            after = dict(store.key_states())
+            assert [k for k, s in after.items() if s == "current"] == [
+                k for k, s in before.items() if s == "next"
+            ]
+            row = client.get("/admin/activity?event=admin.keys").text
+            assert "admin.keys.rotate" in row
+    finally:
+        store.close()
