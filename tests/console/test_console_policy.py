@@ -98,3 +98,32 @@ def test_activity_filters_match_actor_substrings_literally(tmp_path: Path) -> No
         assert console.activity(ActivityFilter(actor="0%_d"))[0][0].event.actors[0].endswith("done")
     finally:
         store.close()
+
+
+def test_an_auth_context_set_in_the_console_applies_to_the_next_exchange(tmp_path: Path) -> None:
+    import re
+
+    import httpx
+
+    with running_stack(tmp_path) as stack, httpx.Client(base_url=stack.idp) as console:
+        id_token = stack.login()
+        assert stack.exchange(id_token).status_code == 200
+        form = console.get("/admin/login").text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+        assert csrf is not None
+        login = {"username": "admin", "password": "admin", "csrf_token": csrf.group(1)}
+        assert console.post("/admin/login", data=login).status_code == 303
+        page = console.get("/admin/servers/edit", params={"issuer": stack.chat}).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None
+        data = {
+            "csrf_token": token.group(1),
+            "issuer": stack.chat,
+            "claim_email": "on",
+            "acr_values": "urn:example:mfa",
+        }
+        assert console.post("/admin/servers/save", data=data).status_code == 303
+        refused = stack.exchange(id_token)
+        assert refused.json()["error"] == "insufficient_user_authentication"
+        assert refused.json()["acr_values"] == "urn:example:mfa"
+        assert refused.status_code == 400 and refused.headers["cache-control"] == "no-store"
