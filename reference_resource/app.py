@@ -139,6 +139,11 @@ def _resource_metadata(
     )
 
 
+def _email_domains(settings: Settings, issuer: str) -> frozenset[str]:
+    """The e-mail domains ``issuer`` is authoritative for (docs/resource.md "Subjects")."""
+    return frozenset(d.lower() for i, d in settings.idp_email_domains if i == issuer)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The chat app for ``settings``."""
     store = ChatStore(settings.db)
@@ -163,7 +168,10 @@ def create_app(settings: Settings) -> Starlette:
         [ClientGrant(cid, grant_types=frozenset(grant_types)) for cid, _ in settings.clients]
     )
     trust = TrustRegistry(
-        [TrustedIssuer(url) for url in dict.fromkeys(settings.trusted_idps)],
+        [
+            TrustedIssuer(url, authoritative_email_domains=_email_domains(settings, url))
+            for url in dict.fromkeys(settings.trusted_idps)
+        ],
         ttl=settings.idp_keys_ttl,
         min_refresh_interval=settings.idp_min_refresh_interval,
     )
@@ -213,6 +221,8 @@ def create_app(settings: Settings) -> Starlette:
         scopes=scopes,
         revocation=True,
         dpop_algs=dpop.algs if dpop else (),
+        # Both modes serve the code flow's /authorize (the MCP SDK requires the member).
+        authorization_endpoint=settings.issuer.rstrip("/") + "/authorize",
     )
     metadata_url = protected_resource_metadata_url(settings.resource)
     rs = ResourceServer(
@@ -271,7 +281,7 @@ def create_app(settings: Settings) -> Starlette:
         def decorate(handler: Any) -> Any:
             async def unrevoked(request: Request) -> Response:
                 if store.access_revoked(request.state.access_token.jti):
-                    return _revoked(rs)
+                    return _revoked(rs, request)
                 response: Response = await handler(request)
                 return response
 
@@ -380,9 +390,10 @@ def _api_event(request: Request, response: Response, issuer: str, resource: str)
     )
 
 
-def _revoked(rs: ResourceServer) -> Response:
+def _revoked(rs: ResourceServer, request: Request) -> Response:
     exc = InvalidToken(detail="revoked")
-    exc.headers["www-authenticate"] = rs.challenge(exc)
+    scheme = request.headers.get("authorization", "").partition(" ")[0]
+    exc.headers["www-authenticate"] = rs.challenge(exc, scheme=scheme)
     return error_response(exc, where="resource")
 
 

@@ -154,6 +154,10 @@ class ChatStore:
             (issuer, tenant or _NO_TENANT, subject, account.id),
         )
 
+    def linked_issuers(self, account_id: str) -> frozenset[tuple[str, str | None]]:
+        rows = self._run("SELECT DISTINCT iss, tenant FROM links WHERE account_id=?", (account_id,))
+        return frozenset((iss, tenant or None) for iss, tenant in rows)
+
     def login(self, username: str, password: str) -> Account | None:
         """The account whose password this is (code flow login page); the same work
         whether the username exists or not."""
