@@ -21,6 +21,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -47,7 +48,13 @@ from xaa import (
     spec,
     verify_access_token,
 )
-from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
+from xaa.adapters.starlette import (
+    HttpEdge,
+    error_response,
+    lower_headers,
+    read_form_body,
+    to_starlette,
+)
 from xaa.adapters.starlette_idp import json_document
 from xaa.dpop import HmacNonceSource
 from xaa.dpop_server import DpopVerifier
@@ -186,7 +193,8 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
             Route(spec.WELL_KNOWN_OAUTH_AS, doc),
             Route(spec.WELL_KNOWN_OPENID, doc),
             *(saml_routes(idp.saml, resume=lambda r, p: _resume(idp, r, p)) if idp.saml else []),
-        ]
+        ],
+        middleware=[Middleware(HttpEdge)],
     )
     app.state.idp = idp
     return app
@@ -354,10 +362,10 @@ def _issue_code(idp: Idp, pending: dict[str, Any], session: Session, now: float)
 
 async def _token(idp: Idp, request: Request) -> Response:
     try:
+        headers = lower_headers(request)
         form = TokenExchangeEndpoint.parse(await read_form_body(request))
     except OAuthError as exc:
         return error_response(exc, where="token")
-    headers = lower_headers(request)
     grant_type = form.get(spec.P_GRANT_TYPE)
     if grant_type == spec.GRANT_TOKEN_EXCHANGE:
         return to_starlette(idp.exchange.exchange(headers, form))
@@ -506,9 +514,9 @@ def _tokens(
 
 
 def _userinfo(idp: Idp, request: Request) -> Response:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
     try:
+        header = lower_headers(request).get(spec.H_AUTHORIZATION, "")
+        scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise InvalidToken("An access token is required.", detail="no bearer token")
         claims = verify_access_token(
@@ -525,7 +533,7 @@ def _userinfo(idp: Idp, request: Request) -> Response:
         log.info("userinfo rejected: %s (%s)", exc.error, exc.detail)
         return JSONResponse(
             exc.body(),
-            status_code=401,
+            status_code=exc.status,  # 400 for invalid_request (RFC 6750 §3.1)
             headers={
                 "www-authenticate": f'Bearer error="{exc.error}"',
                 "cache-control": "no-store",
@@ -543,8 +551,9 @@ async def _revoke(idp: Idp, request: Request) -> Response:
     """RFC 7009: revoke a refresh token of the authenticated client; unknown tokens get 200."""
     now = time.time()
     try:
+        headers = lower_headers(request)
         form = parse_form(await read_form_body(request))
-        client = _authenticate(idp, lower_headers(request), form, now)
+        client = _authenticate(idp, headers, form, now)
         token = form.get("token")
         if token is None:
             raise InvalidRequest(detail="token missing")

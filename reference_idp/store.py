@@ -28,10 +28,13 @@ from xaa import (
     KeyState,
     ManagedKey,
     RegisteredClient,
+    ReplayStore,
     SigningKey,
     spec,
 )
 from xaa.idp import GrantLimits, IssuancePolicy, RefreshGrant, SubjectProfile, hash_refresh_token
+from xaa.stores import MemoryReplayStore
+from xaa.stores.sqlite import SqliteReplayStore
 
 from .config import IdpConfig
 
@@ -58,9 +61,6 @@ CREATE TABLE IF NOT EXISTS codes (
 CREATE TABLE IF NOT EXISTS keys (
   kid TEXT PRIMARY KEY, state TEXT NOT NULL, private_jwk TEXT NOT NULL,
   created_at REAL NOT NULL, retired_at REAL);
-CREATE TABLE IF NOT EXISTS single_use (
-  namespace TEXT NOT NULL, issuer TEXT NOT NULL, jti TEXT NOT NULL, holder TEXT NOT NULL,
-  expires_at REAL NOT NULL, PRIMARY KEY (namespace, issuer, jti));
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, event TEXT NOT NULL,
   decision TEXT NOT NULL, reason TEXT NOT NULL, document TEXT NOT NULL);
@@ -141,6 +141,10 @@ class Store:
         self._keys_seen: tuple[Any, ...] | None = None
         self._ring: KeyRing | None = None
         self._jwks: JwkSet = JwkSet()
+        # Single-use ids: the library's stores (a database error is 503, docs/errors.md).
+        self._replay: ReplayStore = (
+            MemoryReplayStore() if self.path == ":memory:" else SqliteReplayStore(self.path)
+        )
 
     def close(self) -> None:
         """Close the connection."""
@@ -486,20 +490,10 @@ class Store:
     def claim(
         self, namespace: str, issuer: str, jti: str, *, holder: str, expires_at: float, now: float
     ) -> str | None:
-        """:class:`xaa.ReplayStore`, durable across restarts."""
-        with self.tx() as db:
-            row = db.execute(
-                "SELECT holder, expires_at FROM single_use "
-                "WHERE namespace=? AND issuer=? AND jti=?",
-                (namespace, issuer, jti),
-            ).fetchone()
-            if row is not None and row["expires_at"] > now:
-                return str(row["holder"])
-            db.execute(
-                "INSERT OR REPLACE INTO single_use VALUES (?,?,?,?,?)",
-                (namespace, issuer, jti, holder, expires_at),
-            )
-            return None
+        """:class:`xaa.ReplayStore`, durable across restarts (:class:`SqliteReplayStore`)."""
+        return self._replay.claim(
+            namespace, issuer, jti, holder=holder, expires_at=expires_at, now=now
+        )
 
     # -- signing keys (xaa.idp.KeySource) -------------------------------------------------
 

@@ -7,7 +7,6 @@ answered with ``unsupported_grant_type``, only the code flow.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
@@ -15,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -34,7 +34,14 @@ from xaa import (
     spec,
 )
 from xaa.actors import ConfigResourceActorPolicy, describe_delegation
-from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
+from xaa.adapters.starlette import (
+    HttpEdge,
+    error_response,
+    lower_headers,
+    read_body,
+    read_form_body,
+    to_starlette,
+)
 from xaa.adapters.starlette_resource import (
     JwksFetcher,
     metadata_routes,
@@ -55,6 +62,7 @@ from xaa.resource import (
     protected_resource_metadata,
     protected_resource_metadata_url,
 )
+from xaa.safejson import parse_json
 from xaa.stores import MemoryReplayStore
 from xaa.stores.sqlite import SqliteReplayStore
 
@@ -209,6 +217,7 @@ def create_app(settings: Settings) -> Starlette:
 
     async def token(request: Request) -> Response:
         try:
+            headers = lower_headers(request)
             form = parse_form(await read_form_body(request))
         except OAuthError as exc:
             return error_response(exc, where="token")
@@ -220,17 +229,18 @@ def create_app(settings: Settings) -> Starlette:
             stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
             if stale is not None:
                 await fetcher.refresh(trust, stale, now)
-            return to_starlette(endpoint.handle_form(lower_headers(request), form, now=now))
+            return to_starlette(endpoint.handle_form(headers, form, now=now))
         if grant is None:
             return error_response(InvalidRequest(detail="grant_type missing"), where="token")
-        return to_starlette(flow.token(lower_headers(request), form, now))
+        return to_starlette(flow.token(headers, form, now))
 
     async def revoke(request: Request) -> Response:
         try:
+            headers = lower_headers(request)
             form = parse_form(await read_form_body(request))
         except OAuthError as exc:
             return error_response(exc, where="revoke")
-        return to_starlette(flow.revoke(lower_headers(request), form, time.time()))
+        return to_starlette(flow.revoke(headers, form, time.time()))
 
     async def authorize(request: Request) -> Response:
         return flow.authorize(dict(request.query_params))
@@ -285,12 +295,16 @@ def create_app(settings: Settings) -> Starlette:
         if not store.channel_exists(channel):
             return JSONResponse({"error": "not_found"}, status_code=404)
         try:
-            payload = json.loads(await request.body())
+            # One capped read (413 past it) and the bounded parser: no deep nesting,
+            # no lone surrogate that SQLite could not store (docs/resource.md, "HTTP edge").
+            payload = parse_json(await read_body(request))
             text = payload["text"]
             if not isinstance(text, str) or not 0 < len(text) <= MAX_MESSAGE_CHARS:
                 raise ValueError("text")
+        except OAuthError as exc:
+            return error_response(exc, where="resource")
         except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": "invalid_request"}, status_code=400)
+            return error_response(InvalidRequest(detail="message body malformed"), where="resource")
         claims = request.state.access_token.to_json()
         message = store.post(
             channel,
@@ -315,7 +329,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/channels/{channel}/messages", list_messages, methods=["GET"]),
         Route("/api/channels/{channel}/messages", post_message, methods=["POST"]),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(HttpEdge)])
     app.state.settings = settings
     app.state.store = store
     app.state.endpoint = endpoint

@@ -23,10 +23,11 @@ def token_exchange_handler(endpoint: TokenExchangeEndpoint) -> Callable[[Request
 
     async def token(request: Request) -> Response:
         try:
+            headers = lower_headers(request)
             body = await read_form_body(request)
         except OAuthError as exc:
             return error_response(exc, where="token")
-        return to_starlette(endpoint.handle(lower_headers(request), body))
+        return to_starlette(endpoint.handle(headers, body))
 
     return token
 

@@ -15,7 +15,6 @@ transaction or round trip.
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -28,7 +27,7 @@ from starlette.routing import Route
 
 from .. import spec
 from ..actors import actor_chain
-from ..errors import OAuthError
+from ..errors import InvalidRequest, OAuthError
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..resource import (
     JwtBearerEndpoint,
@@ -38,6 +37,7 @@ from ..resource import (
 )
 from ..resource.metadata import JWKS_PATH, TOKEN_PATH
 from ..resource.trust import FetchResult
+from ..safejson import parse_json_object
 from .starlette import error_response, log, lower_headers, read_form_body, to_starlette
 
 MAX_DOCUMENT_BYTES = 64 * 1024
@@ -83,10 +83,9 @@ class JwksFetcher:
         except httpx.HTTPError:
             return None
         try:
-            document = json.loads(body)
+            return parse_json_object(body, max_bytes=self.max_bytes)
         except ValueError:
             return None
-        return document if isinstance(document, dict) else None
 
     async def refresh(self, trust: TrustRegistry, issuer: str, now: float) -> None:
         """Drive the registry's refresh flow for ``issuer``."""
@@ -107,6 +106,7 @@ def token_route(endpoint: JwtBearerEndpoint, fetcher: JwksFetcher, path: str = T
 
     async def token(request: Request) -> Response:
         try:
+            headers = lower_headers(request)
             form = endpoint.parse(await read_form_body(request))
         except OAuthError as exc:
             endpoint.audit_denial(exc, {})
@@ -115,7 +115,7 @@ def token_route(endpoint: JwtBearerEndpoint, fetcher: JwksFetcher, path: str = T
         stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
         if stale is not None:
             await fetcher.refresh(endpoint.trust, stale, now)
-        return to_starlette(endpoint.handle_form(lower_headers(request), form, now=now))
+        return to_starlette(endpoint.handle_form(headers, form, now=now))
 
     return Route(path, token, methods=["POST"])
 
@@ -162,8 +162,13 @@ def requires(
         @functools.wraps(handler)
         async def guarded(request: Request) -> Response:
             try:
+                try:
+                    headers = lower_headers(request)
+                except InvalidRequest as exc:  # RFC 6750 §3.1: 400 with a challenge
+                    exc.headers[spec.H_WWW_AUTHENTICATE] = server.challenge(exc)
+                    raise
                 claims = server.authorize(
-                    lower_headers(request),
+                    headers,
                     request.query_params.keys(),
                     scopes,
                     any_of=any_of,
