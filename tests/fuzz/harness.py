@@ -40,7 +40,7 @@ from xaa import IdJagClaims, SigningKey, issue_id_jag, spec
 from xaa.adapters.serving import free_port, serve_in_thread
 from xaa.forms import basic_header
 
-__all__ = ["Fuzzer", "Report", "Target", "fuzz"]
+__all__ = ["WEIGHTS", "Fuzzer", "Report", "Target", "app_routes", "fuzz"]
 
 OAUTH_PATHS = frozenset({"/token", "/revoke"})
 FORM_PATHS = frozenset({"/token", "/revoke", "/login", "/consent"})
@@ -103,6 +103,26 @@ GRANTS = (
     "client_credentials",
     "",
 )
+
+
+# Categories (each a method of Fuzzer) and how often each is drawn.
+WEIGHTS = {
+    "valid_mutated": 16,
+    "repeat_params": 8,
+    "content_type": 6,
+    "percent": 8,
+    "non_utf8": 6,
+    "jwt_giant": 4,
+    "jwt_nested": 6,
+    "multi_auth": 6,
+    "crlf": 4,
+    "framing": 5,
+    "aborted": 3,
+    "json_body": 6,
+    "query": 5,
+    "method": 3,
+    "big_body": 1,
+}
 
 
 @dataclass
@@ -208,21 +228,7 @@ class Fuzzer:
         self.targets = targets
         self.key = jwt_key
         self.categories: list[tuple[str, Callable[[Target, str, str], Case], int]] = [
-            ("valid_mutated", self.valid_mutated, 16),
-            ("repeat_params", self.repeat_params, 8),
-            ("content_type", self.content_type, 6),
-            ("percent", self.percent, 8),
-            ("non_utf8", self.non_utf8, 6),
-            ("jwt_giant", self.jwt_giant, 4),
-            ("jwt_nested", self.jwt_nested, 6),
-            ("multi_auth", self.multi_auth, 6),
-            ("crlf", self.crlf, 4),
-            ("framing", self.framing, 5),
-            ("aborted", self.aborted, 3),
-            ("json_body", self.json_body, 6),
-            ("query", self.query, 5),
-            ("method", self.method, 3),
-            ("big_body", self.big_body, 1),
+            (name, getattr(self, name), weight) for name, weight in WEIGHTS.items()
         ]
         self.weights = [w for _, _, w in self.categories]
 

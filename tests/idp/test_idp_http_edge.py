@@ -3,6 +3,7 @@ oversized, aborted and ambiguous requests are 4xx and quiet, never 500 or a trac
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import sqlite3
@@ -176,3 +177,22 @@ def test_reference_idp_replay_store_is_single_use(tmp_path: Path) -> None:
         assert store.claim("ns", "iss", "j", holder="b", expires_at=now + 90, now=now + 61) is None
     finally:
         store.close()
+
+
+def test_library_read_body_turns_a_disconnect_into_invalid_request() -> None:
+    """Without HttpEdge in front (a library user's app), a disconnect is still no traceback."""
+    from starlette.requests import Request
+
+    from xaa.adapters.starlette import read_body
+    from xaa.errors import InvalidRequest
+
+    messages = [{"type": "http.request", "body": b"grant", "more_body": True}]
+    messages.append({"type": "http.disconnect"})
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0)
+
+    request = Request({"type": "http", "method": "POST", "headers": []}, receive)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest) as caught:
+        asyncio.run(read_body(request))
+    assert caught.value.detail == "client disconnected mid-body"

@@ -65,16 +65,21 @@ async def read_body(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> byt
     """The request body, refused with :class:`RequestTooLarge` past ``max_bytes``.
 
     ``Content-Length`` is checked before anything is read; a chunked body is
-    counted as it arrives and reading stops at the first chunk over the cap.
+    counted as it arrives and reading stops at the first chunk over the cap. A
+    client that goes away mid-body is ``invalid_request`` (no traceback).
     """
     declared = _declared_length(request.headers)
     if declared is not None and declared > max_bytes:
         raise RequestTooLarge(detail=f"declared body of {declared} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_bytes:
-            raise RequestTooLarge(detail="body over the cap")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise RequestTooLarge(detail="body over the cap")
+    except ClientDisconnect:
+        # Nobody is left to answer; an OAuthError keeps the handler's one error path.
+        raise InvalidRequest(detail="client disconnected mid-body") from None
     return bytes(body)
 
 
