@@ -122,6 +122,7 @@ WEIGHTS = {
     "query": 5,
     "method": 3,
     "big_body": 1,
+    "dpop": 4,
 }
 
 
@@ -632,6 +633,26 @@ class Fuzzer:
         framing = self.rng.choice(["length", "chunked"])
         request = wire(method if method != "GET" else "POST", path, headers, body, framing=framing)
         return self.case("big_body", target, path, request, stream=True)
+
+    def dpop(self, target: Target, template: str, method: str) -> Case:
+        path = self.path_of(template)
+        proofs = [
+            self.jwt(),
+            self.jwt(depth=self.rng.choice([40, 3000])),
+            self.jwt(size=9000),
+            "a.b.c",
+            "\xe9.\xe9.\xe9",
+            "",
+        ]
+        headers = [("DPoP", self.rng.choice(proofs)) for _ in range(self.rng.choice([1, 1, 2, 5]))]
+        bearer = target.tokens.get("bearer", "Bearer x").split(" ", 1)[1]
+        headers.append(("Authorization", self.rng.choice([f"DPoP {bearer}", target.basic])))
+        headers += self.content_headers(path)
+        secrets = [bearer, *(v for _, v in headers if v.count(".") == 2 and len(v) > 40)]
+        body = self.body_for(target, path, []) if method != "GET" else None
+        if body is not None and self.rng.random() < 0.5 and "messages" not in path:
+            body = f"grant_type={spec.GRANT_JWT_DPOP}&assertion={self.jwt()}".encode()
+        return self.case("dpop", target, path, wire(method, path, headers, body), secrets=secrets)
 
     def next_case(self) -> Case:
         target = self.rng.choice(self.targets)
