@@ -20,7 +20,7 @@ from reference_idp.demo import WIKI_REDIRECT
 from reference_idp.store import Store
 from tests.support.rawhttp import captured_logs, loud, raw_request, read_response
 from tests.support.servers import free_port, serve
-from xaa import pkce
+from xaa import pkce, spec
 from xaa.adapters.starlette import HTML_SECURITY_HEADERS
 from xaa.forms import basic_header
 from xaa.replay import ReplayStoreUnavailable
@@ -151,15 +151,20 @@ def test_every_html_page_refuses_framing(idp: str) -> None:
     assert login_page.status_code == 200 and 'name="csrf_token"' in login_page.text
 
 
+def _drop_replay_tables(path: Path) -> None:
+    """Break the single-use table (whichever the IdP keeps) from another connection."""
+    with sqlite3.connect(path) as other:
+        tables = other.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+        for (name,) in tables:
+            if name in ("single_use", "xaa_replay"):
+                other.execute(f"DROP TABLE {name}")
+
+
 def test_replay_claim_on_a_broken_database_is_unavailable_not_a_crash(tmp_path: Path) -> None:
     path = tmp_path / "idp.db"
     store = Store(path)
     try:
-        with sqlite3.connect(path) as other:
-            tables = other.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
-            for (name,) in tables:
-                if name in ("single_use", "xaa_replay"):
-                    other.execute(f"DROP TABLE {name}")
+        _drop_replay_tables(path)
         with pytest.raises(ReplayStoreUnavailable):
             store.claim(
                 "ns", "iss", "jti", holder="h", expires_at=time.time() + 60, now=time.time()
@@ -196,3 +201,37 @@ def test_library_read_body_turns_a_disconnect_into_invalid_request() -> None:
     with pytest.raises(InvalidRequest) as caught:
         asyncio.run(read_body(request))
     assert caught.value.detail == "client disconnected mid-body"
+
+
+def test_replay_database_error_at_the_idp_token_endpoint_is_503(tmp_path: Path) -> None:
+    """A private_key_jwt client assertion whose jti cannot be recorded: 503, never 500."""
+    from xaa import SigningKey, make_client_assertion
+
+    path = tmp_path / "idp.db"
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    config = load_config().with_issuer(issuer)
+    store = Store(path)
+    try:
+        with serve(create_app(config, store), port=port):
+            _drop_replay_tables(path)
+            key = SigningKey.from_jwk(config.demo["agent_private_jwk"])
+            assertion = make_client_assertion("agent", key, audience=issuer, now=time.time())
+            with captured_logs() as logs:
+                response = httpx.post(
+                    issuer + "/token",
+                    data={
+                        "grant_type": "authorization_code",
+                        "code": "c",
+                        "code_verifier": "v" * 43,
+                        "redirect_uri": WIKI_REDIRECT,
+                        "client_assertion_type": spec.CLIENT_ASSERTION_TYPE_JWT_BEARER,
+                        "client_assertion": assertion,
+                    },
+                )
+    finally:
+        store.close()
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "temporarily_unavailable"
+    assert response.headers["cache-control"] == "no-store"
+    assert loud(logs) == []
