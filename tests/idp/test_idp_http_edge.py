@@ -235,3 +235,33 @@ def test_replay_database_error_at_the_idp_token_endpoint_is_503(tmp_path: Path) 
     assert response.json()["error"] == "temporarily_unavailable"
     assert response.headers["cache-control"] == "no-store"
     assert loud(logs) == []
+
+
+def test_body_that_stops_arriving_is_408_instead_of_a_stall() -> None:
+    """A client that declares a body and then goes quiet is answered, not waited on forever."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from xaa.adapters.starlette import HttpEdge, read_body
+
+    async def echo_size(request: Request) -> Response:
+        return Response(str(len(await read_body(request))))
+
+    app = Starlette(
+        routes=[Route("/t", echo_size, methods=["POST"])],
+        middleware=[Middleware(HttpEdge, body_timeout=0.3)],
+    )
+    with serve(app) as base, captured_logs() as logs:
+        begun = time.monotonic()
+        slow = _post("/t", b"").replace(b"Content-Length: 0", b"Content-Length: 100")
+        response = raw_request(base, slow + b"ten bytes.", timeout=5)
+        waited = time.monotonic() - begun
+        whole = raw_request(base, _post("/t", b"x" * 100))
+    _assert_oauth(response, 408, "invalid_request")
+    assert response.header("connection") == "close"
+    assert waited < 3
+    assert (whole.status, whole.body) == (200, b"100")
+    assert loud(logs) == []

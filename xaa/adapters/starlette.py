@@ -13,6 +13,7 @@ import logging
 from collections.abc import MutableMapping
 from typing import Any
 
+import anyio
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,9 +23,11 @@ from ..errors import HttpResponse, InvalidRequest, OAuthError
 from ..forms import MAX_FORM_BYTES
 
 __all__ = [
+    "BODY_TIMEOUT",
     "HTML_SECURITY_HEADERS",
     "MAX_BODY_BYTES",
     "HttpEdge",
+    "RequestTimeout",
     "RequestTooLarge",
     "error_response",
     "lower_headers",
@@ -36,6 +39,7 @@ __all__ = [
 log = logging.getLogger("xaa.http")
 
 MAX_BODY_BYTES = MAX_FORM_BYTES
+BODY_TIMEOUT = 10.0
 # RFC 7034 and CSP Level 3 frame-ancestors: no page may be framed (clickjacking);
 # the pages need nothing but their own inline style and forms.
 HTML_SECURITY_HEADERS = {
@@ -53,6 +57,13 @@ class RequestTooLarge(InvalidRequest):
 
     status = 413
     default_description = "The request body is too large."
+
+
+class RequestTimeout(InvalidRequest):
+    """A body that stops arriving: ``invalid_request`` with RFC 9110 §15.5.9 status 408."""
+
+    status = 408
+    default_description = "The request body did not arrive in time."
 
 
 def _declared_length(headers: Any) -> int | None:
@@ -130,18 +141,27 @@ class _BodyOverCap(Exception):
     so no handler turns it into something else)."""
 
 
+class _BodyTooSlow(Exception):
+    """Raised from ``receive`` when the next part of the body does not come in time."""
+
+
 class HttpEdge:
     """ASGI middleware in front of every route of an app (``docs/resource.md, "HTTP edge"``).
 
     - a body declared or streamed past ``max_body`` bytes: 413 ``invalid_request``
       (RFC 6749 §5.2 JSON, ``no-store``, ``Connection: close``), without reading on;
+    - a body whose next part does not arrive within ``body_timeout`` seconds: 408
+      ``invalid_request`` (the connection is not held open by a client that stalls);
     - a client that disconnects mid-request: a debug line, no traceback;
     - an HTML response: :data:`HTML_SECURITY_HEADERS` (no framing, a strict CSP).
     """
 
-    def __init__(self, app: ASGIApp, *, max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body: int = MAX_BODY_BYTES, body_timeout: float = BODY_TIMEOUT
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -150,18 +170,25 @@ class HttpEdge:
         declared = _declared_length(_Headers(scope))
         if declared is not None and declared > self.max_body:
             log.info("request refused: declared body of %d bytes over the cap", declared)
-            await _send_too_large(send)
+            await _send_error(send, RequestTooLarge(detail="declared body over the cap"))
             return
         received = 0
-        started = False
+        started = body_done = False
 
         async def capped_receive() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done or started:
+                return await receive()
+            try:
+                with anyio.fail_after(self.body_timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise _BodyTooSlow from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
                     raise _BodyOverCap
+                body_done = not message.get("more_body", False)
             return message
 
         async def marked_send(message: Message) -> None:
@@ -176,7 +203,11 @@ class HttpEdge:
         except _BodyOverCap:
             log.info("request refused: streamed body over the cap")
             if not started:
-                await _send_too_large(send)
+                await _send_error(send, RequestTooLarge(detail="streamed body over the cap"))
+        except _BodyTooSlow:
+            log.info("request refused: body stalled for %s s", self.body_timeout)
+            if not started:
+                await _send_error(send, RequestTimeout(detail="body stalled"))
         except ClientDisconnect:
             log.debug("client disconnected before its request was read")
 
@@ -207,8 +238,9 @@ def _add_html_headers(message: MutableMapping[str, Any]) -> None:
     message["headers"] = headers
 
 
-async def _send_too_large(send: Send) -> None:
-    status, headers, body = RequestTooLarge(detail="body over the cap").to_response()
+async def _send_error(send: Send, error: OAuthError) -> None:
+    """An RFC 6749 §5.2 error that also ends the connection (the body was not read)."""
+    status, headers, body = error.to_response()
     raw = [(k.encode(), v.encode()) for k, v in headers.items()]
     raw += [(b"content-length", str(len(body)).encode()), (b"connection", b"close")]
     await send({"type": "http.response.start", "status": status, "headers": raw})
