@@ -82,7 +82,6 @@ class NotesXaa:
             issuer,
             auth_methods=(spec.AUTH_CLIENT_SECRET_BASIC,),
             scopes=SCOPES,
-            authorization_endpoint=False,  # only the token endpoint is served here
         )
         return cls(
             issuer, resource, db, endpoint, server, metadata, {"keys": [key.public_jwk()]},

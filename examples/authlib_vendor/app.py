@@ -94,9 +94,8 @@ def create_app(
     require_oauth = ResourceProtector()
     require_oauth.register_token_validator(TokenTable(db))
     metadata = authorization_server_metadata(
-        issuer, auth_methods=(spec.AUTH_CLIENT_SECRET_BASIC,), scopes=SCOPES,
-        authorization_endpoint=False,
-    ).model_copy(update={"jwks_uri": None})  # opaque tokens: no keys to publish  # fmt: skip
+        issuer, auth_methods=(spec.AUTH_CLIENT_SECRET_BASIC,), scopes=SCOPES
+    ).model_copy(update={"jwks_uri": None})  # opaque tokens: no keys to publish
 
     @app.post("/token")
     def token() -> Any:
