@@ -16,7 +16,6 @@ The framework bindings only read their request into these and write the answer b
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -42,6 +41,7 @@ from ..resource import (
 )
 from ..resource.metadata import JWKS_PATH, TOKEN_PATH
 from ..resource.trust import FetchResult
+from ..safejson import parse_json_object
 from .http_common import wsgi_headers
 
 __all__ = [
@@ -95,10 +95,9 @@ class SyncJwksFetcher:
                     body += chunk
                     if len(body) > self.max_bytes:
                         return None
-            document = json.loads(body)
+            return parse_json_object(body, max_bytes=self.max_bytes)
         except (httpx.HTTPError, httpx.InvalidURL, ValueError, RecursionError):
             return None
-        return document if isinstance(document, dict) else None
 
     def refresh(self, trust: TrustRegistry, issuer: str, now: float) -> None:
         """Drive the registry's refresh flow for ``issuer``."""
