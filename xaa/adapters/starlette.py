@@ -25,11 +25,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import spec
 from ..audit import clean_text, client_address
 from ..errors import HttpResponse, InvalidRequest, OAuthError, TemporarilyUnavailable
 from ..forms import MAX_FORM_BYTES
-from .http_common import RequestTooLarge, header_map
+from .http_common import RequestTooLarge, header_map, require_form
 
 __all__ = [
     "BODY_TIMEOUT",
@@ -133,9 +132,7 @@ async def read_body(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> byt
 
 async def read_form_body(request: Request) -> bytes:
     """The raw body of a form POST, capped; a wrong content type is ``invalid_request``."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != spec.MEDIA_TYPE_FORM:
-        raise InvalidRequest(detail="content type is not application/x-www-form-urlencoded")
+    require_form(request.headers.get("content-type"))
     return await read_body(request, max_bytes=MAX_FORM_BYTES)
 
 
