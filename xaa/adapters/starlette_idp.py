@@ -34,8 +34,8 @@ def token_exchange_handler(
 
     async def token(request: Request) -> Response:
         try:
-            body = await read_form_body(request)
             headers = lower_headers(request)
+            body = await read_form_body(request)
             response = await blocking.step(lambda: endpoint.handle(headers, body), inline=inline)
             return to_starlette(response)
         except OAuthError as exc:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ..adapters.serving import serve_app
+from ..adapters.serving import quiet_uvicorn, serve_app
 
 ENV_ARGV = "XAA_SERVE_ARGV"
 MAX_WORKERS = 64
@@ -80,5 +80,6 @@ def worker_app() -> Any:
 
     args = build_parser().parse_args(json.loads(os.environ[ENV_ARGV]))
     logging.basicConfig(level=logging.INFO, format=WORKER_LOG_FORMAT)
+    quiet_uvicorn()
     build: Build = args.build
     return build(args)

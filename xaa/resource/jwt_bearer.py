@@ -38,7 +38,6 @@ who vouched for them.
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -77,6 +76,7 @@ from ..jose import DEFAULT_MAX_TOKEN_BYTES, CompactJws, parse_compact
 from ..keys import SigningKey
 from ..models import AccessTokenClaims, AuthorizationDetail, IdJagClaims, TokenResponse
 from ..replay import NS_ID_JAG, ClaimFlow, ReplayClaim, ReplayStore, never_blocks, run_claims
+from ..safejson import parse_json
 from ..tokens import (
     DEFAULT_LEEWAY,
     DEFAULT_MAX_ID_JAG_LIFETIME,
@@ -514,7 +514,7 @@ class JwtBearerEndpoint:
         wanted = available
         if requested_raw is not None:
             try:
-                parsed = json.loads(requested_raw)
+                parsed = parse_json(requested_raw)
                 if not isinstance(parsed, list):
                     raise ValueError("not an array")
                 wanted = [AuthorizationDetail.model_validate(item) for item in parsed]
