@@ -1,20 +1,20 @@
-"""IdP token exchange throughput against its ceiling, measured in the same run.
+"""IdP token exchange throughput against a crypto-only handler on the same stack, same run.
 
 - ``token_exchange_rps``: the library endpoint (``xaa.adapters.starlette_idp``,
-  in-memory stores) on one uvicorn worker in a subprocess, driven over loopback by
-  a small keep-alive HTTP/1.1 load generator (bounded in requests and seconds).
-- ``token_exchange_ceiling_rps``: ``1 / (1/empty_rps + verify_s + sign_s)``, where
-  ``empty_rps`` is an empty Starlette POST handler under the same load generator
-  and ``verify_s``/``sign_s`` the measured cost of one ID token verification and
-  one ID-JAG signature.
-- ``token_exchange_ratio``: the first over the second (target >= 0.7).
-- ``token_exchange_crypto_handler_rps``: a handler that only parses, verifies and
-  signs, to tell the endpoint's own overhead from the crypto's cost in a server.
+  in-memory stores) on one uvicorn worker (h11 + asyncio) in a subprocess, driven over
+  loopback by :mod:`bench.bench_resource`'s load generator (interleaved best-of rounds).
+- ``token_exchange_crypto_handler_rps``: the limit, a handler that reads the form,
+  verifies the ID token and signs an ID-JAG, and nothing else.
+- ``token_exchange_ratio``: the first over the second (target >= 0.85).
+- ``*_fast_rps``: the same on httptools + uvloop; ``token_exchange_two_workers_fast_rps``
+  with two worker processes (information).
+- ``token_exchange_ceiling_rps`` / ``token_exchange_vs_ceiling``: the old ceiling,
+  ``1 / (1/empty_rps + verify_s + sign_s)`` from an empty handler and tight-loop crypto
+  (comparison only).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -40,15 +40,12 @@ from xaa import (
 from xaa.adapters.serving import free_port
 from xaa.forms import basic_header
 
+from .bench_resource import STACKS, _best_rates
 from .common import Figure, per_call_us
 
 HOST = "127.0.0.1"  # the load generator only ever targets loopback
 ISSUER = "http://127.0.0.1:9400"
 AS = "http://127.0.0.1:9500"
-CONNECTIONS = 8
-MAX_REQUESTS = 4000
-MAX_SECONDS = 8.0
-WARMUP = 300
 KEY_ENV = "XAA_BENCH_IDP_KEY"
 POLICY = {
     "resource_servers": [{"issuer": AS, "resources": [f"{AS}/api"]}],
@@ -66,6 +63,8 @@ POLICY = {
 class _Keys:
     """One signing key and its verification set, built once."""
 
+    never_blocks = True  # in memory: the adapter runs the exchange on the event loop
+
     def __init__(self, key: SigningKey) -> None:
         self.current = key
         self._jwks = JwkSet([key.verification_key()])
@@ -75,6 +74,8 @@ class _Keys:
 
 
 class _Clients:
+    never_blocks = True
+
     def __init__(self) -> None:
         self.wiki = RegisteredClient.with_secret("wiki", "wiki-secret")
 
@@ -84,6 +85,8 @@ class _Clients:
 
 class _CountingSink:
     """Audit sink that keeps only counts (the run is bounded anyway)."""
+
+    never_blocks = True
 
     def __init__(self) -> None:
         self.count = 0
@@ -150,65 +153,33 @@ def crypto_app() -> Any:
     return Starlette(routes=[Route("/token", token, methods=["POST"])])
 
 
-def _serve(factory: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", f"bench.bench_idp:{factory}"]
-    cmd += ["--host", HOST, "--port", str(port), "--workers", "1", "--log-level", "warning"]
-    cmd += ["--no-access-log"]
-    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, env=env)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection((HOST, port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"{factory} did not start")
+class _IdpServer:
+    """One factory of this module under uvicorn in a subprocess (``stack``: see
+    :data:`bench.bench_resource.STACKS`)."""
 
+    def __init__(
+        self, factory: str, env: dict[str, str], *, stack: str = "base", workers: int = 1
+    ) -> None:
+        self.port = free_port()
+        self.stack = stack
+        http, loop = STACKS[stack]
+        cmd = [sys.executable, "-m", "uvicorn", "--factory", f"bench.bench_idp:{factory}"]
+        cmd += ["--host", HOST, "--port", str(self.port), "--workers", str(workers)]
+        cmd += ["--http", http, "--loop", loop, "--log-level", "warning", "--no-access-log"]
+        self.proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parent.parent, env=env)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection((HOST, self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.proc.kill()
+        raise RuntimeError(f"{factory} did not start")
 
-async def _connection(port: int, request: bytes, budget: list[int], stop: float) -> int:
-    reader, writer = await asyncio.open_connection(HOST, port)
-    done = 0
-    try:
-        while budget[0] > 0 and time.perf_counter() < stop:
-            budget[0] -= 1
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            if not head.startswith(b"HTTP/1.1 200"):
-                raise RuntimeError(head.split(b"\r\n", 1)[0].decode())
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"content-length:"):
-                    length = int(line.split(b":", 1)[1])
-            await reader.readexactly(length)
-            done += 1
-    finally:
-        writer.close()
-        await writer.wait_closed()
-    return done
-
-
-async def _load(port: int, request: bytes, count: int, seconds: float) -> float:
-    budget = [count]
-    start = time.perf_counter()
-    stop = start + seconds
-    done = await asyncio.gather(
-        *(_connection(port, request, budget, stop) for _ in range(CONNECTIONS))
-    )
-    return sum(done) / (time.perf_counter() - start)
-
-
-def _rps(factory: str, request: bytes, env: dict[str, str]) -> float:
-    proc, port = _serve(factory, env)
-    try:
-        asyncio.run(_load(port, request.replace(b"{port}", str(port).encode()), WARMUP, 5))
-        return asyncio.run(
-            _load(port, request.replace(b"{port}", str(port).encode()), MAX_REQUESTS, MAX_SECONDS)
-        )
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 def _post(body: bytes, headers: dict[str, str]) -> bytes:
@@ -247,16 +218,32 @@ def run() -> list[Figure]:
     claims = IdJagClaims.new(issuer=ISSUER, subject="alice", audience=AS, client_id="wiki-at-chat")
     sign_s = per_call_us(lambda: issue_id_jag(claims, key)) / 1e6
 
-    empty_rps = _rps("empty_app", request, env)  # the same request bytes: same HTTP cost
-    crypto_rps = _rps("crypto_app", request, env)
-    exchange_rps = _rps("token_app", request, env)
-    ceiling = 1 / (1 / empty_rps + verify_s + sign_s)
+    servers: dict[str, Any] = {}
+    try:
+        servers["empty"] = _IdpServer("empty_app", env)
+        servers["crypto"] = _IdpServer("crypto_app", env)
+        servers["token"] = _IdpServer("token_app", env)
+        servers["crypto_fast"] = _IdpServer("crypto_app", env, stack="fast")
+        servers["token_fast"] = _IdpServer("token_app", env, stack="fast")
+        servers["two_workers_fast"] = _IdpServer("token_app", env, stack="fast", workers=2)
+        rates = _best_rates(servers, lambda name, n: [request], reusable=frozenset(servers))
+    finally:
+        for server in servers.values():
+            server.stop()
+    ceiling = 1 / (1 / rates["empty"] + verify_s + sign_s)
+    exchange_rps, crypto_rps = rates["token"], rates["crypto"]
     return [
-        Figure("token_exchange_empty_handler_rps", empty_rps, "req/s"),
-        Figure("token_exchange_verify_us", verify_s * 1e6, "us"),
-        Figure("token_exchange_sign_us", sign_s * 1e6, "us"),
         Figure("token_exchange_crypto_handler_rps", crypto_rps, "req/s"),
         Figure("token_exchange_rps", exchange_rps, "req/s"),
+        Figure("token_exchange_ratio", exchange_rps / crypto_rps, "x"),
+        Figure("token_exchange_crypto_handler_fast_rps", rates["crypto_fast"], "req/s"),
+        Figure("token_exchange_fast_rps", rates["token_fast"], "req/s"),
+        Figure("token_exchange_fast_ratio", rates["token_fast"] / rates["crypto_fast"], "x"),
+        Figure("token_exchange_two_workers_fast_rps", rates["two_workers_fast"], "req/s"),
+        # The old ceiling, for comparison only.
+        Figure("token_exchange_empty_handler_rps", rates["empty"], "req/s"),
+        Figure("token_exchange_verify_us", verify_s * 1e6, "us"),
+        Figure("token_exchange_sign_us", sign_s * 1e6, "us"),
         Figure("token_exchange_ceiling_rps", ceiling, "req/s"),
-        Figure("token_exchange_ratio", exchange_rps / ceiling, "x"),
+        Figure("token_exchange_vs_ceiling", exchange_rps / ceiling, "x"),
     ]
