@@ -236,3 +236,32 @@ async def test_async_redis_store_claims_a_key_exactly_once_under_concurrency() -
         await store.aclose()
         store.close()
         stop_redis(proc)
+
+
+@pytest.mark.redis
+@pytest.mark.anyio
+async def test_async_redis_store_pipelined_connection_selects_its_db_and_fails_closed() -> None:
+    from tests.support.redis import start_redis, stop_redis
+    from xaa.stores.redis import AsyncRedisReplayStore
+
+    url, proc = start_redis()
+    store = AsyncRedisReplayStore(url.rsplit("/", 1)[0] + "/3")
+    now = time.time()
+    try:
+        assert (
+            await store.claim_async("ns", "iss", "j", holder="h", expires_at=now + 60, now=now)
+            is None
+        )
+        # The blocking client (same URL, same db) sees the key the pipelined one set.
+        assert store.claim("ns", "iss", "j", holder="x", expires_at=now + 60, now=now) == "h"
+        store._redis.lpush(store._key("ns", "iss", "list"), "x")  # a key of the wrong type
+        with pytest.raises(ReplayStoreUnavailable):  # Redis's error reply: fail closed
+            await store.claim_async("ns", "iss", "list", holder="h", expires_at=now + 60, now=now)
+        stop_redis(proc)
+        with pytest.raises(ReplayStoreUnavailable):  # the connection is gone
+            await store.claim_async("ns", "iss", "k", holder="h", expires_at=now + 60, now=now)
+    finally:
+        await store.aclose()
+        store.close()
+        if proc.poll() is None:
+            stop_redis(proc)
