@@ -74,11 +74,29 @@ def _clean_json(value: Any, depth: int = 0) -> Any:
     return clean_text(str(value))
 
 
+def _surely_fits(cleaned: dict[str, Any]) -> bool:
+    """Whether a flat ``extra`` of short scalars serializes within :data:`MAX_EXTRA_CHARS`
+    whatever JSON escapes (at most 6 characters per character), without serializing it."""
+    bound = 2
+    for key, value in cleaned.items():
+        if isinstance(value, str):
+            bound += 6 * (len(key) + len(value)) + 8
+        elif value is None or isinstance(value, bool):
+            bound += 6 * len(key) + 12
+        elif isinstance(value, int):
+            bound += 6 * len(key) + len(str(value)) + 8
+        else:
+            return False
+    return bound <= MAX_EXTRA_CHARS
+
+
 def _clean_extra(extra: Any) -> Any:
     """``extra`` cleaned, and whole members dropped past :data:`MAX_EXTRA_CHARS`."""
     if not isinstance(extra, dict):
         return extra  # pydantic refuses it
     cleaned = _clean_json(extra)
+    if _surely_fits(cleaned):
+        return cleaned
     # The members' sizes as measured below add up to the size of the whole object.
     if len(json.dumps(cleaned, default=str)) <= MAX_EXTRA_CHARS:
         return cleaned

@@ -167,8 +167,10 @@ async def handle_token_form(
     inline = endpoint.never_blocks and (
         never_blocks(endpoint.replay) or spec.P_CLIENT_ASSERTION not in form
     )
-    if type(endpoint).handle_form is not JwtBearerEndpoint.handle_form:
-        # A subclass's own handle_form, as it is.
+    if type(endpoint).handle_form is not JwtBearerEndpoint.handle_form or (
+        inline and never_blocks(endpoint.replay)
+    ):
+        # A subclass's own handle_form as it is; or every store in memory: one plain call.
         handled = functools.partial(endpoint.handle_form, headers, form, now=now)
         return await calls.step(handled, inline=inline)
     return await calls.drive(endpoint.handle_form_flow(headers, form, now=now), inline=inline)
