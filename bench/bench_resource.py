@@ -9,7 +9,8 @@ Figures (docs/benchmarks.md):
 - ``jwt_bearer_ratio`` = endpoint / crypto-only handler (target >= 0.85);
   ``jwt_bearer_redis_vs_memory`` = Redis / memory (target >= 0.90).
 - ``jwt_bearer_p50_ms`` / ``jwt_bearer_p99_ms``: latency at half the measured maximum rate
-  (memory store), measured from each request's scheduled send time (target p99 <= 5 ms).
+  (memory store), measured from each request's scheduled send time, in the median (by p99)
+  of three 2-second paced runs (target p99 <= 5 ms).
 - ``*_fast_rps``: the same on httptools + uvloop; ``jwt_bearer_redis_two_workers_fast_rps``
   two worker processes sharing Redis (information).
 - ``*_ceiling_rps`` / ``*_vs_ceiling``: the old ceiling, ``1 / (1/empty_rps + verify_s +
@@ -65,6 +66,7 @@ SECONDS = 2.0
 ROUNDS = 3
 POOL = 24000
 ROOT = Path(__file__).resolve().parent.parent
+PACED_RUNS = 3
 MODES = ("empty", "token", "dpop", "crypto", "crypto_dpop")
 # (http, loop): the stack the targets are measured on (uvicorn's pure-Python one, as
 # before), and the fast one the reference apps deploy on (uvicorn[standard]).
@@ -493,9 +495,15 @@ def run() -> list[Figure]:
     ceiling = 1 / (1 / rates["empty"] + verify_s + sign_s)
     server = _Server("token", idp_key)
     try:
-        paced = asyncio.run(_paced(server.port, _requests(idp_key, 8000), memory_rps / 2, SECONDS))
+        # Three paced runs; the one with the median p99 is reported (the box is shared).
+        runs = [
+            asyncio.run(_paced(server.port, _requests(idp_key, 8000), memory_rps / 2, SECONDS))
+            for _ in range(PACED_RUNS)
+        ]
     finally:
         server.stop()
+    runs.sort(key=lambda latencies: latencies[int(len(latencies) * 0.99)])
+    paced = runs[len(runs) // 2]
     return [
         Figure("jwt_bearer_crypto_handler_rps", crypto_rps, "req/s"),
         Figure("jwt_bearer_rps", memory_rps, "req/s"),
