@@ -327,7 +327,9 @@ def create_app(settings: Settings) -> Starlette:
     ]
     chat_mcp = mount_mcp(settings, store, key, dpop, calls, audit)
     app = Starlette(
-        routes=[*routes, *chat_mcp.routes], middleware=[Middleware(AuditAddressMiddleware)], lifespan=chat_mcp.lifespan
+        routes=[*routes, *chat_mcp.routes],
+        middleware=[Middleware(AuditAddressMiddleware)],
+        lifespan=chat_mcp.lifespan,
     )
     app.state.settings = settings
     app.state.store = store

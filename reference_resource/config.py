@@ -70,9 +70,7 @@ class ClientConfig(BaseModel):
     secret: str | None = Field(default=None, repr=False)
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
-    grant_types: list[GrantType] = Field(
-        default_factory=lambda: list(_ID_JAG_GRANTS), min_length=1
-    )
+    grant_types: list[GrantType] = Field(default_factory=lambda: list(_ID_JAG_GRANTS), min_length=1)
     scopes: list[str] | None = None  # None: every scope of the served resources
     actors: Requirement | None = None  # None: [actors].default
 

@@ -165,7 +165,7 @@ def build_server(settings: Settings, store: ChatStore, audit: AuditSink) -> MCPS
             act=claims.get("act"),
         )
         record(token, "post_message")
-        return {**message, "on_behalf": describe_delegation(token.sub, token.act)}
+        return message  # with its attribution: "alice via <actor>" (docs/actors.md)
 
     return server
 
