@@ -63,6 +63,7 @@ from xaa.stores import MemoryReplayStore
 from xaa.stores.sqlite import SqliteReplayStore
 
 from . import wiring
+from .activity import activity_routes
 from .broken import endpoint_class
 from .code_flow import CodeFlow
 from .mcp import mount_mcp
@@ -324,6 +325,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/channels", list_channels, methods=["GET"]),
         Route("/api/channels/{channel}/messages", list_messages, methods=["GET"]),
         Route("/api/channels/{channel}/messages", post_message, methods=["POST"]),
+        *activity_routes(store, flow.throttle, settings.issuer),  # docs/console.md
     ]
     chat_mcp = mount_mcp(settings, store, key, dpop, calls, audit)
     app = Starlette(
