@@ -223,3 +223,14 @@ def test_an_id_jag_without_resource_gets_the_default_resource_or_invalid_target(
     assert granted.status == 200
     with pytest.raises(ValueError, match="default resource"):
         replace(kit.endpoint, default_resource="https://elsewhere.example/api")
+
+
+def test_the_demo_ends_with_an_mcp_round_trip(
+    servers: ReferenceServers, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from demo.mcp import run_mcp_demo
+
+    got = run_mcp_demo(servers.idp, servers.chat)
+    out = capsys.readouterr().out
+    assert "POST /mcp without a token -> 401" in out and 'resource_metadata="' in out
+    assert got["tools"] == sorted(TOOLS) and got["posted"]["attribution"] == "alice"
