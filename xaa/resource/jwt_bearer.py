@@ -38,8 +38,6 @@ who vouched for them.
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -77,6 +75,7 @@ from ..jose import DEFAULT_MAX_TOKEN_BYTES, parse_compact
 from ..keys import SigningKey
 from ..models import AccessTokenClaims, AuthorizationDetail, IdJagClaims, TokenResponse
 from ..replay import NS_ID_JAG, ReplayStore, claim_once
+from ..safejson import parse_json
 from ..tokens import (
     DEFAULT_LEEWAY,
     DEFAULT_MAX_ID_JAG_LIFETIME,
@@ -444,7 +443,7 @@ class JwtBearerEndpoint:
         wanted = available
         if requested_raw is not None:
             try:
-                parsed = json.loads(requested_raw)
+                parsed = parse_json(requested_raw)
                 if not isinstance(parsed, list):
                     raise ValueError("not an array")
                 wanted = [AuthorizationDetail.model_validate(item) for item in parsed]
@@ -498,7 +497,7 @@ class JwtBearerEndpoint:
 
         A light peek at ``iss`` and ``kid`` (the strict parse happens in :meth:`verify`).
         """
-        peeked = _peek(assertion)
+        peeked = _peek(assertion, self.max_assertion_bytes)
         if peeked is None:
             return None
         issuer, kid = peeked
@@ -520,16 +519,14 @@ class JwtBearerEndpoint:
         )
 
 
-def _peek(assertion: str | None) -> tuple[object, object] | None:
-    """``(iss, kid)`` of a compact JWS without any verification, or ``None``."""
-    if not isinstance(assertion, str) or assertion.count(".") != 2:
-        return None
-    head, payload, _ = assertion.split(".")
+def _peek(assertion: str | None, max_bytes: int) -> tuple[object, object] | None:
+    """``(iss, kid)`` of a compact JWS without any verification, or ``None``.
+
+    Decoded by the strict parser of :mod:`xaa.jose` (size, depth and duplicate
+    caps), so a hostile assertion is refused here as it is in :meth:`verify`.
+    """
     try:
-        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, TypeError):
+        jws = parse_compact(assertion, error=InvalidGrant, max_bytes=max_bytes)
+    except OAuthError:
         return None
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        return None
-    return claims.get("iss"), header.get("kid")
+    return jws.payload.get("iss"), jws.header.get("kid")
