@@ -8,6 +8,7 @@ Each runs initialize, list tools and a tool call.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -28,10 +29,11 @@ from tests.resource.loopback_idp import loopback_idp
 from tests.resource.resource_kit import RESOURCE, SCOPES, assert_rejected, make_kit
 from tests.support.forge import DROP
 from tests.support.servers import free_port, serve
-from xaa import spec
+from xaa import AccessTokenClaims, spec
 from xaa.adapters.httpx2_client import AsyncXAAClient, XAAAuth
 from xaa.adapters.mcp_client import assertion_provider
 from xaa.resource import ServedResource
+from xaa.tokens import issue_access_token
 
 pytestmark = pytest.mark.e2e
 SCOPE = "chat.read chat.write"
@@ -234,3 +236,35 @@ def test_the_demo_ends_with_an_mcp_round_trip(
     out = capsys.readouterr().out
     assert "POST /mcp without a token -> 401" in out and 'resource_metadata="' in out
     assert got["tools"] == sorted(TOOLS) and got["posted"]["attribution"] == "alice"
+
+
+def test_a_token_without_any_mcp_scope_is_403_insufficient_scope(tmp_path: Path) -> None:
+    """A token for /mcp holding none of its scopes (chat.read, chat.write) is refused before
+    any tool runs: 403 ``insufficient_scope`` with the scopes in the challenge (RFC 6750 §3.1)."""
+    port = free_port()
+    settings = Settings.make(port=port, db=str(tmp_path / "chat.db"), replay="memory")
+    settings = replace(settings, mcp_scopes=("chat.read", "chat.write"))
+    app = create_app(settings)
+    now = int(time.time())
+    claims = AccessTokenClaims.model_validate(
+        {
+            "iss": settings.issuer,
+            "sub": "u-alice",
+            "aud": settings.mcp_resource,
+            "client_id": "wiki-at-chat",
+            "jti": "mcp-history-only",
+            "iat": now,
+            "exp": now + 300,
+            "scope": "chat.history",
+        }
+    )
+    token = issue_access_token(claims, app.state.store.signing_key())
+    with serve(app, port):
+        refused = httpx.post(
+            settings.mcp_resource,
+            json={"jsonrpc": "2.0", "id": 1, "method": "initialize"},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    assert refused.status_code == 403 and refused.headers["cache-control"] == "no-store"
+    assert refused.json()["error"] == "insufficient_scope"
+    assert 'error="insufficient_scope"' in refused.headers["www-authenticate"]
