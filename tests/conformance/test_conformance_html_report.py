@@ -51,6 +51,8 @@ def test_redaction_keeps_no_token_or_secret() -> None:
     assert "opaque-token" not in answer and '"error": "x"' in answer
     headers = redact_headers(httpx.Headers({"authorization": "Basic d2lraTpzZWNyZXQ=", "a": jwt}))
     assert headers == {"authorization": "Basic [redacted]", "a": f"[JWT, {len(jwt)} chars]"}
+    moved = redact_headers(httpx.Headers({"location": "https://rp.example/cb?code=abc123&state=s"}))
+    assert moved == {"location": "https://rp.example/cb?code=[redacted, 6 chars]&state=s"}
 
 
 def test_html_report_shows_failures_first_in_chromium(

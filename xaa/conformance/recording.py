@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
@@ -48,6 +48,21 @@ def _redact_value(name: str, value: str) -> str:
     return redact(value)
 
 
+def redact_url(url: str) -> str:
+    """A URL with token-bearing query or fragment parameters (``code``, tokens) replaced."""
+    parts = urlsplit(url)
+    if not parts.query and not parts.fragment:
+        return redact(url)
+
+    def clean(query: str) -> str:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        return "&".join(f"{k}={_redact_value(k, v)}" for k, v in pairs)
+
+    return redact(
+        urlunsplit(parts._replace(query=clean(parts.query), fragment=clean(parts.fragment)))
+    )
+
+
 def redact_body(body: bytes, content_type: str) -> str:
     """A request or response body for a report: secrets replaced, at most ``MAX_BODY`` chars."""
     text = body.decode("utf-8", "replace")
@@ -77,6 +92,8 @@ def redact_headers(headers: httpx.Headers) -> dict[str, str]:
         if name.lower() in _SECRET_HEADERS:
             scheme = value.partition(" ")[0] if " " in value else ""
             out[name] = f"{scheme} [redacted]".strip()
+        elif name.lower() == "location":
+            out[name] = redact_url(value)
         else:
             out[name] = redact(value)
     return out
@@ -137,7 +154,7 @@ class RecordingTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` and record it with its answer."""
         sent = redact_body(request.read(), request.headers.get("content-type", ""))
-        url = redact(str(request.url))
+        url = redact_url(str(request.url))
         try:
             response = self.inner.handle_request(request)
         except httpx.HTTPError:
