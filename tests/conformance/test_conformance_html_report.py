@@ -125,3 +125,20 @@ def test_html_report_shows_failures_first_in_chromium(
         page.screenshot(path=str(SCREENSHOT))
         browser.close()
     assert requests == [report.as_uri()]  # nothing fetched: self-contained
+
+
+def test_idp_suite_html_report_keeps_no_password_code_or_token(tmp_path: Path) -> None:
+    """The IdP suite signs in and exchanges tokens; its failures' exchanges show none of them."""
+    from tests.conformance.conftest import running_reference_idp
+    from tests.conformance.test_conformance_idp_e2e import wiki_target
+    from xaa.conformance import run_idp_suite
+    from xaa.conformance.html_report import render_html
+
+    case = "idp-rejects-id-token-of-another-client"
+    with running_reference_idp(tmp_path / "idp.sqlite3", "subject-aud") as issuer:
+        report = run_idp_suite(wiki_target(issuer), only=[case, "idp-issues-id-jag"])
+    failed = [r for r in report.results if r.broken]
+    assert [r.case.id for r in failed] == [case]
+    assert failed[0].exchanges, "the failure keeps what was sent and what came back"
+    html = render_html(report)
+    assert "eyJ" not in html and "wiki-secret" not in html and "subject_token=[redacted" in html
