@@ -48,6 +48,7 @@ from .oauth import (
     Grant,
     PendingAuthorization,
     PendingAuthorizations,
+    PendingStore,
     authorization_request,
     client_credentials_request,
     code_exchange_request,
@@ -140,6 +141,7 @@ class BrokerConfig:
     sessions: SessionSource = field(default_factory=MemorySessions)
     clock: Callable[[], float] = field(default=time.time, repr=False)
     skew: float = DEFAULT_SKEW
+    pending: PendingStore | None = None  # None: this process's memory
 
 
 class BrokerFlow:
@@ -148,7 +150,7 @@ class BrokerFlow:
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config
         self.metadata = MetadataCache()
-        self.pending = PendingAuthorizations()
+        self.pending: PendingStore = config.pending or PendingAuthorizations()
         self._cache: dict[CacheKey, BrokeredToken] = {}
 
     # -- lookups ------------------------------------------------------------------
@@ -203,6 +205,12 @@ class BrokerFlow:
             access = yield from self._client_credentials(app, meta, scopes)
         return self._minted(access, person, agent, app_name, strategy, scopes)
 
+    def strategy_flow(self, app_name: str) -> Flow[Strategy]:
+        """The strategy :meth:`access_token_flow` will use for ``app_name`` (discovery first)."""
+        app = self.app(app_name)
+        meta = yield from self._metadata(app)
+        return choose_strategy(app, meta)
+
     def authorization_url(
         self, person: str, app_name: str, scopes: frozenset[str], agent: str | None = None
     ) -> Flow[PendingAuthorization]:
@@ -228,15 +236,25 @@ class BrokerFlow:
         return pending
 
     def complete_flow(
-        self, state: str | None, code: str | None, issuer: str | None = None
+        self,
+        state: str | None,
+        code: str | None,
+        issuer: str | None = None,
+        *,
+        person: str | None = None,
     ) -> Flow[BrokeredToken]:
         """The callback (RFC 6749 §4.1.2): check ``state``, redeem ``code``, vault the grant.
 
         ``issuer``: the response's ``iss`` (RFC 9207 §2.4, against mix-up): when
         present it must equal the app's issuer; an AS advertising
         ``authorization_response_iss_parameter_supported`` must send it.
+        ``person``: the person signed in to the browser that brought the callback;
+        when given, the request must be theirs (RFC 6749 §10.12: the grant lands
+        in the vault slot of the person who started it, never another's).
         """
         pending = self.pending.take(state, self.config.clock())
+        if person is not None and pending.person != person:
+            raise InvalidRequest("Unknown or expired authorization request.", detail="other person")
         if not code:
             raise InvalidRequest("The authorization response has no code.", detail="no code")
         self.check_not_revoked(pending.person, pending.agent, pending.app)
