@@ -1,0 +1,48 @@
+"""Two broker instances over one SQLite file: a consent started on one completes on the other,
+and everything the second needs (session, pending request, grant) is in the shared store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.broker_service.service_stack import (
+    ask,
+    consent_at_legacy,
+    csrf,
+    service_stack,
+    sign_in,
+)
+
+pytestmark = [pytest.mark.e2e]
+
+
+def test_consent_started_on_one_worker_completes_on_the_other(tmp_path: Path) -> None:
+    with service_stack(tmp_path, instances=2) as stack, httpx.Client(timeout=20) as browser:
+        first, second = stack.brokers
+        sign_in(browser, first)
+        svid = stack.svid()
+        needed = ask(first, "legacy-chat", ["chat.read"], svid=svid)
+        assert needed.status_code == 403
+        assert needed.headers["cache-control"] == "no-store"
+        assert needed.json()["error"] == "consent_required"
+        assert needed.json()["consent_url"] == first + "/connect/legacy-chat"
+        page = browser.get(needed.json()["consent_url"])
+        assert page.status_code == 200
+        started = browser.post(
+            first + "/connect/legacy-chat", data={"csrf_token": csrf(page)}, follow_redirects=False
+        )
+        assert started.status_code == 303
+        assert started.headers["location"].startswith(stack.legacy + "/authorize?")
+        landed = consent_at_legacy(browser, started.headers["location"])
+        assert str(landed.url).startswith(second + "/callback?")
+        assert landed.status_code == 200, landed.text[:300]
+        assert "legacy-chat is connected" in landed.text
+        for worker in (second, first):
+            minted = ask(worker, "legacy-chat", ["chat.read"], svid=stack.svid(audience=worker))
+            assert minted.status_code == 200, minted.text
+            assert minted.json()["via"] == "fallback"
+            assert minted.json()["agent"] == "summarizer"
+            assert minted.json()["person"] == "alice"
