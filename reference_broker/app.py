@@ -44,6 +44,7 @@ from xaa.broker import (
     Slot,
     Strategy,
     VaultEntry,
+    VaultIntegrityError,
 )
 from xaa.client import ClientCredentials, IdpConfig
 from xaa.errors import OAuthError, ProtocolViolation
@@ -212,11 +213,11 @@ async def home(request: Request) -> Response:
             status = "connected" if has_idp else "not connected"
         elif strategy == Strategy.AUTHORIZATION_CODE:
             slot = Slot(SecretKind.REFRESH_TOKEN, session.person, app.name)
-            status = (
-                "connected"
-                if any(s == slot for s, _ in service.state.vault.slots())
-                else ("not connected")
-            )
+            try:
+                vaulted = service.state.vault.get(slot) is not None
+            except VaultIntegrityError:
+                vaulted = False
+            status = "connected" if vaulted else "not connected"
         else:
             status = "connected"
         apps.append(

@@ -1,0 +1,203 @@
+"""Every refusal of ``POST /v1/token``: its own code, status, ``no-store``, the whole body."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.broker_service.service_stack import ServiceStack, ask, service_stack
+from xaa.keys import SigningKey
+
+pytestmark = [pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceStack]:
+    with service_stack(Path(tmp_path_factory.mktemp("refusals"))) as running:
+        yield running
+
+
+def refused(response: httpx.Response, status: int, body: dict[str, Any]) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == body
+
+
+def test_agent_outside_its_apps_is_refused(stack: ServiceStack) -> None:
+    answer = ask(stack.broker, "legacy-chat", ["chat.read"], assertion=stack.assertion())
+    refused(
+        answer,
+        403,
+        {
+            "error": "app_not_allowed",
+            "error_description": "The agent reporter may not use legacy-chat.",
+        },
+    )
+
+
+def test_agent_outside_its_scopes_is_refused(stack: ServiceStack) -> None:
+    answer = ask(stack.broker, "chat", ["chat.read", "chat.write"], svid=stack.svid())
+    refused(
+        answer,
+        403,
+        {
+            "error": "scope_not_allowed",
+            "error_description": "The agent summarizer may not ask for these scopes.",
+            "scopes": ["chat.write"],
+        },
+    )
+
+
+def test_svid_signed_by_an_unknown_key_is_refused(stack: ServiceStack) -> None:
+    forged = stack.svid(key=SigningKey.generate(kid="spire-demo-1"))
+    refused(
+        ask(stack.broker, "chat", ["chat.read"], svid=forged),
+        401,
+        {"error": "invalid_agent", "error_description": "The JWT-SVID is not trusted."},
+    )
+
+
+def test_svid_of_an_unregistered_workload_is_refused(stack: ServiceStack) -> None:
+    stranger = stack.svid("spiffe://acme.example/agent/stranger")
+    refused(
+        ask(stack.broker, "chat", ["chat.read"], svid=stranger),
+        401,
+        {"error": "invalid_agent", "error_description": "No agent has this SPIFFE ID."},
+    )
+
+
+def test_svid_for_another_audience_is_refused(stack: ServiceStack) -> None:
+    elsewhere = stack.svid(audience="https://other.example")
+    refused(
+        ask(stack.broker, "chat", ["chat.read"], svid=elsewhere),
+        401,
+        {"error": "invalid_agent", "error_description": "The JWT-SVID is not trusted."},
+    )
+
+
+def test_expired_svid_is_refused(stack: ServiceStack) -> None:
+    old = stack.svid(now=time.time() - 3600)
+    refused(
+        ask(stack.broker, "chat", ["chat.read"], svid=old),
+        401,
+        {"error": "credential_expired", "error_description": "The JWT-SVID has expired."},
+    )
+
+
+def test_replayed_client_assertion_is_refused(stack: ServiceStack) -> None:
+    assertion = stack.assertion()
+    first = ask(stack.broker, "chat", ["chat.read"], assertion=assertion, person="bob")
+    assert first.json()["error"] == "consent_required"  # authenticated; bob never signed in
+    refused(
+        ask(stack.broker, "chat", ["chat.read"], assertion=assertion, person="bob"),
+        401,
+        {
+            "error": "credential_replayed",
+            "error_description": "The client assertion was already used.",
+        },
+    )
+
+
+def test_suspended_agent_is_refused(stack: ServiceStack) -> None:
+    paused = stack.svid("spiffe://acme.example/agent/paused")
+    refused(
+        ask(stack.broker, "chat", ["chat.read"], svid=paused),
+        403,
+        {
+            "error": "agent_suspended",
+            "error_description": "The agent paused is suspended by its owner.",
+        },
+    )
+
+
+def test_no_credential_is_refused(stack: ServiceStack) -> None:
+    refused(
+        ask(stack.broker, "chat", ["chat.read"]),
+        401,
+        {"error": "invalid_agent", "error_description": "The agent did not authenticate."},
+    )
+
+
+def test_person_without_a_sign_in_needs_consent_for_xaa(stack: ServiceStack) -> None:
+    refused(
+        ask(stack.broker, "chat", ["chat.read"], svid=stack.svid(), person="carol"),
+        403,
+        {
+            "error": "consent_required",
+            "error_description": "carol must connect chat first (sign in at the IdP first).",
+            "consent_url": stack.broker + "/connect/chat",
+            "strategy": "xaa",
+        },
+    )
+
+
+def _post(stack: ServiceStack, content: bytes, content_type: str = "application/json") -> Any:
+    headers = {"authorization": f"Bearer {stack.svid()}", "content-type": content_type}
+    return httpx.post(stack.broker + "/v1/token", content=content, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "description"),
+    [
+        (b'{"person": "alice"' + b" " * 20000 + b"}", "application/json", "The body is too large."),
+        (b"[" * 50 + b"]" * 50, "application/json", "The JSON is nested too deeply."),
+        (b'{"person": "a", "person": "b"}', "application/json", "The body is not valid JSON."),
+        (b'{"person": NaN}', "application/json", "The body is not valid JSON."),
+        (b"\xff\xfe", "application/json", "The body is not valid JSON."),
+        (b"[]", "application/json", "The body must be a JSON object."),
+        (
+            b"person=alice",
+            "application/x-www-form-urlencoded",
+            "The body must be application/json.",
+        ),
+        (
+            b'{"person": "alice", "app": "chat"}',
+            "application/json",
+            "Bad or missing member: scopes.",
+        ),
+        (
+            b'{"person": "alice", "app": "chat", "scopes": "chat.read"}',
+            "application/json",
+            "Bad or missing member: scopes.",
+        ),
+        (
+            b'{"person": "alice", "app": "chat", "scopes": ["chat.read"], "extra": 1}',
+            "application/json",
+            "Bad or missing member: extra.",
+        ),
+    ],
+)
+def test_malformed_request_is_invalid_request(
+    stack: ServiceStack, content: bytes, content_type: str, description: str
+) -> None:
+    refused(
+        _post(stack, content, content_type),
+        400,
+        {"error": "invalid_request", "error_description": description},
+    )
+
+
+def test_kill_switch_on_the_agent_refuses_it(stack: ServiceStack) -> None:
+    from xaa.adapters.broker_sqlite import SqliteRevocationList
+    from xaa.broker import RevocationTarget
+
+    revocations = SqliteRevocationList(stack.tmp / "broker.sqlite3")
+    revocations.add(RevocationTarget("agent", "summarizer"), time.time())
+    try:
+        refused(
+            ask(stack.broker, "chat", ["chat.read"], svid=stack.svid()),
+            403,
+            {
+                "error": "revoked",
+                "error_description": "The kill switch covers this request.",
+                "target": "agent:summarizer",
+            },
+        )
+    finally:
+        revocations.remove(RevocationTarget("agent", "summarizer"))
