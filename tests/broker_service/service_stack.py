@@ -85,13 +85,23 @@ def _toml(value: Any) -> str:
 
 
 def service_config_text(
-    *, public_url: str, idp: str, chat: str, legacy: str, db: Path, bundle: Path, callback: str
+    *,
+    public_url: str,
+    idp: str,
+    chat: str,
+    legacy: str,
+    db: Path,
+    bundle: Path,
+    callback: str,
+    redis_url: str | None = None,
 ) -> str:
     """A broker service configuration for the stack."""
     jwks = {"keys": [REPORTER_KEY.public_jwk()]}
+    redis = f'redis_url = "{redis_url}"' if redis_url else ""
     return f"""
 public_url = "{public_url}"
 db = "{db}"
+{redis}
 
 [idp]
 issuer = "{idp}"
@@ -149,9 +159,11 @@ status = "suspended"
 
 
 @contextlib.contextmanager
-def service_stack(tmp: Path, *, instances: int = 1) -> Iterator[ServiceStack]:
-    """IdP, chat, legacy chat and ``instances`` broker services (same SQLite file, same keys);
-    every instance's legacy callback is the last instance's ``/callback``."""
+def service_stack(
+    tmp: Path, *, instances: int = 1, redis_url: str | None = None
+) -> Iterator[ServiceStack]:
+    """IdP, chat, legacy chat and ``instances`` broker services (same SQLite file or Redis,
+    same keys); every instance's legacy callback is the last instance's ``/callback``."""
     idp_port, chat_port, legacy_port = free_port(), free_port(), free_port()
     broker_ports = [free_port() for _ in range(instances)]
     idp, chat = f"http://127.0.0.1:{idp_port}", f"http://127.0.0.1:{chat_port}"
@@ -193,6 +205,7 @@ def service_stack(tmp: Path, *, instances: int = 1) -> Iterator[ServiceStack]:
                     db=tmp / "broker.sqlite3",
                     bundle=bundle,
                     callback=brokers[-1] + "/callback",
+                    redis_url=redis_url,
                 )
             )
             stack.configs.append(path)

@@ -1,8 +1,10 @@
-"""Two broker instances over one SQLite file: a consent started on one completes on the other,
-and everything the second needs (session, pending request, grant) is in the shared store."""
+"""Two broker instances over one SQLite file (or one Redis): a consent started on one completes
+on the other, and everything the second needs (session, pending request, grant, withdrawals) is
+in the shared store."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,12 +17,30 @@ from tests.broker_service.service_stack import (
     service_stack,
     sign_in,
 )
+from tests.support.redis import start_redis, stop_redis
 
 pytestmark = [pytest.mark.e2e]
 
 
-def test_consent_started_on_one_worker_completes_on_the_other(tmp_path: Path) -> None:
-    with service_stack(tmp_path, instances=2) as stack, httpx.Client(timeout=20) as browser:
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | None]:
+    if request.param == "sqlite":
+        yield None
+        return
+    url, proc = start_redis(cwd=str(tmp_path))
+    try:
+        yield url
+    finally:
+        stop_redis(proc)
+
+
+def test_consent_started_on_one_worker_completes_on_the_other(
+    tmp_path: Path, store: str | None
+) -> None:
+    with (
+        service_stack(tmp_path, instances=2, redis_url=store) as stack,
+        httpx.Client(timeout=20) as browser,
+    ):
         first, second = stack.brokers
         sign_in(browser, first)
         svid = stack.svid()
@@ -46,3 +66,12 @@ def test_consent_started_on_one_worker_completes_on_the_other(tmp_path: Path) ->
             assert minted.json()["via"] == "fallback"
             assert minted.json()["agent"] == "summarizer"
             assert minted.json()["person"] == "alice"
+        # alice revokes the agent on the first worker: the second refuses it (shared store).
+        home = browser.get(first + "/")
+        browser.post(
+            first + "/revoke",
+            data={"csrf_token": csrf(home), "kind": "agent", "name": "summarizer"},
+        )
+        refused = ask(second, "legacy-chat", ["chat.read"], svid=stack.svid(audience=second))
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "revoked"
