@@ -36,6 +36,7 @@ from xaa.broker import (
     UnknownApp,
     VaultIntegrityError,
 )
+from xaa.client import XaaClientError
 from xaa.errors import InvalidRequest, OAuthError, ProtocolViolation
 from xaa.replay import ReplayStoreUnavailable
 
@@ -175,6 +176,9 @@ async def token_endpoint(request: Request, service: Service) -> Response:
         return error("invalid_request", exc.description or "The request is malformed.")
     except ReplayStoreUnavailable:
         return error("temporarily_unavailable", "The broker's store is unavailable.")
+    except Exception:  # a defect of ours: logged with its traceback, never a bare 500
+        log.exception("token request failed unexpectedly")
+        return error("upstream_error", "The broker could not complete the request.")
 
 
 async def _token(request: Request, service: Service) -> Response:
@@ -253,7 +257,14 @@ async def _token(request: Request, service: Service) -> Response:
         return error("temporarily_unavailable", "The broker's vault is unavailable.")
     except UnknownApp:
         return error("app_not_allowed", f"{wanted.app} is not configured.")
-    except (OAuthError, ProtocolViolation, BrokerError, httpx.HTTPError, ValueError) as exc:
+    except (
+        OAuthError,
+        ProtocolViolation,
+        XaaClientError,
+        BrokerError,
+        httpx.HTTPError,
+        ValueError,
+    ) as exc:
         log.info("mint for %s failed: %s", wanted.app, type(exc).__name__)
         return error("upstream_error", f"{wanted.app} or the IdP did not answer as required.")
     access = minted.access
@@ -297,7 +308,14 @@ async def oauth_callback(
         )
     except InvalidRequest:
         return _message(request, "Not connected", "This request expired or is not yours.", 400)
-    except (OAuthError, BrokerError, ProtocolViolation, httpx.HTTPError, ValueError) as exc:
+    except (
+        OAuthError,
+        BrokerError,
+        ProtocolViolation,
+        XaaClientError,
+        httpx.HTTPError,
+        ValueError,
+    ) as exc:
         log.info("callback failed: %s", type(exc).__name__)
         return _message(request, "Not connected", "The app refused the grant.", 400)
     service.state.restore(session.person, "app", minted.app)

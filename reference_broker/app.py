@@ -46,7 +46,7 @@ from xaa.broker import (
     VaultEntry,
     VaultIntegrityError,
 )
-from xaa.client import ClientCredentials, IdpConfig
+from xaa.client import ClientCredentials, IdpConfig, XaaClientError
 from xaa.errors import OAuthError, ProtocolViolation
 
 from . import api, signin
@@ -100,7 +100,7 @@ class Service:
         if app not in self.strategies:
             try:
                 self.strategies[app] = await self.broker.strategy(app)
-            except (httpx.HTTPError, ProtocolViolation, OAuthError, BrokerError):
+            except (httpx.HTTPError, ProtocolViolation, OAuthError, BrokerError, XaaClientError):
                 return None
         return self.strategies[app]
 
@@ -276,7 +276,7 @@ async def connect(request: Request) -> Response:
         return RedirectResponse("/", 303)
     try:
         url = await service.broker.authorization_url(session.person, name, app.scopes)
-    except (BrokerError, OAuthError, ProtocolViolation, httpx.HTTPError) as exc:
+    except (BrokerError, OAuthError, ProtocolViolation, XaaClientError, httpx.HTTPError) as exc:
         log.info("connect %s failed: %s", name, type(exc).__name__)
         return _message(request, "Not connected", f"{name} cannot be connected now.", 409)
     return RedirectResponse(url, 303)

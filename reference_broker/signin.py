@@ -24,6 +24,7 @@ from xaa import pkce, spec
 from xaa.client import (
     IdentitySession,
     MetadataCache,
+    XaaClientError,
     discover_authorization_server,
     run_async,
 )
@@ -135,7 +136,14 @@ async def finish(request: Request, service: Service) -> tuple[str, IdentitySessi
         claims = verify_id_token(
             id_token, keys=keys, issuer=issuer, client_id=service.config.idp.client_id, now=now
         ).claims
-    except (OAuthError, ProtocolViolation, UnusableKey, httpx.HTTPError, ValueError) as exc:
+    except (
+        OAuthError,
+        ProtocolViolation,
+        XaaClientError,
+        UnusableKey,
+        httpx.HTTPError,
+        ValueError,
+    ) as exc:
         return f"The sign-in could not be verified ({type(exc).__name__})."
     if claims.nonce is None or not secrets.compare_digest(claims.nonce, nonce):
         return "The sign-in response does not match this browser."

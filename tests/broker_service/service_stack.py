@@ -160,7 +160,7 @@ status = "suspended"
 
 @contextlib.contextmanager
 def service_stack(
-    tmp: Path, *, instances: int = 1, redis_url: str | None = None
+    tmp: Path, *, instances: int = 1, redis_url: str | None = None, chat_trusts_idp: bool = True
 ) -> Iterator[ServiceStack]:
     """IdP, chat, legacy chat and ``instances`` broker services (same SQLite file or Redis,
     same keys); every instance's legacy callback is the last instance's ``/callback``."""
@@ -180,7 +180,10 @@ def service_stack(
     store = Store(tmp / "idp.sqlite3")
     idp_app = create_idp(load_idp_config(tmp / "idp.toml"), store)
     chat_settings = Settings.make(
-        port=chat_port, db=str(tmp / "chat.db"), replay="memory", trust_idps=[idp]
+        port=chat_port,
+        db=str(tmp / "chat.db"),
+        replay="memory",
+        trust_idps=[idp if chat_trusts_idp else "https://elsewhere.example"],
     )
     legacy_settings = Settings.make(
         legacy=True, port=legacy_port, db=str(tmp / "legacy.db"), replay="memory"

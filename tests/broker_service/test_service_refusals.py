@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.broker_service.service_stack import ServiceStack, ask, service_stack
+from tests.broker_service.service_stack import ServiceStack, ask, service_stack, sign_in
 from xaa.keys import SigningKey
 
 pytestmark = [pytest.mark.e2e]
@@ -201,3 +201,16 @@ def test_kill_switch_on_the_agent_refuses_it(stack: ServiceStack) -> None:
         )
     finally:
         revocations.remove(RevocationTarget("agent", "summarizer"))
+
+
+def test_refused_id_jag_is_a_typed_upstream_error_not_a_500(tmp_path: Path) -> None:
+    with service_stack(tmp_path, chat_trusts_idp=False) as untrusting, httpx.Client() as browser:
+        sign_in(browser, untrusting.broker)
+        refused(
+            ask(untrusting.broker, "chat", ["chat.read"], svid=untrusting.svid()),
+            502,
+            {
+                "error": "upstream_error",
+                "error_description": "chat or the IdP did not answer as required.",
+            },
+        )
