@@ -323,8 +323,9 @@ async def oauth_callback(
     return _message(request, "Connected", f"{minted.app} is connected ({scopes}).", 200)
 
 
-def withdrawal_record(person: str, kind: str, name: str) -> MintRecord:
-    """The attribution log's row for a person's withdrawal of an app or an agent."""
+def withdrawal_record(person: str, kind: str, name: str, at_app: bool = False) -> MintRecord:
+    """The attribution log's row for a person's withdrawal of an app or an agent
+    (``at_app``: the app confirmed the RFC 7009 revocation of the refresh token)."""
     return MintRecord(
         time=time.time(),
         event="revoke",
@@ -332,7 +333,8 @@ def withdrawal_record(person: str, kind: str, name: str) -> MintRecord:
         agent=name if kind == "agent" else None,
         app=name if kind == "app" else "*",
         strategy="person",
-        detail=f"person:{person} revoked {kind}:{name}",
+        detail=f"person:{person} revoked {kind}:{name}"
+        + (" (refresh token revoked at the app)" if at_app else ""),
     )
 
 

@@ -39,7 +39,6 @@ from xaa.adapters.vault import Keyring
 from xaa.broker import (
     BrokerConfig,
     BrokerError,
-    CacheKey,
     SecretKind,
     Slot,
     Strategy,
@@ -103,13 +102,6 @@ class Service:
             except (httpx.HTTPError, ProtocolViolation, OAuthError, BrokerError, XaaClientError):
                 return None
         return self.strategies[app]
-
-    def forget_cached(self, person: str, kind: str, name: str) -> None:
-        """Drop this worker's cached tokens a withdrawal covers (others check the store)."""
-        cache: dict[CacheKey, Any] = self.broker.flow._cache
-        for key in [k for k in cache if k.person == person]:
-            if (kind == "agent" and key.agent == name) or (kind == "app" and key.app == name):
-                cache.pop(key, None)
 
 
 def _origin(url: str) -> str:
@@ -318,17 +310,20 @@ async def revoke(request: Request) -> Response:
     session, form = checked
     service = _service(request)
     kind, name = form.get("kind"), form.get("name", "")
+    at_app = False
     if kind == "app" and service.config.app(name) is not None:
         service.state.withdraw(session.person, "app", name)
-        service.state.vault.delete(Slot(SecretKind.REFRESH_TOKEN, session.person, name))
-        service.broker.flow.pending.drop(session.person, None, name)
+        try:
+            at_app = await service.broker.forget_grant(session.person, name)
+        except (BrokerError, OAuthError, ProtocolViolation, XaaClientError, ValueError) as exc:
+            log.info("revocation at %s failed: %s", name, type(exc).__name__)
     elif kind == "agent" and service.config.agent(name) is not None:
         service.state.withdraw(session.person, "agent", name)
         service.broker.flow.pending.drop(session.person, name, None)
+        service.broker.flow.drop_cached(session.person, agent=name)
     else:
         return _message(request, "Refused", "Nothing to revoke by that name.", 400)
-    service.forget_cached(session.person, kind, name)
-    service.state.log.append(api.withdrawal_record(session.person, kind, name))
+    service.state.log.append(api.withdrawal_record(session.person, kind, name, at_app))
     return RedirectResponse("/", 303)
 
 

@@ -72,8 +72,7 @@ async def start(request: Request, service: Service) -> Response:
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     verifier, challenge = pkce.new_pair()
     target = _next(request.query_params.get("next"))
-    service.state.start_login(state, nonce, verifier, time.time())
-    service.state.kv.put("login-next", state, target.encode(), time.time() + 600)
+    service.state.start_login(state, nonce, verifier, target, time.time())
     params = {
         "response_type": "code",
         "client_id": service.config.idp.client_id,
@@ -98,9 +97,7 @@ async def finish(request: Request, service: Service) -> tuple[str, IdentitySessi
     kept = service.state.take_login(state, now)
     if kept is None:
         return "This sign-in expired or was already used. Start again."
-    target_raw = service.state.kv.take("login-next", state or "", now)
-    target = _next(target_raw.decode() if target_raw else None)
-    nonce, verifier = kept
+    nonce, verifier, target = kept
     if params.get("error"):
         return "The sign-in was cancelled."
     issuer = service.config.idp.issuer

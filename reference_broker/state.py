@@ -47,7 +47,6 @@ class WebSession:
 
     person: str
     csrf: str
-    expires_at: float
 
 
 def _hash(value: str) -> str:
@@ -102,7 +101,7 @@ class ServiceState:
             data = unseal(self.keyring, "web", blob)
         except VaultIntegrityError:
             return None
-        return WebSession(data["person"], data["csrf"], now + self.session_lifetime)
+        return WebSession(data["person"], data["csrf"])
 
     def end_session(self, sid: str | None) -> None:
         """Sign out."""
@@ -110,13 +109,13 @@ class ServiceState:
             self.kv.delete("web", _hash(sid))
 
     # -- sign-ins in progress (OIDC state, nonce, PKCE verifier) ---------------------------
-    def start_login(self, state: str, nonce: str, verifier: str, now: float) -> None:
+    def start_login(self, state: str, nonce: str, verifier: str, target: str, now: float) -> None:
         """Keep what the IdP's answer to ``state`` will be checked against (single use)."""
-        data = {"nonce": nonce, "verifier": verifier}
+        data = {"nonce": nonce, "verifier": verifier, "next": target}
         self.kv.put("login", _hash(state), seal(self.keyring, "login", data), now + LOGIN_TTL)
 
-    def take_login(self, state: str | None, now: float) -> tuple[str, str] | None:
-        """``(nonce, verifier)`` of ``state``, once."""
+    def take_login(self, state: str | None, now: float) -> tuple[str, str, str] | None:
+        """``(nonce, verifier, next page)`` of ``state``, once."""
         if not state or len(state) > 512:
             return None
         blob = self.kv.take("login", _hash(state), now)
@@ -126,7 +125,7 @@ class ServiceState:
             data = unseal(self.keyring, "login", blob)
         except VaultIntegrityError:
             return None
-        return str(data["nonce"]), str(data["verifier"])
+        return str(data["nonce"]), str(data["verifier"]), str(data["next"])
 
     # -- the people's withdrawals ------------------------------------------------------------
     def withdraw(self, person: str, kind: WithdrawalKind, name: str) -> None:

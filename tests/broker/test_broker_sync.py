@@ -104,3 +104,7 @@ def test_sync_broker_runs_the_shared_flow(tmp_path: Path) -> None:
                 ("legacy-chat", "authorization_code"),
                 ("legacy-chat", "authorization_code"),
             ]
+            assert broker.forget_grant("alice", "legacy-chat") is True  # RFC 7009 at the app
+            with pytest.raises(AuthorizationRequired):
+                broker.access_token("alice", "legacy-chat", "chat.read", actor="other")
+            assert broker.forget_grant("alice", "legacy-chat") is False  # nothing left

@@ -120,3 +120,39 @@ def _vault(stack: ServiceStack):  # type: ignore[no-untyped-def]
     from xaa.adapters.vault import SecretVault, SqliteVaultBackend
 
     return SecretVault(stack.keyring, SqliteVaultBackend(stack.tmp / "broker.sqlite3"))
+
+
+def test_person_revoking_an_app_deletes_and_revokes_the_grant(stack: ServiceStack) -> None:
+    from tests.broker_service.service_stack import ask, consent_at_legacy
+    from xaa.adapters.broker_sqlite import SqliteAttributionLog
+
+    with httpx.Client(timeout=20) as bob:
+        sign_in(bob, stack.broker, "bob")
+        page = bob.get(stack.broker + "/connect/legacy-chat")
+        started = bob.post(stack.broker + "/connect/legacy-chat", data={"csrf_token": csrf(page)})
+        assert (
+            "legacy-chat is connected" in consent_at_legacy(bob, started.headers["location"]).text
+        )
+        assert (
+            ask(stack.broker, "legacy-chat", ["chat.read"], svid=stack.svid(), person="bob").json()[
+                "via"
+            ]
+            == "fallback"
+        )
+        home = bob.get(stack.broker + "/")
+        done = bob.post(
+            stack.broker + "/revoke",
+            data={"csrf_token": csrf(home), "kind": "app", "name": "legacy-chat"},
+        )
+        assert done.status_code == 303  # back to the apps page
+    assert _vault(stack).get(Slot(SecretKind.REFRESH_TOKEN, "bob", "legacy-chat")) is None
+    last = SqliteAttributionLog(stack.tmp / "broker.sqlite3").records()[-1]
+    assert last.detail == ("person:bob revoked app:legacy-chat (refresh token revoked at the app)")
+    answer = ask(stack.broker, "legacy-chat", ["chat.read"], svid=stack.svid(), person="bob")
+    assert answer.status_code == 403
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.json() == {
+        "error": "revoked",
+        "error_description": "bob revoked the app legacy-chat.",
+        "target": "app:legacy-chat",
+    }

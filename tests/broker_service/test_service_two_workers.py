@@ -75,3 +75,11 @@ def test_consent_started_on_one_worker_completes_on_the_other(
         refused = ask(second, "legacy-chat", ["chat.read"], svid=stack.svid(audience=second))
         assert refused.status_code == 403
         assert refused.json()["error"] == "revoked"
+        # and revokes the legacy app on the second: the grant is gone, revoked at the app.
+        home = browser.get(second + "/")
+        browser.post(
+            second + "/revoke",
+            data={"csrf_token": csrf(home), "kind": "app", "name": "legacy-chat"},
+        )
+        legacy_row = browser.get(first + "/").text.split('id="app-legacy-chat"')[1]
+        assert "withdrawn" in legacy_row.split("</tr>")[0]

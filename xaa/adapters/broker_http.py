@@ -172,6 +172,12 @@ class Broker:
         except httpx.HTTPError:
             return HttpResponse(503, {}, b"")
 
+    async def forget_grant(self, person: str, app: str) -> bool:
+        """``person`` disconnects ``app``: the vaulted grant is deleted and revoked at the app
+        (RFC 7009) where it can be; True when the app confirmed."""
+        flow = self.flow.forget_grant_flow(person, app)
+        return await run_async(flow, self._send_or_unavailable)
+
     def lift(self, kind: TargetKind, value: str) -> bool:
         """Lift a revocation (new grants are needed: the vault slots are gone)."""
         return self.flow.lift(RevocationTarget(kind, value))

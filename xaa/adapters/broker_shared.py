@@ -77,7 +77,12 @@ class SqliteKeyValue(ThreadLocalSqlite):
     SCHEMA = _KV_SCHEMA
 
     def put(self, namespace: str, key: str, value: bytes, expires_at: float | None) -> None:
-        self._conn().execute(
+        conn = self._conn()
+        conn.execute(  # expired rows go on every write: the table never grows without bound
+            "DELETE FROM xaa_broker_kv WHERE namespace = ? AND expires_at <= ?",
+            (namespace, time.time()),
+        )
+        conn.execute(
             "INSERT OR REPLACE INTO xaa_broker_kv VALUES (?, ?, ?, ?)",
             (namespace, key, value, expires_at),
         )

@@ -131,6 +131,10 @@ class SyncBroker:
         except httpx.HTTPError:
             return HttpResponse(503, {}, b"")
 
+    def forget_grant(self, person: str, app: str) -> bool:
+        """``person`` disconnects ``app`` (deleted, and revoked at the app with RFC 7009)."""
+        return run_sync(self.flow.forget_grant_flow(person, app), self._send_or_unavailable)
+
     def lift(self, kind: TargetKind, value: str) -> bool:
         """Lift a revocation (new grants are needed: the vault slots are gone)."""
         return self.flow.lift(RevocationTarget(kind, value))

@@ -486,6 +486,50 @@ class BrokerFlow:
                 failed += 1
         return RevocationReport(target, slots_deleted, len(dropped), pending, revoked, failed)
 
+    def drop_cached(
+        self, person: str, *, agent: str | None = None, app: str | None = None
+    ) -> list[BrokeredToken]:
+        """Forget this process's cached tokens for ``person`` (and ``agent``/``app`` if given)."""
+        keys = [
+            k
+            for k in self._cache
+            if k.person == person
+            and (agent is None or k.agent == agent)
+            and (app is None or k.app == app)
+        ]
+        return [self._cache.pop(k) for k in keys]
+
+    def forget_grant_flow(self, person: str, app_name: str) -> Flow[bool]:
+        """``person`` disconnects ``app_name``: delete the vaulted grant, drop cached tokens
+        and pending requests, then revoke the refresh token at the app (RFC 7009 §2.1)
+        when it advertises a ``revocation_endpoint``. True when the app confirmed."""
+        app = self.app(app_name)
+        slot = Slot(SecretKind.REFRESH_TOKEN, person, app_name)
+        try:
+            entry = self.config.vault.get(slot)
+        except VaultIntegrityError:
+            entry = None  # unreadable: deleted all the same
+        self.config.vault.delete(slot)
+        self.drop_cached(person, app=app_name)
+        self.pending.drop(person, None, app_name)
+        if entry is None:
+            return False
+        try:
+            meta = yield from self._metadata(app)
+        except ProtocolViolation:
+            return False
+        if meta.revocation_endpoint is None:
+            return False
+        response = yield revocation_request(
+            meta.revocation_endpoint,
+            app.credentials(self._client_secret(app)),
+            issuer=meta.issuer,
+            token=entry.secret,
+            token_type_hint=spec.P_REFRESH_TOKEN,
+            now=self.config.clock(),
+        )
+        return revocation_succeeded(response)
+
     def lift(self, target: RevocationTarget) -> bool:
         """Lift a revocation; new grants are needed (vault slots are gone)."""
         return self.config.revocations.remove(target)
