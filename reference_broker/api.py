@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from xaa.audit import clean_text
 from xaa.broker import (
     AuthorizationRequired,
     BlockedByPolicy,
@@ -172,7 +173,7 @@ async def token_endpoint(request: Request, service: Service) -> Response:
     try:
         return await _token(request, service)
     except InvalidRequest as exc:
-        log.info("token request refused: invalid_request (%s)", exc.detail)
+        log.info("token request refused: invalid_request (%s)", clean_text(exc.detail or ""))
         return error("invalid_request", exc.description or "The request is malformed.")
     except ReplayStoreUnavailable:
         return error("temporarily_unavailable", "The broker's store is unavailable.")
@@ -187,13 +188,16 @@ async def _token(request: Request, service: Service) -> Response:
     try:
         agent = service.agents.authenticate(request.headers, body, now)
     except AgentRefused as refused:
-        log.info("agent refused: %s (%s)", refused.code, refused.detail)
+        log.info("agent refused: %s (%s)", refused.code, clean_text(refused.detail))
         return error(refused.code, refused.description)
     try:
         wanted = TokenRequest.model_validate(body)
     except ValidationError as exc:
-        where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "body"
-        raise InvalidRequest(f"Bad or missing member: {where}.", detail=where) from None
+        first = exc.errors()[0]["loc"]
+        known = bool(first) and first[0] in TokenRequest.model_fields
+        where = str(first[0]) if known else "unknown"
+        description = f"Bad or missing member: {where}." if known else "Unknown member."
+        raise InvalidRequest(description, detail=where) from None
     if not agent.active:
         return error("agent_suspended", f"The agent {agent.name} is suspended by its owner.")
     if wanted.app not in agent.apps or service.config.app(wanted.app) is None:

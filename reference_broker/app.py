@@ -364,6 +364,7 @@ async def login_callback(request: Request) -> Response:
         samesite="lax",
         path="/",
     )
+    response.delete_cookie(signin.LOGIN_COOKIE, path="/login")
     return response
 
 

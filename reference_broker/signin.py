@@ -1,7 +1,8 @@
 """People sign in to the broker's pages at the IdP: OIDC authorization code + PKCE.
 
 ``/login`` keeps ``state``, ``nonce`` and the PKCE verifier in the shared store
-(single use, 10 minutes) and redirects to the IdP (RFC 6749 §4.1.1, RFC 7636
+(single use, 10 minutes), puts ``state`` in a cookie of the browser (against
+login CSRF, RFC 6749 §10.12) and redirects to the IdP (RFC 6749 §4.1.1, RFC 7636
 §4.3, OIDC Core §3.1.2.1). ``/login/callback`` takes the state once, checks
 ``iss`` (RFC 9207 §2.4), redeems the code with the verifier, verifies the ID
 token (signature by the IdP's JWKS, ``iss``, ``aud``, ``azp``, expiry, ``nonce``)
@@ -47,6 +48,7 @@ import httpx
 from xaa.adapters.httpx_client import send_async
 
 _METADATA = MetadataCache()
+LOGIN_COOKIE = "xaa_broker_login"  # binds a sign-in's state to the browser that started it
 MAX_NEXT = 200
 
 
@@ -83,7 +85,17 @@ async def start(request: Request, service: Service) -> Response:
         "code_challenge": challenge,
         "code_challenge_method": pkce.METHOD,
     }
-    return RedirectResponse(f"{meta.authorization_endpoint}?{urlencode(params)}", 303)
+    response = RedirectResponse(f"{meta.authorization_endpoint}?{urlencode(params)}", 303)
+    response.set_cookie(
+        LOGIN_COOKIE,
+        state,
+        max_age=600,
+        httponly=True,
+        secure=service.config.secure_cookies,
+        samesite="lax",
+        path="/login",
+    )
+    return response
 
 
 async def finish(request: Request, service: Service) -> tuple[str, IdentitySession, str] | str:
@@ -94,6 +106,9 @@ async def finish(request: Request, service: Service) -> tuple[str, IdentitySessi
             return "The sign-in response was malformed."
     state = params.get("state")
     now = time.time()
+    browser = request.cookies.get(LOGIN_COOKIE, "")
+    if not state or not secrets.compare_digest(browser.encode(), state.encode()):
+        return "This sign-in was started in another browser. Start again."  # login CSRF
     kept = service.state.take_login(state, now)
     if kept is None:
         return "This sign-in expired or was already used. Start again."

@@ -65,10 +65,43 @@ def test_state_change_without_a_session_is_refused(stack: ServiceStack) -> None:
     assert answer.status_code == 401
 
 
+def _idp_answer(browser: httpx.Client, broker: str, username: str) -> str:
+    """Start a sign-in and pass the IdP's login form; the callback URL, not yet followed."""
+    from urllib.parse import urljoin
+
+    from xaa.adapters.httpx_login import LoginForm
+
+    page = browser.get(broker + "/login", follow_redirects=True)
+    form = LoginForm()
+    form.feed(page.text)
+    fields = {**form.fields, "username": username, "password": username}
+    answer = browser.post(urljoin(str(page.url), form.action or ""), data=fields)
+    callback: str = answer.headers["location"]
+    assert callback.startswith(broker + "/login/callback?")
+    return callback
+
+
 def test_sign_in_state_is_single_use(stack: ServiceStack) -> None:
-    answer = httpx.get(stack.broker + "/login/callback", params={"state": "x", "code": "y"})
-    assert answer.status_code == 400
-    assert "This sign-in expired or was already used." in answer.text
+    from urllib.parse import parse_qs, urlsplit
+
+    with httpx.Client(timeout=20) as browser:
+        callback = _idp_answer(browser, stack.broker, "bob")
+        assert browser.get(callback).status_code == 303
+        state = parse_qs(urlsplit(callback).query)["state"][0]
+        browser.cookies.set("xaa_broker_login", state, path="/login")
+        again = browser.get(callback)
+        assert again.status_code == 400
+        assert "This sign-in expired or was already used." in again.text
+
+
+def test_sign_in_response_from_another_browser_is_refused(stack: ServiceStack) -> None:
+    with httpx.Client(timeout=20) as attacker, httpx.Client(timeout=20) as victim:
+        callback = _idp_answer(attacker, stack.broker, "bob")
+        planted = victim.get(callback)  # login CSRF: the victim would be signed in as bob
+        assert planted.status_code == 400
+        assert "This sign-in was started in another browser." in planted.text
+        assert "xaa_broker_session" not in victim.cookies
+        assert attacker.get(callback).status_code == 303  # the browser that started it
 
 
 def test_sign_in_never_redirects_off_site() -> None:
