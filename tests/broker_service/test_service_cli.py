@@ -116,3 +116,17 @@ def test_serve_runs_two_uvicorn_workers(tmp_path: Path) -> None:
         _, err = proc.communicate(timeout=20)
     assert b"Started parent process" in err or b"Uvicorn running" in err
     assert b"Traceback" not in err
+
+
+def test_serve_refuses_an_unset_idp_secret(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(KEYS_ENV, Keyring.generate().to_text().strip())
+    monkeypatch.delenv("BROKER_IDP_SECRET", raising=False)
+    path = tmp_path / "broker.toml"
+    text = template_text().replace(
+        'client_secret = "wiki-secret"', 'client_secret_env = "BROKER_IDP_SECRET"'
+    )
+    path.write_text(text)
+    with pytest.raises(SystemExit, match=r"idp\.client_secret_env names an unset variable"):
+        main(["broker", "serve", "--config", str(path)])

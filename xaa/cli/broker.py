@@ -100,6 +100,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise SystemExit("--workers must be at least 1")
     config = load_config(args.config)
     Keyring.from_environment()  # refuse to start without vault keys, before any worker
+    if not config.idp.secret():
+        raise SystemExit(f"{args.config}: idp.client_secret_env names an unset variable")
     port = args.port or urlsplit(config.public_url).port or 9800
     os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
     uvicorn.run(
