@@ -24,11 +24,11 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
@@ -37,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from xaa.adapters.broker_http import Broker
 from xaa.adapters.vault import Keyring
 from xaa.broker import (
+    CLIENT_SUBJECT,
     BrokerConfig,
     BrokerError,
     SecretKind,
@@ -56,6 +57,7 @@ from .state import ServiceState, WebSession
 log = logging.getLogger("xaa.broker.service")
 COOKIE = "xaa_broker_session"
 CONFIG_ENV = "XAA_BROKER_CONFIG"
+MAX_FORM_BYTES = 4096
 _TEMPLATES = Jinja2Templates(
     directory=str(Path(str(resources.files("reference_broker").joinpath("templates"))))
 )
@@ -88,7 +90,7 @@ class Service:
         for app in config.apps:
             secret = app.secret()
             if secret:
-                slot = Slot(SecretKind.CLIENT_SECRET, "@client", app.name)
+                slot = Slot(SecretKind.CLIENT_SECRET, CLIENT_SUBJECT, app.name)
                 current = self.state.vault.get(slot)
                 if current is None or current.secret != secret:
                     self.state.vault.put(slot, VaultEntry(secret))
@@ -171,16 +173,36 @@ def _message(request: Request, title: str, message: str, status: int) -> HTMLRes
     return _render(request, "message.html", status, title=title, message=message)
 
 
+async def _read_form(request: Request) -> dict[str, str] | None:
+    """A small urlencoded form, capped while it streams; ``None`` when too large or malformed
+    (a repeated field included)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
+        return None
+    body = b""
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                return None
+    except ClientDisconnect:
+        return None
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        return None
+    values = dict(pairs)
+    return values if len(values) == len(pairs) else None
+
+
 async def _form_with_csrf(request: Request) -> tuple[WebSession, dict[str, str]] | Response:
     """The posted form of a signed-in person whose CSRF token matches, else an error page."""
     session = _web_session(request)
     if session is None:
         return _message(request, "Sign in first", "Your session has ended.", 401)
-    body = await request.body()
-    if len(body) > 4096:
-        return _message(request, "Refused", "The form is too large.", 413)
-    form = await request.form()
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    values = await _read_form(request)
+    if values is None:
+        return _message(request, "Refused", "The form is malformed or too large.", 400)
     sent = values.get("csrf_token", "")
     if not secrets.compare_digest(sent.encode(), session.csrf.encode()):
         return _message(request, "Refused", "The form expired; reload the page.", 403)

@@ -60,6 +60,23 @@ def test_state_change_without_csrf_token_is_refused(stack: ServiceStack) -> None
         assert "revoked by you" not in browser.get(stack.broker + "/").text
 
 
+def test_oversized_or_repeated_form_is_refused(stack: ServiceStack) -> None:
+    with httpx.Client(timeout=20) as browser:
+        sign_in(browser, stack.broker, "bob")
+        token = csrf(browser.get(stack.broker + "/"))
+        for body in (
+            f"csrf_token={token}&kind=agent&name=" + "x" * 5000,
+            f"csrf_token={token}&kind=agent&kind=app&name=summarizer",
+        ):
+            answer = browser.post(
+                stack.broker + "/revoke",
+                content=body.encode(),
+                headers={"content-type": "application/x-www-form-urlencoded"},
+            )
+            assert answer.status_code == 400
+            assert "The form is malformed or too large." in answer.text
+
+
 def test_state_change_without_a_session_is_refused(stack: ServiceStack) -> None:
     answer = httpx.post(stack.broker + "/revoke", data={"kind": "agent", "name": "summarizer"})
     assert answer.status_code == 401
