@@ -45,7 +45,7 @@ from .agents import AgentRefused
 
 if TYPE_CHECKING:
     from .app import Service
-    from .state import WebSession
+    from .state import WebSession, WithdrawalKind
 
 log = logging.getLogger("xaa.broker.service")
 MAX_DEPTH = 4
@@ -66,6 +66,7 @@ STATUS = {
     "consent_required": 403,
     "scope_exceeds_grant": 403,
     "actor_chain_unsupported": 400,
+    "actor_chain_refused": 403,
     "upstream_error": 502,
     "temporarily_unavailable": 503,
 }
@@ -201,7 +202,7 @@ async def _token(request: Request, service: Service) -> Response:
     if not agent.active:
         return error("agent_suspended", f"The agent {agent.name} is suspended by its owner.")
     if wanted.app not in agent.apps or service.config.app(wanted.app) is None:
-        return error("app_not_allowed", f"The agent {agent.name} may not use {wanted.app}.")
+        return error("app_not_allowed", f"The agent {agent.name} may not use this app.")
     scopes = frozenset(wanted.scopes)
     beyond = scopes - agent.scopes
     if beyond:
@@ -210,9 +211,12 @@ async def _token(request: Request, service: Service) -> Response:
             f"The agent {agent.name} may not ask for these scopes.",
             scopes=sorted(beyond),
         )
-    state = service.state
-    for kind, name in (("agent", agent.name), ("app", wanted.app)):
-        if state.is_withdrawn(wanted.person, kind, name, now):  # type: ignore[arg-type]
+    withdrawals: tuple[tuple[WithdrawalKind, str], ...] = (
+        ("agent", agent.name),
+        ("app", wanted.app),
+    )
+    for kind, name in withdrawals:
+        if service.state.is_withdrawn(wanted.person, kind, name, now):
             return error(
                 "revoked", f"{wanted.person} revoked the {kind} {name}.", target=f"{kind}:{name}"
             )
@@ -234,6 +238,13 @@ async def _token(request: Request, service: Service) -> Response:
             actor_token_type=wanted.actor_token_type,
         )
     except AuthorizationRequired as needed:
+        if wanted.actor_token is not None and needed.strategy == Strategy.XAA:
+            return error(
+                "actor_chain_refused",
+                "The IdP refused the exchange with this actor chain"
+                f" (or {wanted.person}'s sign-in has ended).",
+                consent_url=connect_url,
+            )
         return error(
             "consent_required",
             f"{wanted.person} must connect {wanted.app} first ({needed.reason}).",

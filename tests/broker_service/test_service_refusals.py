@@ -36,7 +36,7 @@ def test_agent_outside_its_apps_is_refused(stack: ServiceStack) -> None:
         403,
         {
             "error": "app_not_allowed",
-            "error_description": "The agent reporter may not use legacy-chat.",
+            "error_description": "The agent reporter may not use this app.",
         },
     )
 
@@ -214,3 +214,57 @@ def test_refused_id_jag_is_a_typed_upstream_error_not_a_500(tmp_path: Path) -> N
                 "error_description": "chat or the IdP did not answer as required.",
             },
         )
+
+
+def test_actor_chain_for_an_app_without_xaa_is_refused(stack: ServiceStack) -> None:
+    headers = {"authorization": f"Bearer {stack.svid()}"}
+    body = {
+        "person": "alice",
+        "app": "legacy-chat",
+        "scopes": ["chat.read"],
+        "actor_token": stack.svid("spiffe://acme.example/agent/triage"),
+        "actor_token_type": "urn:ietf:params:oauth:token-type:jwt",
+    }
+    refused(
+        httpx.post(stack.broker + "/v1/token", json=body, headers=headers),
+        400,
+        {
+            "error": "actor_chain_unsupported",
+            "error_description": (
+                "legacy-chat does not support XAA; an actor chain cannot be carried."
+            ),
+        },
+    )
+
+
+def test_refused_actor_chain_never_wipes_the_persons_sign_in(stack: ServiceStack) -> None:
+    with httpx.Client(timeout=20) as browser:
+        sign_in(browser, stack.broker, "alice")
+    headers = {"authorization": f"Bearer {stack.svid()}"}
+    body = {
+        "person": "alice",
+        "app": "chat",
+        "scopes": ["chat.read"],
+        "actor_token": stack.svid("spiffe://acme.example/agent/triage", audience=stack.idp),
+        "actor_token_type": "urn:ietf:params:oauth:token-type:jwt",
+    }
+    for _ in range(2):  # the IdP refuses the wiki client acting for an actor: never dropped
+        refused(
+            httpx.post(stack.broker + "/v1/token", json=body, headers=headers, timeout=20),
+            403,
+            {
+                "error": "actor_chain_refused",
+                "error_description": "The IdP refused the exchange with this actor chain"
+                " (or alice's sign-in has ended).",
+                "consent_url": stack.broker + "/connect/chat",
+            },
+        )
+    from xaa.adapters.broker_shared import VaultSessions
+    from xaa.adapters.vault import SecretVault, SqliteVaultBackend
+
+    vault = SecretVault(stack.keyring, SqliteVaultBackend(stack.tmp / "broker.sqlite3"))
+    kept = VaultSessions(vault).session("alice")
+    assert kept is not None and kept.refresh_token is not None  # not wiped by the refusal
+    plain = ask(stack.broker, "chat", ["chat.read"], svid=stack.svid())
+    assert plain.status_code == 200, plain.text  # alice's vaulted sign-in survived
+    assert plain.json()["via"] == "xaa"

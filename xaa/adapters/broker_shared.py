@@ -257,7 +257,8 @@ class SealedPendingAuthorizations:
 
 
 class VaultSessions:
-    """:class:`xaa.broker.SessionSource`: each person's IdP sign-in, in the vault."""
+    """:class:`xaa.broker.SessionStore`: each person's IdP sign-in, in the vault (a copy per
+    call; the broker writes a refreshed or rotated one back)."""
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
@@ -269,7 +270,11 @@ class VaultSessions:
 
     def keep(self, person: str, session: IdentitySession) -> None:
         """Vault ``session`` (ID token and IdP refresh token) for ``person``."""
-        data = {"id_token": session.id_token, "refresh_token": session.refresh_token}
+        data = {
+            "id_token": session.id_token,
+            "refresh_token": session.refresh_token,
+            "subject": session.subject,
+        }
         self.vault.put(self.slot(person), VaultEntry(json.dumps(data)))
 
     def forget(self, person: str) -> bool:
@@ -281,7 +286,11 @@ class VaultSessions:
         if entry is None:
             return None
         data = json.loads(entry.secret)
-        return IdentitySession(id_token=data["id_token"], refresh_token=data["refresh_token"])
+        return IdentitySession(
+            id_token=data["id_token"],
+            refresh_token=data["refresh_token"],
+            subject=data.get("subject"),
+        )
 
 
 class RedisAttributionLog:

@@ -23,6 +23,7 @@ from .flow import (
     MemorySessions,
     RevocationReport,
     SessionSource,
+    SessionStore,
 )
 from .killswitch import MemoryRevocationList, RevocationList, RevocationTarget, covering
 from .oauth import (
@@ -68,6 +69,7 @@ __all__ = [
     "ScopeExceedsGrant",
     "SecretKind",
     "SessionSource",
+    "SessionStore",
     "Slot",
     "Strategy",
     "UnknownApp",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from .. import spec
 from ..client import (
@@ -72,6 +72,16 @@ class SessionSource(Protocol):
 
     def session(self, person: str) -> IdentitySession | None:
         """The session of ``person``, ``None`` when they have not signed in."""
+        ...
+
+
+@runtime_checkable
+class SessionStore(SessionSource, Protocol):
+    """A :class:`SessionSource` that hands out copies: what the XAA leg changes (a refreshed
+    ID token, a rotated or dropped IdP refresh token) is written back with :meth:`keep`."""
+
+    def keep(self, person: str, session: IdentitySession) -> None:
+        """Store ``session`` as ``person``'s sign-in."""
         ...
 
 
@@ -320,6 +330,7 @@ class BrokerFlow:
         )
         xaa = XaaFlow(client)
         xaa.metadata = self.metadata
+        before = (session.id_token, session.refresh_token)
         try:
             token: AccessToken = yield from xaa.token_flow(
                 app.resource,
@@ -335,7 +346,31 @@ class BrokerFlow:
             raise AuthorizationRequired(
                 app.name, Strategy.XAA, reauth.authorization_url, reauth.reason
             ) from None
+        finally:
+            self._write_back(person, session, before)
         return token
+
+    def _write_back(
+        self, person: str, session: IdentitySession, before: tuple[str | None, str | None]
+    ) -> None:
+        """Keep a refreshed ID token or a rotated IdP refresh token in a :class:`SessionStore`.
+
+        A token the flow dropped after a refusal is not dropped from the store: the
+        refusal may concern the request (an actor token, a scope), not the sign-in; a
+        sign-in the IdP really ended is refused again at the next call.
+        """
+        sessions = self.config.sessions
+        id_token = session.id_token or before[0]
+        refresh_token = session.refresh_token or before[1]
+        if (id_token, refresh_token) == before or not isinstance(sessions, SessionStore):
+            return
+        kept = IdentitySession(
+            id_token=id_token,
+            refresh_token=refresh_token,
+            subject=session.subject,
+            subject_token_type=session.subject_token_type,
+        )
+        sessions.keep(person, kept)
 
     def _refresh(
         self,
