@@ -268,3 +268,49 @@ def test_refused_actor_chain_never_wipes_the_persons_sign_in(stack: ServiceStack
     plain = ask(stack.broker, "chat", ["chat.read"], svid=stack.svid())
     assert plain.status_code == 200, plain.text  # alice's vaulted sign-in survived
     assert plain.json()["via"] == "xaa"
+
+
+def test_idp_policy_denial_is_blocked_by_policy_without_fallback(stack: ServiceStack) -> None:
+    with httpx.Client(timeout=20) as browser:
+        sign_in(browser, stack.broker, "bob")  # sales: the IdP grants chat.read only
+    refused(
+        ask(stack.broker, "chat", ["chat.history"], svid=stack.svid(), person="bob"),
+        403,
+        {
+            "error": "blocked_by_policy",
+            "error_description": "IdP refused by policy: The requested scope is invalid or"
+            " exceeds what may be granted.",
+            "policy_error": "invalid_scope",
+            "where": "IdP",
+        },
+    )
+
+
+def test_expired_client_assertion_is_refused(stack: ServiceStack) -> None:
+    old = stack.assertion(now=time.time() - 3600)
+    refused(
+        ask(stack.broker, "chat", ["chat.read"], assertion=old),
+        401,
+        {"error": "credential_expired", "error_description": "The client assertion has expired."},
+    )
+
+
+def test_client_assertion_signed_by_another_key_is_refused(stack: ServiceStack) -> None:
+    from xaa.client_auth import make_client_assertion
+
+    forged = make_client_assertion(
+        "reporter", SigningKey.generate(kid="reporter-1"), audience=stack.broker, now=time.time()
+    )
+    refused(
+        ask(stack.broker, "chat", ["chat.read"], assertion=forged),
+        401,
+        {"error": "invalid_agent", "error_description": "The client assertion is not valid."},
+    )
+
+
+def test_svid_and_assertion_together_are_refused(stack: ServiceStack) -> None:
+    refused(
+        ask(stack.broker, "chat", ["chat.read"], svid=stack.svid(), assertion=stack.assertion()),
+        401,
+        {"error": "invalid_agent", "error_description": "One credential per request."},
+    )
