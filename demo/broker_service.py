@@ -98,7 +98,15 @@ def _walk(broker: str, chat: str) -> list[dict[str, Any]]:
         )
         data: dict[str, Any] = answer.json()
         shown = {k: v for k, v in data.items() if k != "access_token"}
-        print(f"  summarizer -> POST /v1/token {app}: HTTP {answer.status_code} {shown}")
+        if answer.status_code == 200:
+            summary = (
+                f"via {data['via']} ({data['strategy']}), person={data['person']} "
+                f"agent={data['agent']} scope={data['scope']} {data['fingerprint']}"
+            )
+        else:
+            extra = data.get("consent_url") or data.get("target") or ""
+            summary = f"{data['error']}: {data['error_description']} {extra}".rstrip()
+        print(f"  summarizer -> POST /v1/token {app}: HTTP {answer.status_code} {summary}")
         answers.append(shown)
         return data
 
