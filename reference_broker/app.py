@@ -365,7 +365,13 @@ async def restore(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    return await signin.start(request, _service(request))
+    try:
+        return await signin.start(request, _service(request))
+    except (httpx.HTTPError, ProtocolViolation, OAuthError, XaaClientError) as exc:
+        log.info("sign-in could not start: %s", type(exc).__name__)
+        return _message(
+            request, "Cannot sign in now", "The sign-in service cannot be reached.", 502
+        )
 
 
 async def login_callback(request: Request) -> Response:

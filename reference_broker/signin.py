@@ -12,16 +12,17 @@ they are the subject token of the XAA token exchange (draft §4.3).
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from xaa import pkce, spec
+from xaa.adapters.httpx_client import send_async
 from xaa.client import (
     IdentitySession,
     MetadataCache,
@@ -29,10 +30,8 @@ from xaa.client import (
     discover_authorization_server,
     run_async,
 )
-from xaa.client import (
-    Request as HttpRequest,
-)
-from xaa.client.http import require_same_origin
+from xaa.client import Request as HttpRequest
+from xaa.client.http import json_body, require_same_origin
 from xaa.errors import OAuthError, ProtocolViolation
 from xaa.forms import encode_form
 from xaa.keys import JwkSet, UnusableKey
@@ -42,10 +41,6 @@ if TYPE_CHECKING:
     from xaa.models import AuthorizationServerMetadata
 
     from .app import Service
-
-import httpx
-
-from xaa.adapters.httpx_client import send_async
 
 _METADATA = MetadataCache()
 LOGIN_COOKIE = "xaa_broker_login"  # binds a sign-in's state to the browser that started it
@@ -138,13 +133,15 @@ async def finish(request: Request, service: Service) -> tuple[str, IdentitySessi
         )
         if answer.status != 200:
             return "The IdP refused the sign-in."
-        body = json.loads(answer.body)
+        body = json_body(answer, "token-response")
         id_token, refresh = body.get("id_token"), body.get("refresh_token")
         if meta.jwks_uri is None:
             return "The IdP publishes no keys."
         require_same_origin(meta.jwks_uri, issuer)
-        jwks = await service.http.get(meta.jwks_uri)
-        keys = JwkSet.from_jwks(jwks.json())
+        jwks = await send_async(
+            service.http, HttpRequest("GET", meta.jwks_uri, {"accept": spec.MEDIA_TYPE_JSON})
+        )
+        keys = JwkSet.from_jwks(json_body(jwks, "jwks"))
         claims = verify_id_token(
             id_token, keys=keys, issuer=issuer, client_id=service.config.idp.client_id, now=now
         ).claims

@@ -64,3 +64,17 @@ def test_random_bytes_get_a_typed_4xx(tmp: str, body: bytes, media: str, auth: s
 def test_random_json_gets_a_typed_4xx(tmp: str, value: Any, auth: str | None) -> None:
     headers = {"content-type": "application/json", **({"authorization": auth} if auth else {})}
     _check(client(tmp).post("/v1/token", content=json.dumps(value).encode(), headers=headers))
+
+
+def test_unreachable_idp_is_a_page_not_a_500(tmp_path: Path) -> None:
+    from tests.support.servers import free_port
+
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    path = tmp_path / "broker.toml"
+    text = template_text().replace("http://127.0.0.1:9400", nowhere)
+    path.write_text(text.replace('db = "xaa-broker.sqlite3"', f'db = "{tmp_path}/b.db"'))
+    with TestClient(create_app(load_config(path), keyring=Keyring.generate())) as service:
+        answer = service.get("/login", follow_redirects=False)
+    assert answer.status_code == 502
+    assert "The sign-in service cannot be reached." in answer.text
+    assert answer.headers["cache-control"] == "no-store"
