@@ -242,13 +242,14 @@ async def home(request: Request) -> Response:
                 "status": status,
             }
         )
+    killed = {str(t) for t in service.state.revocations.targets()}
     agents = [
         {
             "name": a.name,
             "owner": a.owner,
             "apps": a.apps,
             "scopes": a.scopes,
-            "status": a.status,
+            "status": "revoked" if f"agent:{a.name}" in killed else a.status,
             "withdrawn": ("agent", a.name) in withdrawn,
         }
         for a in service.config.agents

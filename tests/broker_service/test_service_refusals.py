@@ -190,6 +190,10 @@ def test_kill_switch_on_the_agent_refuses_it(stack: ServiceStack) -> None:
     revocations = SqliteRevocationList(stack.tmp / "broker.sqlite3")
     revocations.add(RevocationTarget("agent", "summarizer"), time.time())
     try:
+        with httpx.Client(timeout=20) as browser:
+            sign_in(browser, stack.broker, "bob")
+            row = browser.get(stack.broker + "/").text.split('id="agent-summarizer"')[1]
+            assert "revoked by the platform" in row.split("</tr>")[0]
         refused(
             ask(stack.broker, "chat", ["chat.read"], svid=stack.svid()),
             403,
