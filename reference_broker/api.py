@@ -89,11 +89,11 @@ class TokenRequest(BaseModel):
 def error(code: str, description: str, **extra: Any) -> Response:
     """A typed refusal: ``{"error", "error_description", ...}`` with ``no-store``."""
     body = {"error": code, "error_description": description, **extra}
+    headers = dict(_NO_STORE)
+    if STATUS[code] == 401:  # RFC 6750 §3: the agent's credential is a bearer JWT-SVID
+        headers["www-authenticate"] = 'Bearer realm="xaa-broker", error="invalid_token"'
     return Response(
-        json.dumps(body),
-        status_code=STATUS[code],
-        media_type="application/json",
-        headers=_NO_STORE,
+        json.dumps(body), status_code=STATUS[code], media_type="application/json", headers=headers
     )
 
 

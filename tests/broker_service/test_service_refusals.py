@@ -27,6 +27,9 @@ def refused(response: httpx.Response, status: int, body: dict[str, Any]) -> None
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["content-type"] == "application/json"
     assert response.json() == body
+    if status == 401:
+        challenge = response.headers["www-authenticate"]
+        assert challenge == 'Bearer realm="xaa-broker", error="invalid_token"'
 
 
 def test_agent_outside_its_apps_is_refused(stack: ServiceStack) -> None:
