@@ -48,7 +48,7 @@ async def _demo(idp_port: int, chat_port: int, legacy_port: int) -> list[dict[st
 
     from reference_idp.demo import WIKI, WIKI_REDIRECT, WIKI_SECRET, start_idp
     from reference_resource.demo import running_chat
-    from reference_resource.settings import Settings
+    from reference_resource.settings import DEMO_EMAIL_DOMAIN, Settings
     from xaa import spec
     from xaa.adapters.broker_http import Broker
     from xaa.adapters.httpx_login import login_with_password
@@ -60,7 +60,14 @@ async def _demo(idp_port: int, chat_port: int, legacy_port: int) -> list[dict[st
     from xaa.client import ClientCredentials, IdpConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="xaa-broker-demo-"))
-    chat_settings = Settings.make(port=chat_port, db=str(tmp / "chat.db"), replay="memory")
+    idp_issuer = f"http://127.0.0.1:{idp_port}"
+    chat_settings = Settings.make(
+        port=chat_port,
+        db=str(tmp / "chat.db"),
+        replay="memory",
+        trust_idps=[idp_issuer],
+        idp_email_domains=[(idp_issuer, DEMO_EMAIL_DOMAIN)],
+    )
     legacy_settings = Settings.make(
         legacy=True, port=legacy_port, db=str(tmp / "legacy.db"), replay="memory"
     )

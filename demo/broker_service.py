@@ -42,7 +42,7 @@ def run_broker_service_demo(
     from reference_idp.config import load_config as load_idp_config
     from reference_idp.store import Store
     from reference_resource.app import create_app as create_chat
-    from reference_resource.settings import Settings
+    from reference_resource.settings import DEMO_EMAIL_DOMAIN, Settings
     from xaa.adapters.serving import serve_in_thread
     from xaa.adapters.vault import Keyring
 
@@ -65,6 +65,7 @@ def run_broker_service_demo(
         db=str(tmp / "chat.db"),
         replay="memory",
         trust_idps=[f"http://127.0.0.1:{idp_port}"],
+        idp_email_domains=[(f"http://127.0.0.1:{idp_port}", DEMO_EMAIL_DOMAIN)],
     )
     legacy = Settings.make(legacy=True, port=legacy_port, db=str(tmp / "legacy.db"))
     service = create_app(load_config(tmp / "broker.toml"), keyring=Keyring.generate())

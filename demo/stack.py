@@ -19,7 +19,7 @@ from reference_idp.config import demo_config_text, load_config
 from reference_idp.demo import WIKI, WIKI_REDIRECT, WIKI_SECRET
 from reference_idp.store import Store
 from reference_resource.app import create_app as create_chat
-from reference_resource.settings import Settings
+from reference_resource.settings import DEMO_EMAIL_DOMAIN, Settings
 from xaa.adapters.httpx_login import login_with_password
 from xaa.adapters.serving import free_port, serve_in_thread
 from xaa.client import ClientConfig, ClientCredentials, IdentitySession, IdpConfig
@@ -47,7 +47,11 @@ class ReferenceServers:
             idp_app = create_idp(load_config(tmp / "idp.toml"), store)
             self._stack.enter_context(serve_in_thread(idp_app, port=idp_port))
             chat = Settings.make(
-                port=chat_port, db=str(tmp / "chat.db"), replay="memory", trust_idps=[self.idp]
+                port=chat_port,
+                db=str(tmp / "chat.db"),
+                replay="memory",
+                trust_idps=[self.idp],
+                idp_email_domains=[(self.idp, DEMO_EMAIL_DOMAIN)],  # the demo users' domain
             )
             self._stack.enter_context(serve_in_thread(create_chat(chat), port=chat_port))
             self.legacy: str | None = None

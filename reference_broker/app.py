@@ -35,6 +35,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from xaa.adapters.broker_http import Broker
+from xaa.adapters.starlette import HttpEdge
 from xaa.adapters.vault import Keyring
 from xaa.broker import (
     CLIENT_SUBJECT,
@@ -438,6 +439,7 @@ def create_app(config: BrokerServiceConfig, *, keyring: Keyring | None = None) -
     )
     app.state.service = service
     app.add_middleware(SecurityHeaders, config=config)
+    app.add_middleware(HttpEdge)  # outermost: body cap and stall timeout, quiet disconnects
     return app
 
 

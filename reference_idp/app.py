@@ -56,6 +56,7 @@ from xaa import (
 from xaa.adapters.starlette import (
     AuditAddressMiddleware,
     BlockingCalls,
+    HttpEdge,
     error_response,
     lower_headers,
     read_form_body,
@@ -67,7 +68,6 @@ from xaa.client_auth import attempted_client_id
 from xaa.dpop import HmacNonceSource
 from xaa.dpop_server import DpopVerifier
 from xaa.idp import (
-    ExchangePolicy,
     TokenExchangeEndpoint,
     actor_validator_from_config,
     idp_metadata,
@@ -75,11 +75,14 @@ from xaa.idp import (
 )
 from xaa.throttle import LoginThrottle
 
+from .admin import admin_routes
 from .broken import endpoint_class
 from .config import IdpConfig
+from .console_store import ConsoleStore, recording
 from .pages import error_page, login_page
 from .saml import SamlIdp, build_saml, saml_routes
 from .store import Session, Store, token_hash
+from .stored_policy import StoredPolicy
 
 log = logging.getLogger("reference_idp")
 
@@ -138,12 +141,13 @@ def build_idp(config: IdpConfig, store: Store) -> Idp:
         )
     # Repeated unauthenticated denials become one counted row per window (docs/idp.md).
     sink = AggregatingAuditSink(store)
-    endpoint = endpoint_class(config.test_only_break)(
+    # The console's policy edits apply to the next exchange; issued claims are kept for it.
+    endpoint = recording(endpoint_class(config.test_only_break), ConsoleStore(store))(
         issuer=config.issuer,
         keys=store,
         clients=store,
         replay=store,
-        policy=ExchangePolicy.from_config(store.policy()),
+        policy=StoredPolicy(store).hooks(),
         audit=sink,
         directory=store,
         refresh_tokens=store,
@@ -200,7 +204,7 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
 
     doc = json_document(lambda: metadata)
     app = Starlette(
-        middleware=[Middleware(AuditAddressMiddleware)],
+        middleware=[Middleware(HttpEdge), Middleware(AuditAddressMiddleware)],
         routes=[
             Route("/authorize", authorize, methods=["GET"]),
             Route("/login", login, methods=["POST"]),
@@ -211,6 +215,7 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
             Route(spec.WELL_KNOWN_OAUTH_AS, doc),
             Route(spec.WELL_KNOWN_OPENID, doc),
             *(saml_routes(idp.saml, resume=lambda r, p: _resume(idp, r, p)) if idp.saml else []),
+            *admin_routes(idp),  # the console (docs/console.md)
         ],
     )
     app.state.idp = idp
@@ -398,8 +403,8 @@ def _issue_code(idp: Idp, pending: dict[str, Any], session: Session, now: float)
 
 async def _token(idp: Idp, request: Request, calls: BlockingCalls) -> Response:
     try:
-        form = TokenExchangeEndpoint.parse(await read_form_body(request))
         headers = lower_headers(request)
+        form = TokenExchangeEndpoint.parse(await read_form_body(request))
         return to_starlette(await calls.run(lambda: _token_response(idp, headers, form)))
     except OAuthError as exc:
         return error_response(exc, where="token")
@@ -571,9 +576,9 @@ def _tokens(
 
 
 def _userinfo(idp: Idp, request: Request) -> Response:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
     try:
+        header = lower_headers(request).get(spec.H_AUTHORIZATION, "")
+        scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise InvalidToken("An access token is required.", detail="no bearer token")
         claims = verify_access_token(
@@ -590,7 +595,7 @@ def _userinfo(idp: Idp, request: Request) -> Response:
         log.info("userinfo rejected: %s (%s)", exc.error, clean_text(exc.detail))
         return JSONResponse(
             exc.body(),
-            status_code=401,
+            status_code=exc.status,  # 400 for invalid_request (RFC 6750 §3.1)
             headers={
                 "www-authenticate": f'Bearer error="{exc.error}"',
                 "cache-control": "no-store",
@@ -608,8 +613,9 @@ async def _revoke(idp: Idp, request: Request) -> Response:
     """RFC 7009: revoke a refresh token of the authenticated client; unknown tokens get 200."""
     now = time.time()
     try:
+        headers = lower_headers(request)
         form = parse_form(await read_form_body(request))
-        client = _authenticate(idp, lower_headers(request), form, now)
+        client = _authenticate(idp, headers, form, now)
         token = form.get("token")
         if token is None:
             raise InvalidRequest(detail="token missing")

@@ -28,11 +28,14 @@ from xaa import (
     KeyState,
     ManagedKey,
     RegisteredClient,
+    ReplayStore,
     SigningKey,
     spec,
 )
 from xaa.idp import GrantLimits, IssuancePolicy, RefreshGrant, SubjectProfile, hash_refresh_token
 from xaa.keys import DEFAULT_MIN_STAGING
+from xaa.stores import MemoryReplayStore
+from xaa.stores.sqlite import SqliteReplayStore
 
 from .config import IdpConfig
 
@@ -44,6 +47,8 @@ CREATE TABLE IF NOT EXISTS clients (
   client_id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active',
   auth_method TEXT NOT NULL, secret_sha256 BLOB, jwks TEXT, redirect_uris TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS policy (id INTEGER PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS policy_seed (
+  id INTEGER PRIMARY KEY CHECK (id = 1), digest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS refresh_tokens (
   token_hash TEXT PRIMARY KEY, family TEXT NOT NULL, client_id TEXT NOT NULL, sub TEXT NOT NULL,
   scope TEXT NOT NULL, auth_time INTEGER, acr TEXT, amr TEXT NOT NULL,
@@ -59,9 +64,6 @@ CREATE TABLE IF NOT EXISTS codes (
 CREATE TABLE IF NOT EXISTS keys (
   kid TEXT PRIMARY KEY, state TEXT NOT NULL, private_jwk TEXT NOT NULL,
   created_at REAL NOT NULL, retired_at REAL);
-CREATE TABLE IF NOT EXISTS single_use (
-  namespace TEXT NOT NULL, issuer TEXT NOT NULL, jti TEXT NOT NULL, holder TEXT NOT NULL,
-  expires_at REAL NOT NULL, PRIMARY KEY (namespace, issuer, jti));
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, event TEXT NOT NULL,
   decision TEXT NOT NULL, reason TEXT NOT NULL, document TEXT NOT NULL);
@@ -144,6 +146,10 @@ class Store:
         self._jwks: JwkSet = JwkSet()
         # Unknown users are checked against this hash: exactly one scrypt on every path.
         self._dummy_hash = hash_password(secrets.token_urlsafe(16))
+        # Single-use ids: the library's stores (a database error is 503, docs/errors.md).
+        self._replay: ReplayStore = (
+            MemoryReplayStore() if self.path == ":memory:" else SqliteReplayStore(self.path)
+        )
 
     def close(self) -> None:
         """Close the connection."""
@@ -161,6 +167,10 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of one read query (the console's views: reference_idp.console_store)."""
+        return self._all(sql, args)
+
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
@@ -174,8 +184,10 @@ class Store:
 
     def seed(self, config: IdpConfig, now: float | None = None) -> None:
         """Add configured users and clients that are not stored yet (stored ones, with their
-        status, are kept); the policy document always follows the configuration; a fresh
-        database gets a current and a next signing key."""
+        status, are kept); the policy document is seeded from the configuration on the first
+        start and whenever the file's policy changed since the last seed (else the stored
+        one, edited in the console, is kept: docs/console.md); a fresh database gets a
+        current and a next signing key."""
         now = time.time() if now is None else now
         with self.tx() as db:
             for user in config.users:
@@ -210,10 +222,13 @@ class Store:
                         json.dumps(client.redirect_uris),
                     ),
                 )
-            db.execute(
-                "INSERT OR REPLACE INTO policy (id, document) VALUES (1, ?)",
-                (config.policy.model_dump_json(),),
-            )
+            document = config.policy.model_dump_json()
+            digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
+            seeded = db.execute("SELECT digest FROM policy_seed WHERE id = 1").fetchone()
+            stored = db.execute("SELECT 1 FROM policy WHERE id = 1").fetchone()
+            if stored is None or seeded is None or seeded[0] != digest:
+                db.execute("INSERT OR REPLACE INTO policy VALUES (1, ?)", (document,))
+                db.execute("INSERT OR REPLACE INTO policy_seed VALUES (1, ?)", (digest,))
             if db.execute("SELECT COUNT(*) FROM keys").fetchone()[0] == 0:
                 self._write_keys(
                     db,
@@ -226,8 +241,21 @@ class Store:
 
     def policy(self) -> IssuancePolicy:
         """The stored issuance policy."""
+        document = self.policy_document()
+        return IssuancePolicy.model_validate_json(document) if document else IssuancePolicy()
+
+    def policy_document(self) -> str:
+        """The stored issuance policy as JSON text (``""`` when none)."""
         row = self._one("SELECT document FROM policy WHERE id = 1")
-        return IssuancePolicy.model_validate_json(row[0]) if row else IssuancePolicy()
+        return str(row[0]) if row else ""
+
+    def set_policy(self, policy: IssuancePolicy) -> None:
+        """Replace the issuance policy; the next token exchange applies it."""
+        with self.tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO policy (id, document) VALUES (1, ?)",
+                (policy.model_dump_json(),),
+            )
 
     # -- users --------------------------------------------------------------------------
 
@@ -493,20 +521,10 @@ class Store:
     def claim(
         self, namespace: str, issuer: str, jti: str, *, holder: str, expires_at: float, now: float
     ) -> str | None:
-        """:class:`xaa.ReplayStore`, durable across restarts."""
-        with self.tx() as db:
-            row = db.execute(
-                "SELECT holder, expires_at FROM single_use "
-                "WHERE namespace=? AND issuer=? AND jti=?",
-                (namespace, issuer, jti),
-            ).fetchone()
-            if row is not None and row["expires_at"] > now:
-                return str(row["holder"])
-            db.execute(
-                "INSERT OR REPLACE INTO single_use VALUES (?,?,?,?,?)",
-                (namespace, issuer, jti, holder, expires_at),
-            )
-            return None
+        """:class:`xaa.ReplayStore`, durable across restarts (:class:`SqliteReplayStore`)."""
+        return self._replay.claim(
+            namespace, issuer, jti, holder=holder, expires_at=expires_at, now=now
+        )
 
     # -- signing keys (xaa.idp.KeySource) -------------------------------------------------
 

@@ -7,7 +7,6 @@ answered with ``unsupported_grant_type``, only the code flow.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
@@ -40,8 +39,10 @@ from xaa.actors import ConfigResourceActorPolicy, describe_delegation
 from xaa.adapters.starlette import (
     AuditAddressMiddleware,
     BlockingCalls,
+    HttpEdge,
     error_response,
     lower_headers,
+    read_body,
     read_form_body,
     to_starlette,
 )
@@ -65,9 +66,11 @@ from xaa.resource import (
     protected_resource_metadata,
     protected_resource_metadata_url,
 )
+from xaa.safejson import parse_json
 from xaa.stores import MemoryReplayStore
 from xaa.stores.sqlite import SqliteReplayStore
 
+from .activity import activity_routes
 from .broken import endpoint_class
 from .code_flow import CodeFlow
 from .settings import CHANNELS, SCOPES, Settings
@@ -138,6 +141,11 @@ def _resource_metadata(
     )
 
 
+def _email_domains(settings: Settings, issuer: str) -> frozenset[str]:
+    """The e-mail domains ``issuer`` is authoritative for (docs/resource.md "Subjects")."""
+    return frozenset(d.lower() for i, d in settings.idp_email_domains if i == issuer)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The chat app for ``settings``."""
     store = ChatStore(settings.db)
@@ -162,7 +170,10 @@ def create_app(settings: Settings) -> Starlette:
         [ClientGrant(cid, grant_types=frozenset(grant_types)) for cid, _ in settings.clients]
     )
     trust = TrustRegistry(
-        [TrustedIssuer(url) for url in dict.fromkeys(settings.trusted_idps)],
+        [
+            TrustedIssuer(url, authoritative_email_domains=_email_domains(settings, url))
+            for url in dict.fromkeys(settings.trusted_idps)
+        ],
         ttl=settings.idp_keys_ttl,
         min_refresh_interval=settings.idp_min_refresh_interval,
     )
@@ -212,6 +223,8 @@ def create_app(settings: Settings) -> Starlette:
         scopes=scopes,
         revocation=True,
         dpop_algs=dpop.algs if dpop else (),
+        # Both modes serve the code flow's /authorize (the MCP SDK requires the member).
+        authorization_endpoint=settings.issuer.rstrip("/") + "/authorize",
     )
     metadata_url = protected_resource_metadata_url(settings.resource)
     rs = ResourceServer(
@@ -227,11 +240,11 @@ def create_app(settings: Settings) -> Starlette:
 
     async def token(request: Request) -> Response:
         try:
+            headers = lower_headers(request)
             form = parse_form(await read_form_body(request))
         except OAuthError as exc:
             return error_response(exc, where="token")
         now = time.time()
-        headers = lower_headers(request)
         grant = form.get(spec.P_GRANT_TYPE)
         try:
             if grant in (spec.GRANT_JWT_BEARER, spec.GRANT_JWT_DPOP):
@@ -251,10 +264,11 @@ def create_app(settings: Settings) -> Starlette:
 
     async def revoke(request: Request) -> Response:
         try:
+            headers = lower_headers(request)
             form = parse_form(await read_form_body(request))
         except OAuthError as exc:
             return error_response(exc, where="revoke")
-        return to_starlette(flow.revoke(lower_headers(request), form, time.time()))
+        return to_starlette(flow.revoke(headers, form, time.time()))
 
     async def authorize(request: Request) -> Response:
         return flow.authorize(dict(request.query_params))
@@ -270,7 +284,7 @@ def create_app(settings: Settings) -> Starlette:
         def decorate(handler: Any) -> Any:
             async def unrevoked(request: Request) -> Response:
                 if store.access_revoked(request.state.access_token.jti):
-                    return _revoked(rs)
+                    return _revoked(rs, request)
                 response: Response = await handler(request)
                 return response
 
@@ -308,12 +322,16 @@ def create_app(settings: Settings) -> Starlette:
         if not store.channel_exists(channel):
             return JSONResponse({"error": "not_found"}, status_code=404)
         try:
-            payload = json.loads(await request.body())
+            # One capped read (413 past it) and the bounded parser: no deep nesting,
+            # no lone surrogate that SQLite could not store (docs/resource.md, "HTTP edge").
+            payload = parse_json(await read_body(request))
             text = payload["text"]
             if not isinstance(text, str) or not 0 < len(text) <= MAX_MESSAGE_CHARS:
                 raise ValueError("text")
+        except OAuthError as exc:
+            return error_response(exc, where="resource")
         except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": "invalid_request"}, status_code=400)
+            return error_response(InvalidRequest(detail="message body malformed"), where="resource")
         claims = request.state.access_token.to_json()
         message = store.post(
             channel,
@@ -337,8 +355,11 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/channels", list_channels, methods=["GET"]),
         Route("/api/channels/{channel}/messages", list_messages, methods=["GET"]),
         Route("/api/channels/{channel}/messages", post_message, methods=["POST"]),
+        *activity_routes(store, flow.throttle, settings.issuer),  # docs/console.md
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(AuditAddressMiddleware)])
+    app = Starlette(
+        routes=routes, middleware=[Middleware(HttpEdge), Middleware(AuditAddressMiddleware)]
+    )
     app.state.settings = settings
     app.state.store = store
     app.state.endpoint = endpoint
@@ -378,9 +399,10 @@ def _api_event(request: Request, response: Response, issuer: str, resource: str)
     )
 
 
-def _revoked(rs: ResourceServer) -> Response:
+def _revoked(rs: ResourceServer, request: Request) -> Response:
     exc = InvalidToken(detail="revoked")
-    exc.headers["www-authenticate"] = rs.challenge(exc)
+    scheme = request.headers.get("authorization", "").partition(" ")[0]
+    exc.headers["www-authenticate"] = rs.challenge(exc, scheme=scheme)
     return error_response(exc, where="resource")
 
 

@@ -12,6 +12,8 @@ from xaa.actors import ActorRequirement
 DEFAULT_PORT = 9500
 LEGACY_PORT = 9600
 DEFAULT_IDP = "http://127.0.0.1:9400"
+# The demo users' e-mail domain; the demo IdP is authoritative for it only by default.
+DEMO_EMAIL_DOMAIN = "acme.example"
 
 # (client_id, secret): confidential clients of the chat AS (client_secret_basic or _post).
 DEMO_CLIENTS = (("wiki-at-chat", "wiki-chat-secret"), ("agent-at-chat", "agent-chat-secret"))
@@ -33,7 +35,12 @@ class Settings:
     issuer: str = f"http://127.0.0.1:{DEFAULT_PORT}"
     db: str = "xaa-resource.db"
     replay: str = "sqlite"  # "sqlite" (the --db file), "memory", or a redis:// URL
+    # The IdPs whose ID-JAGs are accepted. The demo default (the reference IdP) applies only
+    # when nothing is configured: Settings.make(trust_idps=[...]) replaces it.
     trusted_idps: tuple[str, ...] = (DEFAULT_IDP,)
+    # (issuer, domain): the trusted IdP is authoritative for the domain, so its email claims
+    # there may link local or other issuers' accounts (docs/resource.md "Subjects").
+    idp_email_domains: tuple[tuple[str, str], ...] = ((DEFAULT_IDP, DEMO_EMAIL_DOMAIN),)
     legacy: bool = False
     clients: tuple[tuple[str, str], ...] = DEMO_CLIENTS
     users: tuple[tuple[str, str, str], ...] = DEMO_USERS
@@ -71,8 +78,12 @@ class Settings:
         db: str | None = None,
         replay: str | None = None,
         trust_idps: list[str] | None = None,
+        idp_email_domains: list[tuple[str, str]] | None = None,
     ) -> Settings:
-        """Defaults for the mode, overridden by whatever is given."""
+        """Defaults for the mode, overridden by whatever is given.
+
+        ``trust_idps`` replaces the demo IdP (and its e-mail authority) instead of adding to it.
+        """
         chosen_port = port or (LEGACY_PORT if legacy else DEFAULT_PORT)
         chosen_host = host or "127.0.0.1"
         base = cls(
@@ -85,5 +96,9 @@ class Settings:
         if replay:
             base = replace(base, replay=replay)
         if trust_idps:
-            base = replace(base, trusted_idps=(*base.trusted_idps, *trust_idps))
+            base = replace(
+                base, trusted_idps=tuple(dict.fromkeys(trust_idps)), idp_email_domains=()
+            )
+        if idp_email_domains:
+            base = replace(base, idp_email_domains=tuple(idp_email_domains))
         return base

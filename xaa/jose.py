@@ -2,8 +2,9 @@
 
 Parsing rejects, before any key is touched: tokens over a size cap, anything
 but three base64url segments (so no JWE, no JSON serialization),
-non-canonical base64url, invalid UTF-8, duplicate JSON members and the
-non-JSON constants ``NaN``/``Infinity``. Verification takes the algorithm from
+non-canonical base64url, invalid UTF-8, duplicate JSON members, the
+non-JSON constants ``NaN``/``Infinity`` and JSON nested too deep
+(:mod:`xaa.safejson`). Verification takes the algorithm from
 the key, never from the token: ``none`` and HMAC are refused in any spelling,
 headers that carry or point at keys (``jwk``, ``jku``, ``x5u``, ``x5c``) are
 ignored, and ``crit`` is refused since xaa understands no extension.
@@ -20,6 +21,7 @@ from typing import Any, NamedTuple
 
 from .errors import OAuthError
 from .keys import JwkSet, SigningKey, VerificationKey, b64url
+from .safejson import JsonRejected, parse_json_object
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_BYTES",
@@ -54,32 +56,16 @@ class _Malformed(ValueError):
     pass
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise _Malformed("duplicate JSON member")
-    return obj
-
-
-def _reject_constant(name: str) -> Any:
-    raise _Malformed(f"non-JSON constant {name}")
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
 _TO_STANDARD_ALPHABET = bytes.maketrans(b"-_", b"+/")
 
 
 def strict_json_object(data: bytes) -> dict[str, Any]:
-    """Decode a UTF-8 JSON object with no duplicate members (RFC 7515 §5.2 step 4)."""
+    """Decode a UTF-8 JSON object with no duplicate members (RFC 7515 §5.2 step 4),
+    nested no deeper than :data:`xaa.safejson.MAX_JSON_DEPTH`."""
     try:
-        value = _DECODER.decode(data.decode("utf-8"))
-    except _Malformed:
-        raise
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise _Malformed("not a JSON object") from exc
-    if not isinstance(value, dict):
-        raise _Malformed("not a JSON object")
-    return value
+        return parse_json_object(data)
+    except JsonRejected as exc:
+        raise _Malformed(str(exc)) from None
 
 
 def b64url_decode(segment: str) -> bytes:

@@ -110,7 +110,7 @@ class VendorAuth:
             grant_types=(spec.GRANT_JWT_BEARER,),
             auth_methods=(spec.AUTH_CLIENT_SECRET_BASIC,),
             scopes=SCOPES,
-            authorization_endpoint=False,  # only the token endpoint is served here
+            # no authorization_endpoint=: only the token endpoint is served here
         )
         routes: list[BaseRoute] = [
             token_route(endpoint, JwksFetcher()),

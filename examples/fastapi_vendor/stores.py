@@ -102,6 +102,13 @@ class VendorDb:
             (issuer, tenant or "", subject, account.id),
         )
 
+    def linked_issuers(self, account_id: str) -> frozenset[tuple[str, str | None]]:
+        """The ``(issuer, tenant)`` pairs linked to the account: e-mail links stay per issuer."""
+        rows = self._rows(
+            "SELECT DISTINCT issuer, tenant FROM links WHERE account=?", (account_id,)
+        )
+        return frozenset((str(issuer), str(tenant) or None) for issuer, tenant in rows)
+
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None

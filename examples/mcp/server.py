@@ -230,6 +230,8 @@ def build_app(issuer: str = ISSUER, idp: str = IDP) -> Starlette:
         grant_types=[spec.GRANT_JWT_BEARER],
         auth_methods=[spec.AUTH_CLIENT_SECRET_BASIC, spec.AUTH_CLIENT_SECRET_POST],
         scopes=SCOPES,
+        # Served by the SDK's routes; its client refuses metadata without it (docs/mcp.md).
+        authorization_endpoint=issuer.rstrip("/") + "/authorize",
     )
     # RFC 8414 metadata and the JWKS it names, before the SDK's document (routes match in order).
     app.router.routes[:0] = metadata_routes(metadata, {"keys": [signing_key.public_jwk()]})

@@ -188,6 +188,7 @@ def running_stack(
     settings = replace(
         Settings.make(port=chat_port, db=str(tmp_path / "chat.db"), replay="memory"),
         trusted_idps=(idp,),
+        idp_email_domains=((idp, "acme.example"),),
         actor_default=actor_default,
     )
     idp_store = Store(tmp_path / "idp.db")

@@ -55,7 +55,11 @@ def reference_stack(tmp: Path) -> Iterator[Stack]:
     (tmp / "idp.toml").write_text(text)
     idp_app = create_idp(load_config(tmp / "idp.toml"), Store(tmp / "idp.sqlite3"))
     chat_settings = Settings.make(
-        port=chat_port, db=str(tmp / "chat.db"), replay="memory", trust_idps=[idp]
+        port=chat_port,
+        db=str(tmp / "chat.db"),
+        replay="memory",
+        trust_idps=[idp],
+        idp_email_domains=[(idp, "acme.example")],
     )
     legacy_settings = Settings.make(
         legacy=True, port=legacy_port, db=str(tmp / "legacy.db"), replay="memory"

@@ -29,7 +29,7 @@ from reference_idp.config import demo_config_text
 from reference_idp.config import load_config as load_idp_config
 from reference_idp.store import Store
 from reference_resource.app import create_app as create_chat
-from reference_resource.settings import Settings
+from reference_resource.settings import DEMO_EMAIL_DOMAIN, Settings
 from tests.broker.reference_stack import LEGACY_PASSWORD, LEGACY_USER
 from tests.support.servers import free_port, serve
 from xaa.adapters.httpx_login import LoginForm
@@ -184,6 +184,7 @@ def service_stack(
         db=str(tmp / "chat.db"),
         replay="memory",
         trust_idps=[idp if chat_trusts_idp else "https://elsewhere.example"],
+        idp_email_domains=[(idp, DEMO_EMAIL_DOMAIN)],  # the demo users' domain
     )
     legacy_settings = Settings.make(
         legacy=True, port=legacy_port, db=str(tmp / "legacy.db"), replay="memory"

@@ -45,6 +45,7 @@ def reference_stack(tmp_path: Path, *, trust_idp: bool = True) -> Iterator[Serve
     settings = replace(
         Settings.make(port=chat_port, db=str(tmp_path / "chat.db"), replay="memory"),
         trusted_idps=(idp if trust_idp else UNTRUSTED,),
+        idp_email_domains=((idp, "acme.example"),),  # the demo users' domain
     )
     store = Store(tmp_path / "idp.db")
     try:

@@ -78,6 +78,7 @@ def dpop_stack(
     settings = replace(
         Settings.make(port=chat_port, db=str(tmp_path / "chat.db"), replay=replay),
         trusted_idps=(idp,),
+        idp_email_domains=((idp, "acme.example"),),
         dpop=True,
         dpop_required=required,
         dpop_nonces=nonces,

@@ -121,8 +121,17 @@ def test_id_jag_from_either_trusted_idp_opens_the_notes_api(tmp_path: Path, vend
         assert [(n["text"], n["via_client"], n["via_idp"]) for n in notes] == [
             ("hello", CLIENT, acme)
         ]
-        other = redeem(vendor, id_jag(globex, vendor))
+        other = redeem(vendor, id_jag(globex, vendor, user="bob"))
         assert other.status_code == 200, other.text
+
+
+def test_same_email_at_another_idp_never_reaches_the_account(tmp_path: Path, vendor: str) -> None:
+    """alice@acme.example signed in at a second trusted IdP is not linked to acme's alice."""
+    with idp(vendor) as acme, idp(vendor) as globex, vendor_app(tmp_path, vendor, [acme, globex]):
+        assert redeem(vendor, id_jag(acme, vendor)).status_code == 200
+        impostor = redeem(vendor, id_jag(globex, vendor))
+        assert impostor.status_code == 400 and impostor.json()["error"] == "invalid_grant"
+        assert impostor.headers["cache-control"] == "no-store"
 
 
 def test_protected_routes_need_a_token_with_the_scope(tmp_path: Path, vendor: str) -> None:
@@ -146,7 +155,7 @@ def test_metadata_advertises_only_what_is_served(tmp_path: Path, vendor: str) ->
     with idp(vendor) as acme, vendor_app(tmp_path, vendor, [acme]):
         meta = httpx.get(f"{vendor}/.well-known/oauth-authorization-server").json()
         assert meta["issuer"] == vendor and meta["token_endpoint"] == f"{vendor}/token"
-        assert "authorization_endpoint" not in meta and "response_types_supported" not in meta
+        assert "authorization_endpoint" not in meta and meta["response_types_supported"] == []
         assert meta["grant_types_supported"] == [spec.GRANT_JWT_BEARER]
         assert meta["authorization_grant_profiles_supported"] == [spec.GRANT_PROFILE_ID_JAG]
         assert acme not in str(meta)  # trusted IdPs are never published (draft §8.4)

@@ -77,7 +77,10 @@ def idp() -> Iterator[LoopbackIdp]:
 def chat(idp: LoopbackIdp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     db = str(tmp_path_factory.mktemp("interop") / "chat.db")
-    with serve(create_app(Settings.make(port=port, db=db, trust_idps=[idp.issuer])), port) as b:
+    settings = Settings.make(
+        port=port, db=db, trust_idps=[idp.issuer], idp_email_domains=[(idp.issuer, "acme.example")]
+    )
+    with serve(create_app(settings), port) as b:
         yield b
 
 

@@ -44,7 +44,9 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     config = IdpConfig.model_validate(tomllib.loads(text)).with_issuer(idp)
     store = Store(":memory:")
     db = str(tmp_path_factory.mktemp("ref") / "chat.db")
-    settings = Settings.make(port=chat_port, db=db, trust_idps=[idp])
+    settings = Settings.make(
+        port=chat_port, db=db, trust_idps=[idp], idp_email_domains=[(idp, "acme.example")]
+    )
     with serve(create_idp(config, store), idp_port), serve(create_app(settings), chat_port):
         yield idp, chat
     store.close()

@@ -18,8 +18,14 @@ pytestmark = pytest.mark.e2e
 def test_demo_helpers(tmp_path: Path, mode: str) -> None:
     with loopback_idp() as idp:
         port = free_port()
-        settings = Settings.make(port=port, db=str(tmp_path / "demo.db"), trust_idps=[idp.issuer])
-        args = ["--trust-idp", idp.issuer] if mode == "subprocess" else None
+        settings = Settings.make(
+            port=port,
+            db=str(tmp_path / "demo.db"),
+            trust_idps=[idp.issuer],
+            idp_email_domains=[(idp.issuer, "acme.example")],
+        )
+        trust = ["--trust-idp", idp.issuer, "--idp-email-domain", f"{idp.issuer}=acme.example"]
+        args = trust if mode == "subprocess" else None
         with running_chat(settings, subprocess_args=args) as base:
             tokens = redeem_id_jag(base, idp.id_jag(base, "wiki-at-chat"))
             got = chat_round_trip(base, tokens["access_token"], text="demo says hi")

@@ -22,6 +22,7 @@ from reference_resource.store import ChatStore
 from tests.resource.loopback_idp import LoopbackIdp, loopback_idp
 from tests.support.servers import free_port, serve
 from xaa import SigningKey, spec
+from xaa.dpop import DEFAULT_DPOP_ALGS
 from xaa.throttle import LoginThrottle
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +38,12 @@ def idp() -> Iterator[LoopbackIdp]:
 def chat(idp: LoopbackIdp, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     db = str(tmp_path_factory.mktemp("chat") / "chat.db")
-    settings = Settings.make(port=port, db=db, trust_idps=[idp.issuer])
+    settings = Settings.make(
+        port=port,
+        db=db,
+        trust_idps=[idp.issuer],
+        idp_email_domains=[(idp.issuer, "acme.example")],
+    )
     with serve(create_app(settings), port) as base:
         yield base
 
@@ -100,8 +106,10 @@ def test_xaa_flow_reads_and_posts_with_attribution(chat: str, idp: LoopbackIdp) 
 def test_api_challenges(chat: str, idp: LoopbackIdp) -> None:
     none = httpx.get(chat + "/api/channels")
     assert none.status_code == 401
-    expected = f'Bearer resource_metadata="{chat}/.well-known/oauth-protected-resource/api"'
-    assert none.headers["www-authenticate"] == expected
+    meta = f'resource_metadata="{chat}/.well-known/oauth-protected-resource/api"'
+    algs = " ".join(DEFAULT_DPOP_ALGS)
+    # Bearer and DPoP are both accepted (RFC 9449 §7.2), each with the metadata URL.
+    assert none.headers["www-authenticate"] == f'Bearer {meta}, DPoP {meta}, algs="{algs}"'
     read_only = redeem(chat, idp.id_jag(chat, "wiki-at-chat", scope="chat.read")).json()
     auth = {"authorization": "Bearer " + read_only["access_token"]}
     denied = httpx.post(chat + "/api/channels/general/messages", headers=auth, json={"text": "x"})
@@ -305,7 +313,7 @@ def test_cli_builds_settings() -> None:
     settings = Settings.make(legacy=args.legacy, trust_idps=args.trust_idp)
     assert settings.issuer == "http://127.0.0.1:9600"
     assert settings.resource == "http://127.0.0.1:9600/api"
-    assert settings.trusted_idps == ("http://127.0.0.1:9400", "http://a", "http://b")
+    assert settings.trusted_idps == ("http://a", "http://b")
     default = Settings.make()
     assert (default.issuer, default.port) == ("http://127.0.0.1:9500", 9500)
     assert default.clients == (

@@ -49,7 +49,11 @@ def chat_on_redis(
     pids = [proc.pid]
     port = free_port()
     settings = Settings.make(
-        port=port, db=str(tmp_path / "chat.db"), trust_idps=[idp.issuer], replay=url
+        port=port,
+        db=str(tmp_path / "chat.db"),
+        trust_idps=[idp.issuer],
+        idp_email_domains=[(idp.issuer, "acme.example")],
+        replay=url,
     )
     try:
         with serve(create_app(settings), port) as base:

@@ -42,6 +42,8 @@ def _start(port: int, issuer: str, db: Path, redis_url: str, idp: str) -> subpro
             redis_url,
             "--trust-idp",
             idp,
+            "--idp-email-domain",
+            f"{idp}=acme.example",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -168,20 +168,22 @@ def test_as_metadata_lists_profile_and_grant_and_no_trusted_issuers() -> None:
     assert meta["grant_types_supported"] == [spec.GRANT_JWT_BEARER]
     assert meta["authorization_grant_profiles_supported"] == [spec.GRANT_PROFILE_ID_JAG]
     assert meta["token_endpoint"] == AS + "/token"
-    assert meta["authorization_endpoint"] == AS + "/authorize"
+    assert "authorization_endpoint" not in meta  # none served unless passed
     assert meta["jwks_uri"] == AS + "/jwks.json"
     assert "idp.example" not in json.dumps(meta)
 
 
 def test_token_endpoint_only_as_advertises_no_authorization_endpoint() -> None:
-    meta = authorization_server_metadata(AS, authorization_endpoint=False).to_json()
-    assert "authorization_endpoint" not in meta and "response_types_supported" not in meta
+    meta = authorization_server_metadata(AS).to_json()
+    assert "authorization_endpoint" not in meta and meta["response_types_supported"] == []
     assert meta["token_endpoint"] == AS + "/token"
 
 
 def test_profile_without_jwt_bearer_refuses_to_start() -> None:
-    with pytest.raises(ValueError):
-        authorization_server_metadata(AS, grant_types=[spec.GRANT_AUTHORIZATION_CODE])
+    with pytest.raises(ValueError, match="jwt-bearer"):
+        authorization_server_metadata(
+            AS, grant_types=[spec.GRANT_AUTHORIZATION_CODE], authorization_endpoint=AS + "/a"
+        )
 
 
 def test_protected_resource_metadata_is_path_aware() -> None:

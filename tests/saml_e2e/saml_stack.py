@@ -123,7 +123,11 @@ def demo_stack(tmp: Path) -> Iterator[DemoStack]:
     store = Store(tmp / "idp.sqlite3")
     idp_app = create_idp(load_config(demo_idp_config(tmp, idp, chat)), store)
     chat_settings = Settings.make(
-        port=chat_port, db=str(tmp / "chat.db"), replay="memory", trust_idps=[idp]
+        port=chat_port,
+        db=str(tmp / "chat.db"),
+        replay="memory",
+        trust_idps=[idp],
+        idp_email_domains=[(idp, "acme.example")],
     )
     try:
         with serve(idp_app, idp_port), serve(create_chat(chat_settings), chat_port):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reference_resource import Settings
 
 from .options import db_path, replay_store
 
@@ -29,7 +32,17 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="URL",
-        help="also trust this IdP issuer (keys discovered from its metadata); repeatable",
+        help="trust this IdP issuer (keys discovered from its metadata); repeatable; "
+        "without any, the reference IdP http://127.0.0.1:9400 is trusted (demo default)",
+    )
+    serve.add_argument(
+        "--idp-email-domain",
+        action="append",
+        default=[],
+        metavar="URL=DOMAIN",
+        type=_issuer_domain,
+        help="the trusted IdP URL is authoritative for DOMAIN: its email claims there may "
+        "link existing accounts of other issuers (docs/resource.md); repeatable",
     )
     serve.add_argument(
         "--legacy", action="store_true", help="the same app without XAA (code flow only)"
@@ -48,14 +61,21 @@ def register(subparsers: Any) -> None:
     serve.set_defaults(func=_serve)
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import logging
+def _issuer_domain(value: str) -> tuple[str, str]:
+    """``URL=DOMAIN`` of ``--idp-email-domain``."""
+    issuer, sep, domain = value.rpartition("=")
+    if not sep or not issuer or not domain or "@" in domain:
+        raise argparse.ArgumentTypeError(
+            "expected URL=DOMAIN, e.g. http://127.0.0.1:9400=acme.example"
+        )
+    return issuer, domain.lower()
 
-    import uvicorn
 
-    from reference_resource import Settings, create_app
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The :class:`reference_resource.Settings` of ``xaa resource serve`` arguments."""
+    from reference_resource import Settings
 
-    settings = Settings.make(
+    settings: Settings = Settings.make(
         legacy=args.legacy,
         host=args.host,
         port=args.port,
@@ -63,16 +83,27 @@ def _serve(args: argparse.Namespace) -> int:
         db=args.db,
         replay=args.replay,
         trust_idps=args.trust_idp,
+        idp_email_domains=args.idp_email_domain,
     )
-    settings = replace(
+    return replace(
         settings,
         dpop=not args.no_dpop,
         dpop_required=args.require_dpop,
         dpop_nonces=args.dpop_nonces,
         test_only_break=args.test_only_break,
     )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from reference_resource import create_app
+
+    from ..adapters.serving import serve
+
+    settings = settings_from_args(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     mode = "legacy (no XAA)" if settings.legacy else "XAA"
     print(f"chat {mode}: issuer {settings.issuer}, resource {settings.resource}", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    serve(create_app(settings), settings.host, settings.port)
     return 0

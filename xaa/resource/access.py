@@ -10,12 +10,17 @@ the ``WWW-Authenticate`` challenge with ``resource_metadata``:
 - a token sent in the header and in the query at once: 400 ``invalid_request``;
 - a scope missing: 403 ``insufficient_scope`` with the needed ``scope``.
 
+Challenges name every scheme accepted here (RFC 9110 §11.6.1): ``Bearer`` alone
+without a ``dpop`` verifier, ``Bearer`` and ``DPoP`` (with ``algs``) with one
+(RFC 9449 §7.2), ``DPoP`` alone with ``require_dpop``; the error goes on the
+scheme the client used, first; each carries ``resource_metadata``.
+
 With a ``dpop`` verifier the ``DPoP`` scheme is served too (RFC 9449 §7.1): the
 token must carry ``cnf.jkt``, a proof must come in the ``DPoP`` header for this
 method and ``htu`` (the resource's configured origin plus the request path, never
 the ``Host`` header) with the token's ``ath``, signed by the ``cnf.jkt`` key; a
 failure is 401 ``invalid_dpop_proof`` (or ``use_dpop_nonce`` with a ``DPoP-Nonce``)
-under a ``WWW-Authenticate: DPoP`` challenge. ``require_dpop`` refuses unbound
+with the error on the ``DPoP`` challenge. ``require_dpop`` refuses unbound
 (Bearer) tokens. :meth:`ResourceServer.response` renders any refusal.
 
 Only the ``Authorization`` header is accepted (``bearer_methods_supported``
@@ -99,16 +104,53 @@ class ResourceServer:
         parts = urlsplit(self.resource)
         return f"{parts.scheme}://{parts.netloc}{path}"
 
-    def challenge(self, error: OAuthError | None = None, scope: str | None = None) -> str:
-        """The ``WWW-Authenticate: Bearer`` value (RFC 6750 §3, RFC 9728 §5.1)."""
-        params = []
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        """The schemes accepted here: ``Bearer``, ``DPoP`` or both (RFC 9449 §7.1, §7.2)."""
+        if self.dpop is None:
+            return (spec.TOKEN_TYPE_BEARER,)
+        if self.require_dpop:
+            return (spec.TOKEN_TYPE_DPOP,)
+        return (spec.TOKEN_TYPE_BEARER, spec.TOKEN_TYPE_DPOP)
+
+    def challenge(
+        self, error: OAuthError | None = None, scope: str | None = None, *, scheme: str = ""
+    ) -> str:
+        """The ``WWW-Authenticate`` value: one challenge per accepted scheme.
+
+        RFC 9110 §11.6.1 (an applicable challenge), RFC 9449 §7.1 (``DPoP`` with
+        ``algs``), §7.2 (both when both are accepted), RFC 9728 §5.1
+        (``resource_metadata`` on each). ``error`` and ``scope`` go on ``scheme``,
+        the one the client used, or on the first accepted scheme when it used
+        another; that challenge comes first.
+        """
+        accepted = self.schemes
+        used = next((s for s in accepted if s.lower() == scheme.lower()), accepted[0])
+        failed = used if error is not None or scope else None
+        ordered = sorted(accepted, key=lambda s: s != failed)
+        return ", ".join(
+            self._one_challenge(s, error if s == failed else None, scope if s == failed else None)
+            for s in ordered
+        )
+
+    def _one_challenge(self, scheme: str, error: OAuthError | None, scope: str | None) -> str:
+        if scheme == spec.TOKEN_TYPE_DPOP:
+            params = {"scope": scope} if scope else {}
+            params["resource_metadata"] = self.resource_metadata_url
+            return www_authenticate_dpop(
+                algs=self.dpop.algs if self.dpop else DEFAULT_DPOP_ALGS,
+                error=error.error if error else None,
+                error_description=error.description if error else None,
+                params=params,
+            )
+        items = []
         if error is not None:
-            params.append(f"error={_quote(error.error)}")
-            params.append(f"error_description={_quote(error.description)}")
+            items.append(f"error={_quote(error.error)}")
+            items.append(f"error_description={_quote(error.description)}")
         if scope:
-            params.append(f"scope={_quote(scope)}")
-        params.append(f"resource_metadata={_quote(self.resource_metadata_url)}")
-        return "Bearer " + ", ".join(params)
+            items.append(f"scope={_quote(scope)}")
+        items.append(f"resource_metadata={_quote(self.resource_metadata_url)}")
+        return f"{spec.TOKEN_TYPE_BEARER} " + ", ".join(items)
 
     def authorize(
         self,
@@ -124,9 +166,9 @@ class ResourceServer:
         """The claims of a valid token holding every scope in ``scopes`` (or one of them
         with ``any_of``); else raise. ``method`` and ``path`` are the request's (DPoP)."""
         header = headers.get(spec.H_AUTHORIZATION)
-        if header is not None and QUERY_ACCESS_TOKEN in query:
-            raise self._error(InvalidRequest(detail="token sent two ways"))
         scheme, _, token = (header or "").partition(" ")
+        if header is not None and QUERY_ACCESS_TOKEN in query:
+            raise self._error(InvalidRequest(detail="token sent two ways"), scheme=scheme)
         at = time.time() if now is None else now
         dpop = self.dpop is not None and scheme.lower() == "dpop"
         if header is None or not (dpop or scheme.lower() == "bearer") or not token.strip():
@@ -146,14 +188,15 @@ class ResourceServer:
                     leeway=self.leeway,
                 ).claims
             except InvalidToken as exc:
-                raise self._error(exc) from None
+                raise self._error(exc, scheme=scheme) from None
             if self.require_dpop:
-                raise self._error(InvalidToken(detail="Bearer token where DPoP is required"))
+                downgrade = InvalidToken(detail="Bearer token where DPoP is required")
+                raise self._error(downgrade, scheme=scheme)
         held = claims.scopes & set(scopes)
         if scopes and (not held if any_of else held != set(scopes)):
             needed = " ".join(sorted(scopes))
             denied = InsufficientScope(detail="scope missing", extra={"scope": needed})
-            raise self._error(denied, needed, dpop=dpop)
+            raise self._error(denied, needed, scheme=scheme)
         return claims
 
     def _dpop_claims(
@@ -183,23 +226,11 @@ class ResourceServer:
         except OAuthError as exc:
             if exc.status >= 500:
                 raise
-            raise self._error(exc, dpop=True) from None
+            raise self._error(exc, scheme=spec.TOKEN_TYPE_DPOP) from None
         return claims
 
-    def _error(
-        self, exc: OAuthError, scope: str | None = None, *, dpop: bool = False
-    ) -> OAuthError:
-        if dpop:
-            params = {"scope": scope} if scope else {}
-            params["resource_metadata"] = self.resource_metadata_url
-            exc.headers[spec.H_WWW_AUTHENTICATE] = www_authenticate_dpop(
-                algs=self.dpop.algs if self.dpop else DEFAULT_DPOP_ALGS,
-                error=exc.error,
-                error_description=exc.description,
-                params=params,
-            )
-        else:
-            exc.headers[spec.H_WWW_AUTHENTICATE] = self.challenge(exc, scope)
+    def _error(self, exc: OAuthError, scope: str | None = None, *, scheme: str = "") -> OAuthError:
+        exc.headers[spec.H_WWW_AUTHENTICATE] = self.challenge(exc, scope, scheme=scheme)
         return exc
 
     @staticmethod

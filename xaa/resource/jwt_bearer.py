@@ -12,11 +12,13 @@
 4. ``verify``: the checks of :func:`~xaa.tokens.verify_id_jag` with the trusted issuer's keys,
    ``aud`` exactly this issuer, ``client_id`` the authenticated client;
 5. ``proof``: the DPoP seam (draft §8.6.1.2, four cases, via :func:`xaa.dpop.bind_decision`);
-6. ``check_replay``: ``(iss, jti)`` in the :class:`~xaa.replay.ReplayStore`;
-7. ``check_actor``: the ``act`` chain through the :class:`ActorPolicy`;
-8. ``resolve_subject``: ``(iss, tenant, sub)`` -> local account, else ``invalid_grant``;
-9. ``grant``: resource, scope and authorization_details as subsets under policy, then
+6. ``check_actor``: the ``act`` chain through the :class:`ActorPolicy`;
+7. ``resolve_subject``: ``(iss, tenant, sub)`` -> local account, else ``invalid_grant``
+   (an ``email`` links across issuers only where the deployer said so, docs/resource.md);
+8. ``grant``: resource, scope and authorization_details as subsets under policy, then
    ``check_constrained``: a resource that requires DPoP gets no Bearer token;
+9. ``check_replay``: ``(iss, jti)`` claimed in the :class:`~xaa.replay.ReplayStore`, only
+   once every other check passed, so a refused request does not spend the ID-JAG;
 10. ``issue``: an RFC 9068 access token; audit; the response (never a refresh token).
 
 Both ``jwt-bearer`` with a ``DPoP`` header and the ``jwt-dpop`` grant type
@@ -36,8 +38,6 @@ who vouched for them.
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -75,6 +75,7 @@ from ..jose import DEFAULT_MAX_TOKEN_BYTES, parse_compact
 from ..keys import SigningKey
 from ..models import AccessTokenClaims, AuthorizationDetail, IdJagClaims, TokenResponse
 from ..replay import NS_ID_JAG, ReplayStore, claim_once
+from ..safejson import parse_json
 from ..tokens import (
     DEFAULT_LEEWAY,
     DEFAULT_MAX_ID_JAG_LIFETIME,
@@ -83,7 +84,7 @@ from ..tokens import (
     verify_parsed,
 )
 from .policy import ActorPolicy, CarryActor, DpopProofVerifier, GrantPolicy, ServedResource
-from .subjects import Account, FederatedSubject, SubjectResolver
+from .subjects import SUBJECT_UNKNOWN, Account, FederatedSubject, SubjectResolver
 from .trust import TrustRegistry
 
 # Claims naming the IdP that vouched for the subject (documented in docs/resource.md).
@@ -101,7 +102,6 @@ ISSUER_NOT_TRUSTED = "The ID-JAG issuer is not trusted here."
 ID_JAG_EXPIRED = "The ID-JAG has expired."
 ID_JAG_ALREADY_USED = "The ID-JAG was already used."
 ID_JAG_OTHER_CLIENT = "The ID-JAG was issued to another client."
-SUBJECT_UNKNOWN = "The ID-JAG subject has no account here."
 
 
 class ReplayPolicy(StrEnum):
@@ -263,12 +263,13 @@ class JwtBearerEndpoint:
         if jag.act is not None:
             event["actors"] = jag.act.chain()
         jkt = self.proof(jag, headers, now)
-        self.check_replay(jag, client_id, now)
         self.actors.check(jag.act, client_id)
         account = self.resolve_subject(jag)
         event["requested_scope"] = form.get(spec.P_SCOPE)
         granted = self.grant(jag, form, client_id, account)
         self.check_constrained(granted, jkt)
+        # Last: a request refused above can be corrected and retried with the same ID-JAG.
+        self.check_replay(jag, client_id, now)
         issued = self.issue(jag, client_id, account, granted, jkt, now)
         self.audit.emit(
             AuditEvent(
@@ -340,12 +341,15 @@ class JwtBearerEndpoint:
         return bind_decision(cnf_jkt, proof_jkt, self.require_dpop)
 
     def check_constrained(self, granted: Granted, jkt: str | None) -> None:
-        """After step 9: a granted resource that requires DPoP gets no Bearer token (case 4)."""
+        """After step 8: a granted resource that requires DPoP gets no Bearer token (case 4)."""
         if jkt is None and any(self._served[r].requires_dpop for r in granted.resources):
             bind_decision(None, None, resource_requires_dpop=True)
 
     def check_replay(self, jag: IdJagClaims, client_id: str, now: float) -> None:
-        """Step 6: ``(iss, jti)`` single use, or reuse by the same client until ``exp``."""
+        """Step 9: ``(iss, jti)`` single use, or reuse by the same client until ``exp``.
+
+        The claim is atomic in the store, so of concurrent redemptions exactly one passes.
+        """
         holder = claim_once(
             self.replay,
             NS_ID_JAG,
@@ -362,9 +366,15 @@ class JwtBearerEndpoint:
         raise InvalidGrant(ID_JAG_ALREADY_USED, detail="ID-JAG already used")
 
     def resolve_subject(self, jag: IdJagClaims) -> Account:
-        """Step 8: ``(iss, tenant, sub)`` to a local account (draft §3.1, §6.3)."""
+        """Step 7: ``(iss, tenant, sub)`` to a local account (draft §3.1, §6.3)."""
         subject = FederatedSubject(
-            jag.iss, jag.tenant, jag.sub, jag.email, jag.aud_sub, jag.aud_tenant
+            jag.iss,
+            jag.tenant,
+            jag.sub,
+            jag.email,
+            jag.aud_sub,
+            jag.aud_tenant,
+            email_authorities=self.trust.email_authorities(jag.email),
         )
         account = self.subjects.resolve(subject)
         if account is None:
@@ -380,7 +390,7 @@ class JwtBearerEndpoint:
         client_id: str,
         account: Account,
     ) -> Granted:
-        """Step 9: resource, scope, authorization_details as subsets under policy (§4.4.1)."""
+        """Step 8: resource, scope, authorization_details as subsets under policy (§4.4.1)."""
         requested_resources = form.all(spec.P_RESOURCE) if isinstance(form, Form) else []
         if not isinstance(form, Form) and spec.P_RESOURCE in form:
             requested_resources = [form[spec.P_RESOURCE]]
@@ -424,7 +434,7 @@ class JwtBearerEndpoint:
         wanted = available
         if requested_raw is not None:
             try:
-                parsed = json.loads(requested_raw)
+                parsed = parse_json(requested_raw)
                 if not isinstance(parsed, list):
                     raise ValueError("not an array")
                 wanted = [AuthorizationDetail.model_validate(item) for item in parsed]
@@ -478,7 +488,7 @@ class JwtBearerEndpoint:
 
         A light peek at ``iss`` and ``kid`` (the strict parse happens in :meth:`verify`).
         """
-        peeked = _peek(assertion)
+        peeked = _peek(assertion, self.max_assertion_bytes)
         if peeked is None:
             return None
         issuer, kid = peeked
@@ -500,16 +510,14 @@ class JwtBearerEndpoint:
         )
 
 
-def _peek(assertion: str | None) -> tuple[object, object] | None:
-    """``(iss, kid)`` of a compact JWS without any verification, or ``None``."""
-    if not isinstance(assertion, str) or assertion.count(".") != 2:
-        return None
-    head, payload, _ = assertion.split(".")
+def _peek(assertion: str | None, max_bytes: int) -> tuple[object, object] | None:
+    """``(iss, kid)`` of a compact JWS without any verification, or ``None``.
+
+    Decoded by the strict parser of :mod:`xaa.jose` (size, depth and duplicate
+    caps), so a hostile assertion is refused here as it is in :meth:`verify`.
+    """
     try:
-        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, TypeError):
+        jws = parse_compact(assertion, error=InvalidGrant, max_bytes=max_bytes)
+    except OAuthError:
         return None
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        return None
-    return claims.get("iss"), header.get("kid")
+    return jws.payload.get("iss"), jws.header.get("kid")

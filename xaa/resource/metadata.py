@@ -1,9 +1,15 @@
 """Metadata of the resource side: RFC 8414 for the AS, RFC 9728 for the API.
 
 :func:`authorization_server_metadata` builds the AS document with the draft's
-``authorization_grant_profiles_supported`` (draft §7.2). Listing the id-jag
-profile without the jwt-bearer grant raises ``ValueError``: the server refuses
-to start. Trusted IdPs are never listed (draft §8.4).
+``authorization_grant_profiles_supported`` (draft §7.2). It advertises only
+what the deployment serves: the token endpoint and JWKS the Starlette adapter
+mounts (:func:`~xaa.adapters.starlette_resource.token_route`,
+:func:`~xaa.adapters.starlette_resource.metadata_routes`), and an
+``authorization_endpoint`` only when the deployer passes the one it serves.
+A promise the server cannot keep raises ``ValueError``, so the server refuses
+to start: the id-jag profile without the jwt-bearer grant, the
+``authorization_code`` grant or a response type without an authorization
+endpoint. Trusted IdPs are never listed (draft §8.4).
 
 :func:`protected_resource_metadata_url` is the path-aware RFC 9728 §3.1 URL:
 ``https://api.example/.well-known/oauth-protected-resource/v1`` for the resource
@@ -19,7 +25,6 @@ from .. import spec
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 
 TOKEN_PATH = "/token"
-AUTHORIZE_PATH = "/authorize"
 JWKS_PATH = "/jwks.json"
 REVOCATION_PATH = "/revoke"
 
@@ -34,23 +39,30 @@ def authorization_server_metadata(
     scopes: Iterable[str] = (),
     revocation: bool = False,
     dpop_algs: Sequence[str] = (),
-    authorization_endpoint: bool = True,
+    authorization_endpoint: str | None = None,
+    response_types: Sequence[str] | None = None,
 ) -> AuthorizationServerMetadata:
-    """RFC 8414 §2 metadata of a resource AS; ``ValueError`` if the profile lacks its grant.
+    """RFC 8414 §2 metadata of a resource AS, listing only what is served.
 
-    ``authorization_endpoint=False``: an AS that serves only the token endpoint (jwt-bearer)
-    advertises no ``authorization_endpoint`` and no ``response_types_supported``.
+    ``authorization_endpoint``: the URL of the authorization endpoint you serve, if any;
+    ``response_types`` defaults to ``["code"]`` with one and ``[]`` without (RFC 8414 §2
+    requires the member; an empty list promises nothing). ``ValueError`` when the document
+    would promise what is not served (the module docstring lists the cases).
     """
     base = issuer.rstrip("/")
     code_flow = spec.GRANT_AUTHORIZATION_CODE in grant_types
+    if response_types is None:
+        response_types = ("code",) if authorization_endpoint else ()
+    if authorization_endpoint is None and (code_flow or response_types):
+        raise ValueError("authorization_code or response types without an authorization_endpoint")
     return AuthorizationServerMetadata(
         issuer=issuer,
         token_endpoint=base + TOKEN_PATH,
-        authorization_endpoint=base + AUTHORIZE_PATH if authorization_endpoint else None,
+        authorization_endpoint=authorization_endpoint,
         jwks_uri=base + JWKS_PATH,
         revocation_endpoint=base + REVOCATION_PATH if revocation else None,
         grant_types_supported=list(grant_types),
-        response_types_supported=["code"] if authorization_endpoint else None,
+        response_types_supported=list(response_types),
         code_challenge_methods_supported=["S256"] if code_flow else None,
         scopes_supported=sorted(set(scopes)) or None,
         token_endpoint_auth_methods_supported=list(auth_methods),

@@ -8,8 +8,17 @@ an :class:`AccountStore` and a :class:`JitPolicy`:
 1. an existing link ``(iss, tenant, sub) -> account`` wins;
 2. else, if allowed, ``aud_sub`` naming an existing local account is linked;
 3. else, if allowed, the account with that ``email`` is linked, or created
-   just in time;
+   just in time, under the e-mail rule below;
 4. else ``None``, which the token endpoint turns into ``invalid_grant``.
+
+The e-mail rule (docs/resource.md "Subjects"): an ``email`` claim is only as
+good as its issuer, and any trusted IdP can put any address in it. So an
+account found by e-mail is linked only when every link it has is to the same
+``(iss, tenant)``, or, for an issuer the deployer names authoritative for the
+address's domain (``TrustedIssuer.authoritative_email_domains``), when every
+link it has is to an issuer authoritative for that domain (a local account
+with no link included). A domain with an authority is provisioned only by its
+authorities. Anything else is ``invalid_grant``: never a silent link.
 """
 
 from __future__ import annotations
@@ -18,6 +27,14 @@ import secrets
 import threading
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+from ..errors import InvalidGrant
+
+# (issuer, tenant): the namespace in which an IdP's ``sub`` is unique (draft §3.1).
+IssuerKey = tuple[str, str | None]
+# The public description of every refusal here: it never tells whether an account with
+# that e-mail exists (docs/errors.md); the audit reason (``detail``) does.
+SUBJECT_UNKNOWN = "The ID-JAG subject has no account here."
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +47,14 @@ class FederatedSubject:
     email: str | None = None
     aud_sub: str | None = None
     aud_tenant: str | None = None
+    # Trusted issuers the deployer named authoritative for the e-mail's domain
+    # (TrustRegistry.email_authorities); empty when nobody is.
+    email_authorities: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> IssuerKey:
+        """The ``(issuer, tenant)`` namespace of ``subject``."""
+        return (self.issuer, self.tenant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +98,18 @@ class AccountStore(Protocol):
         """Link ``(issuer, tenant, subject)`` to ``account``."""
         ...
 
+    def linked_issuers(self, account_id: str) -> frozenset[IssuerKey]:
+        """The ``(issuer, tenant)`` pairs with a subject linked to the account."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class JitPolicy:
-    """What subject resolution may do beyond existing links."""
+    """What subject resolution may do beyond existing links.
+
+    ``link_email`` and ``create_from_email`` act under the e-mail rule of the module
+    docstring: never across issuers unless the deployer named an authority.
+    """
 
     link_aud_sub: bool = True
     link_email: bool = True
@@ -103,13 +136,36 @@ class AccountResolver:
         account: Account | None = None
         if policy.link_aud_sub and s.aud_sub:
             account = self.store.by_id(s.aud_sub)
-        if account is None and s.email and policy.link_email:
-            account = self.store.by_email(s.email)
-        if account is None and s.email and policy.create_from_email:
-            account = self.store.create(s.email)
+        if account is None and s.email and (policy.link_email or policy.create_from_email):
+            account = self._by_email(s, s.email)
         if account is not None:
             self.store.link(s.issuer, s.tenant, s.subject, account)
         return account
+
+    def _by_email(self, s: FederatedSubject, email: str) -> Account | None:
+        """Step 3 under the e-mail rule of the module docstring."""
+        found = self.store.by_email(email)
+        authorities = s.email_authorities
+        if found is None:
+            if not self.policy.create_from_email:
+                return None
+            if authorities and s.issuer not in authorities:
+                raise InvalidGrant(
+                    SUBJECT_UNKNOWN, detail="the e-mail's domain belongs to another issuer"
+                )
+            return self.store.create(email)
+        if not self.policy.link_email:
+            return None
+        links = self.store.linked_issuers(found.id)
+        if s.issuer in authorities:
+            allowed = all(issuer in authorities for issuer, _ in links)
+        else:
+            allowed = bool(links) and links == {s.key}
+        if not allowed:
+            raise InvalidGrant(
+                SUBJECT_UNKNOWN, detail="the e-mail names an account of another issuer"
+            )
+        return found
 
 
 class MemoryAccountStore:
@@ -137,3 +193,6 @@ class MemoryAccountStore:
 
     def link(self, issuer: str, tenant: str | None, subject: str, account: Account) -> None:
         self._links[(issuer, tenant, subject)] = account.id
+
+    def linked_issuers(self, account_id: str) -> frozenset[IssuerKey]:
+        return frozenset((i, t) for (i, t, _), a in self._links.items() if a == account_id)

@@ -42,12 +42,18 @@ class TrustedIssuer:
 
     Exactly one key source: ``jwks`` (static), ``jwks_uri``, or neither
     (discover ``jwks_uri`` from the issuer's metadata).
+
+    ``authoritative_email_domains``: domains whose addresses this IdP vouches
+    for, so its ``email`` claim may link an account of another issuer or a
+    local account (:mod:`xaa.resource.subjects`); empty by default: its e-mails
+    link only to accounts of its own.
     """
 
     issuer: str
     algorithms: frozenset[str] = frozenset({spec.ALG_ES256})
     jwks: Mapping[str, Any] | None = field(default=None, repr=False)
     jwks_uri: str | None = None
+    authoritative_email_domains: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.issuer:
@@ -56,6 +62,9 @@ class TrustedIssuer:
             raise ValueError("give a static JWKS or a jwks_uri, not both")
         if not self.algorithms or not self.algorithms <= spec.SUPPORTED_ALGS:
             raise ValueError("pinned algorithms must be supported asymmetric algorithms")
+        for domain in self.authoritative_email_domains:
+            if not domain or "@" in domain or domain != domain.lower().strip():
+                raise ValueError("authoritative e-mail domains are lowercase domain names")
 
     def metadata_urls(self) -> list[str]:
         """Discovery URLs, OAuth first (RFC 8414 §3.1 path insertion), then OIDC."""
@@ -107,6 +116,17 @@ class TrustRegistry:
     def issuers(self) -> list[str]:
         """The trusted issuer identifiers (never published in metadata)."""
         return list(self._states)
+
+    def email_authorities(self, email: str | None) -> frozenset[str]:
+        """The trusted issuers authoritative for ``email``'s domain (exact, case-insensitive)."""
+        if not email or "@" not in email:
+            return frozenset()
+        domain = email.rpartition("@")[2].lower()
+        return frozenset(
+            issuer
+            for issuer, state in self._states.items()
+            if domain in state.config.authoritative_email_domains
+        )
 
     def keys(self, issuer: str) -> JwkSet:
         """The keys to verify ``issuer``'s tokens with now (possibly stale; maybe empty)."""
