@@ -40,6 +40,7 @@ from xaa.broker import (
 from xaa.client import XaaClientError
 from xaa.errors import InvalidRequest, OAuthError, ProtocolViolation
 from xaa.replay import ReplayStoreUnavailable
+from xaa.safejson import JsonRejected, parse_json
 
 from .agents import AgentRefused
 
@@ -97,45 +98,6 @@ def error(code: str, description: str, **extra: Any) -> Response:
     )
 
 
-class _TooDeep(ValueError):
-    pass
-
-
-def _duplicates_refused(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError("duplicate JSON member")
-        out[key] = value
-    return out
-
-
-def _constant_refused(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def depth(text: str) -> int:
-    """The deepest nesting of arrays and objects in the JSON ``text`` (strings skipped)."""
-    deepest = level = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            level += 1
-            deepest = max(deepest, level)
-        elif char in "]}":
-            level -= 1
-    return deepest
-
-
 async def read_json(request: Request, limit: int) -> dict[str, Any]:
     """The body as one JSON object: capped while it streams, depth bounded, strict."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -154,16 +116,11 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
     except ClientDisconnect:
         raise InvalidRequest(detail="client disconnected") from None
     try:
-        text = b"".join(chunks).decode("utf-8")
-        if depth(text) > MAX_DEPTH:
-            raise _TooDeep
-        data = json.loads(
-            text, object_pairs_hook=_duplicates_refused, parse_constant=_constant_refused
-        )
-    except _TooDeep:
-        raise InvalidRequest("The JSON is nested too deeply.", detail="depth") from None
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidRequest("The body is not valid JSON.", detail="json") from None
+        data = parse_json(b"".join(chunks), max_depth=MAX_DEPTH, max_bytes=limit)
+    except JsonRejected as exc:
+        if str(exc).startswith("JSON nested deeper"):
+            raise InvalidRequest("The JSON is nested too deeply.", detail="depth") from None
+        raise InvalidRequest("The body is not valid JSON.", detail=str(exc)) from None
     if not isinstance(data, dict):
         raise InvalidRequest("The body must be a JSON object.", detail="not an object")
     return data

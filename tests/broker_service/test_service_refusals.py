@@ -152,6 +152,7 @@ def _post(stack: ServiceStack, content: bytes, content_type: str = "application/
         (b"[" * 50 + b"]" * 50, "application/json", "The JSON is nested too deeply."),
         (b'{"person": "a", "person": "b"}', "application/json", "The body is not valid JSON."),
         (b'{"person": NaN}', "application/json", "The body is not valid JSON."),
+        (b'{"person": "\\ud800"}', "application/json", "The body is not valid JSON."),
         (b"\xff\xfe", "application/json", "The body is not valid JSON."),
         (b"[]", "application/json", "The body must be a JSON object."),
         (
