@@ -1,11 +1,9 @@
 """``xaa idp config --check FILE``: every problem of a configuration file, with its line.
 
-Three passes, each only when the previous one succeeded: TOML syntax (the line
-comes from :mod:`tomllib`), the schema of :class:`~reference_idp.config.IdpConfig`
-(unknown keys, types, ranges, the policy's own consistency rules), and the
-cross-references the schema cannot see (a grant for a client that is not
-configured, duplicate users). Each problem names the key path and, where the
-file has it, the line of that key or of its table.
+The passes (TOML syntax, the schema of :class:`~reference_idp.config.IdpConfig`,
+cross-references) are :func:`xaa.toml_check.check_model_text`'s; this module
+adds the cross-references the schema cannot see (a grant for a client that is
+not configured, duplicate users).
 """
 
 from __future__ import annotations
@@ -14,13 +12,11 @@ from importlib import resources
 from pathlib import Path
 
 from xaa import spec
-from xaa.config_check import KeyPath, Problem, check_model_text, dotted, key_lines, read_problems
+from xaa.toml_check import Path_, Problem, check_model_file, check_model_text, dotted, key_lines
 
 from .config import IdpConfig
 
 __all__ = ["Problem", "check_file", "check_text", "dotted", "key_lines", "template_text"]
-
-Path_ = KeyPath
 
 
 def template_text() -> str:
@@ -67,4 +63,4 @@ def _references(config: IdpConfig) -> list[tuple[Path_, str]]:
 
 def check_file(path: str | Path) -> list[str]:
     """Rendered problems of the file at ``path`` (reading errors included)."""
-    return read_problems(path, check_text)
+    return check_model_file(path, IdpConfig, _references)

@@ -19,8 +19,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from xaa import ConfigurationError, RegisteredClient, spec
-from xaa.config_check import KeyPath, Problem, check_model_text, read_problems
 from xaa.resource import ClientGrant, JitPolicy, TrustedIssuer
+from xaa.toml_check import Path_, Problem, check_model_file, check_model_text
 
 from .settings import SCOPES, Settings
 
@@ -167,9 +167,9 @@ def template_text() -> str:
     return resources.files("reference_resource").joinpath("template.toml").read_text("utf-8")
 
 
-def _references(config: ResourceAppConfig) -> list[tuple[KeyPath, str]]:
+def _references(config: ResourceAppConfig) -> list[tuple[Path_, str]]:
     """What the schema cannot check: unique names, known scopes."""
-    found: list[tuple[KeyPath, str]] = []
+    found: list[tuple[Path_, str]] = []
     for field, key, names in (
         ("clients", "client_id", [c.client_id for c in config.clients]),
         ("trusted_idps", "issuer", [i.issuer for i in config.trusted_idps]),
@@ -200,7 +200,7 @@ def check_text(text: str) -> list[Problem]:
 
 def check_file(path: str | Path) -> list[str]:
     """``FILE:LINE: key.path: message`` for every problem of the file at ``path``."""
-    return read_problems(path, check_text)
+    return check_model_file(path, ResourceAppConfig, _references)
 
 
 def load_config(path: str | Path) -> ResourceAppConfig:

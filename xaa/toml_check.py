@@ -1,12 +1,11 @@
-"""Check a TOML configuration file against a pydantic model, with the line of each problem.
+"""Check a TOML configuration against a pydantic model: every problem with its line.
 
-Shared by ``xaa idp config --check`` and ``xaa resource config --check``
-(docs/idp-config.md, docs/resource-config.md). Three passes, each only when the
-previous one succeeded: TOML syntax (the line comes from :mod:`tomllib`), the
-schema (unknown keys, types, ranges, the model's own validators), and the
-cross-references a caller passes in (names that must exist or be unique). Each
-problem names the key path and, where the file has it, the line of that key or
-of its table. Input values are never echoed: they may be secrets.
+Three passes, each only when the previous one succeeded: TOML syntax (the line
+comes from :mod:`tomllib`), the schema (unknown keys, types, ranges, the model's
+own validators), and the cross-references the caller adds (names that must
+exist or be unique across tables). Each problem names the key path and, where
+the file has it, the line of that key or of its table. Used by
+``xaa idp config --check`` and ``xaa broker config --check``.
 """
 
 from __future__ import annotations
@@ -20,11 +19,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["KeyPath", "Problem", "check_model_text", "dotted", "key_lines", "read_problems"]
+__all__ = ["Path_", "Problem", "check_model_file", "check_model_text", "dotted", "key_lines"]
 
-KeyPath = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
-References = Callable[[M], list[tuple[KeyPath, str]]]
+
+Path_ = tuple[str | int, ...]
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)$|\s*\(at end of document\)$")
 _INDEX_IN_MESSAGE = re.compile(r"^(\w+)\[(\d+)\]")
 
@@ -41,7 +40,7 @@ class Problem:
         return f"{file}:{self.line}: {self.message}" if self.line else f"{file}: {self.message}"
 
 
-def dotted(path: KeyPath) -> str:
+def dotted(path: Path_) -> str:
     """``("policy", "grants", 1, "client")`` -> ``policy.grants[1].client``."""
     out = ""
     for part in path:
@@ -49,34 +48,14 @@ def dotted(path: KeyPath) -> str:
     return out
 
 
-def check_model_text(text: str, model: type[M], references: References[M]) -> list[Problem]:
-    """Every problem of ``text`` as a ``model``; empty when it loads and is consistent."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        found = _TOML_POSITION.search(message)
-        line = None
-        if found is not None:
-            line = int(found.group(1)) if found.group(1) else text.count("\n") + 1
-            message = message[: found.start()]
-        return [Problem(line, f"TOML syntax: {message}")]
-    lines = key_lines(text)
-    try:
-        config = model.model_validate(data)
-    except ValidationError as exc:
-        return [_schema_problem(error, lines) for error in exc.errors(include_input=False)]
-    return [Problem(line_of(path, lines), f"{dotted(path)}: {m}") for path, m in references(config)]
-
-
-def _schema_problem(error: Any, lines: dict[KeyPath, int]) -> Problem:
-    path: KeyPath = tuple(error["loc"])
+def _schema_problem(error: Any, lines: dict[Path_, int]) -> Problem:
+    path: Path_ = tuple(error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "unknown key (a typo?)"
     elif error["type"] == "missing":
         message = "required key is missing"
-    # A model rule may name the offending entry itself: "grants[1] (client 'wiki'): ...".
+    # A policy rule names the offending entry itself: "grants[1] (client 'wiki'): ...".
     named = _INDEX_IN_MESSAGE.match(message)
     if named is not None:
         path = (*path, named.group(1), int(named.group(2)))
@@ -86,7 +65,7 @@ def _schema_problem(error: Any, lines: dict[KeyPath, int]) -> Problem:
     return Problem(line_of(path, lines), f"{where}{separator}{message}")
 
 
-def line_of(path: KeyPath, lines: dict[KeyPath, int]) -> int | None:
+def line_of(path: Path_, lines: dict[Path_, int]) -> int | None:
     """The line of ``path``, else of its closest enclosing key or table."""
     for end in range(len(path), 0, -1):
         if path[:end] in lines:
@@ -94,15 +73,15 @@ def line_of(path: KeyPath, lines: dict[KeyPath, int]) -> int | None:
     return None
 
 
-def key_lines(text: str) -> dict[KeyPath, int]:
+def key_lines(text: str) -> dict[Path_, int]:
     """Where each key and table of a TOML document starts, by concrete path.
 
     ``[[a.b]]`` elements get their index (``("a", "b", 0)``); a key inside a
     multi-line array or inline table is attributed to the key that opens it.
     """
-    lines: dict[KeyPath, int] = {}
+    lines: dict[Path_, int] = {}
     arrays: dict[tuple[str, ...], int] = {}
-    table: KeyPath = ()
+    table: Path_ = ()
     depth = 0
     for number, raw in enumerate(text.splitlines(), 1):
         code = _without_comment(raw).strip()
@@ -132,7 +111,7 @@ def key_lines(text: str) -> dict[KeyPath, int]:
     return lines
 
 
-def _concrete(parts: tuple[str, ...], arrays: dict[tuple[str, ...], int]) -> KeyPath:
+def _concrete(parts: tuple[str, ...], arrays: dict[tuple[str, ...], int]) -> Path_:
     out: list[str | int] = []
     for i, part in enumerate(parts):
         out.append(part)
@@ -165,10 +144,39 @@ def _bracket_balance(code: str) -> int:
     return balance
 
 
-def read_problems(path: str | Path, check_text: Callable[[str], list[Problem]]) -> list[str]:
+def check_model_text(
+    text: str,
+    model: type[M],
+    references: Callable[[M], list[tuple[Path_, str]]] | None = None,
+) -> list[Problem]:
+    """Every problem of ``text`` as a ``model``; empty when it loads and is consistent."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        found = _TOML_POSITION.search(message)
+        line = None
+        if found is not None:
+            line = int(found.group(1)) if found.group(1) else text.count("\n") + 1
+            message = message[: found.start()]
+        return [Problem(line, f"TOML syntax: {message}")]
+    lines = key_lines(text)
+    try:
+        config = model.model_validate(data)
+    except ValidationError as exc:
+        return [_schema_problem(error, lines) for error in exc.errors()]
+    found_refs = references(config) if references is not None else []
+    return [Problem(line_of(path, lines), f"{dotted(path)}: {m}") for path, m in found_refs]
+
+
+def check_model_file(
+    path: str | Path,
+    model: type[M],
+    references: Callable[[M], list[tuple[Path_, str]]] | None = None,
+) -> list[str]:
     """Rendered problems of the file at ``path`` (reading errors included)."""
     try:
         text = Path(path).read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [f"{path}: cannot read: {exc.__class__.__name__}"]
-    return [problem.render(str(path)) for problem in check_text(text)]
+    return [problem.render(str(path)) for problem in check_model_text(text, model, references)]
