@@ -56,13 +56,7 @@ from xaa.adapters.starlette_resource import (
 from xaa.dpop import HmacNonceSource
 from xaa.dpop_server import DpopVerifier
 from xaa.resource import (
-    AccountResolver,
-    ClientGrant,
     ResourceServer,
-    ServedResource,
-    StaticGrantPolicy,
-    TrustedIssuer,
-    TrustRegistry,
     authorization_server_metadata,
     protected_resource_metadata,
     protected_resource_metadata_url,
@@ -71,10 +65,12 @@ from xaa.safejson import parse_json
 from xaa.stores import MemoryReplayStore
 from xaa.stores.sqlite import SqliteReplayStore
 
+from . import wiring
 from .activity import activity_routes
 from .broken import endpoint_class
 from .code_flow import CodeFlow
-from .settings import CHANNELS, SCOPES, Settings
+from .mcp import mount_mcp
+from .settings import CHANNELS, Settings
 from .store import ChatStore
 
 log = logging.getLogger("reference_resource")
@@ -147,11 +143,6 @@ def _resource_metadata(
     )
 
 
-def _email_domains(settings: Settings, issuer: str) -> frozenset[str]:
-    """The e-mail domains ``issuer`` is authoritative for (docs/resource.md "Subjects")."""
-    return frozenset(d.lower() for i, d in settings.idp_email_domains if i == issuer)
-
-
 def create_app(settings: Settings) -> Starlette:
     """The chat app for ``settings``."""
     store = ChatStore(settings.db)
@@ -159,30 +150,15 @@ def create_app(settings: Settings) -> Starlette:
     # Repeated unauthenticated denials become one counted row per window (docs/resource.md).
     audit = AggregatingAuditSink(ChatAuditSink(store))
     key = store.signing_key()
-    scopes = frozenset(SCOPES)
-    # wiki-at-chat authenticates with client_secret_basic, agent-at-chat with _post.
-    methods = (spec.AUTH_CLIENT_SECRET_BASIC, spec.AUTH_CLIENT_SECRET_POST)
-    clients = Clients(
-        [
-            RegisteredClient.with_secret(cid, secret, methods[i % 2])
-            for i, (cid, secret) in enumerate(settings.clients)
-        ]
-    )
+    scopes = frozenset(settings.api_scopes)
+    methods = wiring.auth_methods(settings)
+    clients = Clients(wiring.registered_clients(settings))
     code_grants = {spec.GRANT_AUTHORIZATION_CODE, spec.GRANT_REFRESH_TOKEN}
     grant_types = code_grants if settings.legacy else {*code_grants, spec.GRANT_JWT_BEARER}
     if settings.dpop and not settings.legacy:
         grant_types.add(spec.GRANT_JWT_DPOP)
-    grants = StaticGrantPolicy(
-        [ClientGrant(cid, grant_types=frozenset(grant_types)) for cid, _ in settings.clients]
-    )
-    trust = TrustRegistry(
-        [
-            TrustedIssuer(url, authoritative_email_domains=_email_domains(settings, url))
-            for url in dict.fromkeys(settings.trusted_idps)
-        ],
-        ttl=settings.idp_keys_ttl,
-        min_refresh_interval=settings.idp_min_refresh_interval,
-    )
+    grants = wiring.grant_policy(settings, grant_types)
+    trust = wiring.trust_registry(settings)
     replay = replay_store(settings)
     dpop = _dpop_verifier(settings, replay, store)
     endpoint_type = endpoint_class(settings.test_only_break)
@@ -200,8 +176,9 @@ def create_app(settings: Settings) -> Starlette:
         grants=grants,
         trust=trust,
         replay=replay,
-        subjects=AccountResolver(store),
-        resources=[ServedResource(settings.resource, scopes, settings.dpop_required)],
+        subjects=wiring.account_resolver(settings, store),
+        resources=wiring.served_resources(settings),
+        default_resource=settings.resource,
         dpop=dpop,
         audit=audit,
         access_token_lifetime=settings.access_token_lifetime,
@@ -215,7 +192,7 @@ def create_app(settings: Settings) -> Starlette:
         resource=settings.resource,
         key=key,
         clients=clients,
-        client_ids=frozenset(cid for cid, _ in settings.clients),
+        client_ids=wiring.code_flow_clients(settings),
         scopes=scopes,
         access_token_lifetime=settings.access_token_lifetime,
         refresh_token_lifetime=settings.refresh_token_lifetime,
@@ -362,19 +339,22 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/channels/{channel}/messages", post_message, methods=["POST"]),
         *activity_routes(store, flow.throttle, settings.issuer),  # docs/console.md
     ]
+    chat_mcp = mount_mcp(settings, store, key, dpop, calls, audit)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        del app
-        try:
-            yield
-        finally:
-            close = getattr(replay, "aclose", None)
-            if close is not None:
-                await close()  # the async Redis connections of this event loop
+        async with contextlib.AsyncExitStack() as stack:
+            if chat_mcp.lifespan is not None:
+                await stack.enter_async_context(chat_mcp.lifespan(app))
+            try:
+                yield
+            finally:
+                close = getattr(replay, "aclose", None)
+                if close is not None:
+                    await close()  # the async Redis connections of this event loop
 
     app = Starlette(
-        routes=routes,
+        routes=[*routes, *chat_mcp.routes],
         middleware=[Middleware(HttpEdge), Middleware(AuditAddressMiddleware)],
         lifespan=lifespan,
     )
