@@ -4,7 +4,7 @@ The public API of the sans-I/O core. Adapters (HTTP clients, Starlette,
 storage backends, MCP) live in their own modules and import this one.
 """
 
-from . import pkce, spec
+from . import pkce, rules, spec
 from .audit import AggregatingAuditSink, AuditEvent, AuditSink, MemoryAuditSink
 from .client_auth import (
     AuthenticatedClient,
@@ -27,14 +27,17 @@ from .errors import (
     InvalidScope,
     InvalidTarget,
     InvalidToken,
+    MalformedEncoding,
     OAuthError,
     ProtocolViolation,
     RemoteOAuthError,
     ServerError,
+    SignInFailed,
     TemporarilyUnavailable,
     UnauthorizedClient,
     UnsupportedGrantType,
     UseDpopNonce,
+    XaaError,
     error_from_response,
     json_response,
 )
@@ -112,6 +115,7 @@ __all__ = [
     "JwtBearerRequest",
     "KeyRing",
     "KeyState",
+    "MalformedEncoding",
     "ManagedKey",
     "MemoryAuditSink",
     "OAuthError",
@@ -123,6 +127,7 @@ __all__ = [
     "ReplayStoreUnavailable",
     "RotationRefused",
     "ServerError",
+    "SignInFailed",
     "SigningKey",
     "TemporarilyUnavailable",
     "TokenExchangeRequest",
@@ -134,6 +139,7 @@ __all__ = [
     "UseDpopNonce",
     "VerificationKey",
     "VerifiedJwt",
+    "XaaError",
     "__version__",
     "authenticate_client",
     "basic_header",
@@ -149,6 +155,7 @@ __all__ = [
     "parse_form",
     "parse_scope",
     "pkce",
+    "rules",
     "spec",
     "verify_access_token",
     "verify_id_jag",

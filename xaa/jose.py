@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from .errors import OAuthError
+from .errors import MalformedEncoding, OAuthError
 from .keys import JwkSet, SigningKey, VerificationKey, b64url
 
 __all__ = [
@@ -50,19 +50,15 @@ class CompactJws(NamedTuple):
     signature: bytes
 
 
-class _Malformed(ValueError):
-    pass
-
-
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
-        raise _Malformed("duplicate JSON member")
+        raise MalformedEncoding("duplicate JSON member")
     return obj
 
 
 def _reject_constant(name: str) -> Any:
-    raise _Malformed(f"non-JSON constant {name}")
+    raise MalformedEncoding(f"non-JSON constant {name}")
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
@@ -73,23 +69,23 @@ def strict_json_object(data: bytes) -> dict[str, Any]:
     """Decode a UTF-8 JSON object with no duplicate members (RFC 7515 §5.2 step 4)."""
     try:
         value = _DECODER.decode(data.decode("utf-8"))
-    except _Malformed:
+    except MalformedEncoding:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise _Malformed("not a JSON object") from exc
+        raise MalformedEncoding("not a JSON object") from exc
     if not isinstance(value, dict):
-        raise _Malformed("not a JSON object")
+        raise MalformedEncoding("not a JSON object")
     return value
 
 
 def b64url_decode(segment: str) -> bytes:
-    """Decode canonical, unpadded base64url; anything else is malformed."""
+    """Decode canonical, unpadded base64url; anything else raises :class:`MalformedEncoding`."""
     remainder = len(segment) % 4
     if remainder == 1 or _B64URL_SEGMENT.fullmatch(segment) is None:
-        raise _Malformed("not base64url")
+        raise MalformedEncoding("not base64url")
     if segment and _B64URL_VALUE[segment[-1]] & _UNUSED_BITS_MASK[remainder]:
         # Unused bits set: another spelling of the same bytes (RFC 4648 §3.5).
-        raise _Malformed("non-canonical base64url")
+        raise MalformedEncoding("non-canonical base64url")
     padded = (segment + "=" * (-remainder % 4)).encode("ascii")
     return binascii.a2b_base64(padded.translate(_TO_STANDARD_ALPHABET))
 
@@ -120,7 +116,7 @@ def parse_compact(
         header = dict(_decoded_header(parts[0]))
         payload = strict_json_object(b64url_decode(parts[1]))
         signature = b64url_decode(parts[2])
-    except _Malformed as exc:
+    except MalformedEncoding as exc:
         raise error(detail=str(exc)) from None
     if not signature:
         raise error(detail="empty signature")

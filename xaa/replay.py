@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from .errors import TemporarilyUnavailable
+from .errors import TemporarilyUnavailable, XaaError
 
 NS_ID_JAG = "id-jag"
 NS_CLIENT_ASSERTION = "client-assertion"
@@ -18,7 +18,7 @@ NS_DPOP = "dpop"
 NS_SAML = "saml"
 
 
-class ReplayStoreUnavailable(Exception):
+class ReplayStoreUnavailable(XaaError):
     """The replay store could not answer; the caller must reject the request."""
 
 

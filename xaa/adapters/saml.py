@@ -33,8 +33,8 @@ from signxml.exceptions import SignXMLException
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
-from .. import spec
-from ..errors import InvalidRequest, OAuthError, ProtocolViolation
+from .. import rules, spec
+from ..errors import InvalidRequest, OAuthError, ProtocolViolation, XaaError
 from ..idp.saml_subject import SamlSubject
 from ..replay import NS_SAML, ReplayStore, claim_once
 
@@ -81,7 +81,7 @@ def _q(ns: str, name: str) -> str:
     return f"{{{ns}}}{name}"
 
 
-class _Reject(Exception):
+class _Reject(XaaError):
     """Internal: one named check failed; becomes ``invalid_request`` at the boundary."""
 
 
@@ -551,7 +551,7 @@ def assertion_from_response(saml_response: str, *, max_bytes: int = DEFAULT_MAX_
         if len(found) != 1 or found[0].getparent() is not root:
             raise _Reject("expected exactly one Assertion child")
     except _Reject as exc:
-        raise ProtocolViolation("saml-response", str(exc)) from None
+        raise ProtocolViolation(rules.SAML_RESPONSE, str(exc)) from None
     return bytes(etree.tostring(found[0], encoding="UTF-8", xml_declaration=False))
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 from urllib.parse import urlencode
 
-from .. import spec
+from .. import rules, spec
 from ..actors import ActorTokenProvider
 from ..errors import HttpResponse, ProtocolViolation
 from ..forms import encode_form
@@ -100,7 +100,7 @@ class IdpConfig:
     def __post_init__(self) -> None:
         if self.token_endpoint is not None:
             try:
-                require_secure(self.token_endpoint, "idp-token-endpoint")
+                require_secure(self.token_endpoint, rules.IDP_TOKEN_ENDPOINT)
             except ProtocolViolation as exc:
                 raise ValueError(f"IdpConfig.token_endpoint: {exc}") from None
 
@@ -213,7 +213,7 @@ class XaaFlow:
         """The IdP's metadata (RFC 8414, draft §7.1), or only its configured token endpoint."""
         idp = self.config.idp
         if idp.token_endpoint is not None:
-            require_secure(idp.issuer, "issuer")
+            require_secure(idp.issuer, rules.ISSUER)
             return AuthorizationServerMetadata(issuer=idp.issuer, token_endpoint=idp.token_endpoint)
         meta = yield from discover_authorization_server(
             idp.issuer,
@@ -342,7 +342,7 @@ class XaaFlow:
                 raise
             session.refresh_token = None
             return False
-        body = json_body(response, "refresh-response")
+        body = json_body(response, rules.REFRESH_RESPONSE)
         id_token, rotated = body.get("id_token"), body.get(spec.R_REFRESH_TOKEN)
         if not isinstance(id_token, str) or not id_token:
             return False
