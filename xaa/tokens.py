@@ -37,6 +37,7 @@ __all__ = [
     "ID_TOKEN",
     "JwtProfile",
     "VerifiedJwt",
+    "client_id_ok",
     "issue_access_token",
     "issue_id_jag",
     "issue_id_token",
@@ -67,7 +68,13 @@ def normalize_typ(value: object) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class JwtProfile(Generic[C]):
-    """What makes a JWT one kind of token and not another."""
+    """What makes a JWT one kind of token and not another.
+
+    The checks of a profile live here once; servers (:func:`verify_parsed`) and the
+    client's response processors (``xaa.client.requests``) both call them.
+    ``expired`` and ``other_client`` are the public descriptions of those two refusals
+    (``None``: the error's default description).
+    """
 
     name: str
     claims: type[C]
@@ -75,6 +82,24 @@ class JwtProfile(Generic[C]):
     audience_rule: Literal["single", "contains"]
     error: type[OAuthError]
     max_lifetime: int
+    expired: str | None = None
+    other_client: str | None = None
+
+    def typ_ok(self, header: Mapping[str, Any]) -> bool:
+        """``typ`` names this kind of token (RFC 7515 §4.1.9, RFC 8725 §3.11)."""
+        return normalize_typ(header.get("typ")) in self.typs
+
+    def audience_ok(self, aud: str | list[str], expected: str) -> bool:
+        """``aud`` is ``expected`` alone (draft §4.4.1: a string or a one-element array)
+        or, for ``contains`` profiles, lists it (RFC 7519 §4.1.3)."""
+        if isinstance(aud, str):
+            return aud == expected
+        return aud == [expected] if self.audience_rule == "single" else expected in aud
+
+
+def client_id_ok(claims: object, client_id: str) -> bool:
+    """The token's ``client_id`` claim names ``client_id`` (draft §4.4.1, RFC 9068 §2.2)."""
+    return getattr(claims, "client_id", None) == client_id
 
 
 ID_JAG = JwtProfile(
@@ -124,16 +149,6 @@ def _validated_claims(profile: JwtProfile[C], payload: Mapping[str, Any]) -> C:
         raise profile.error(detail=f"claims missing or mistyped: {','.join(names)[:200]}") from None
 
 
-def _check_audience(profile: JwtProfile[C], aud: str | list[str], expected: str) -> None:
-    if profile.audience_rule == "single":
-        # draft §4.4.1: a string, or an array of exactly one element, equal to the issuer.
-        ok = aud == expected if isinstance(aud, str) else aud == [expected]
-    else:
-        ok = aud == expected if isinstance(aud, str) else expected in aud
-    if not ok:
-        raise profile.error(detail="aud mismatch")
-
-
 def _check_times(
     profile: JwtProfile[C],
     claims: Any,
@@ -143,7 +158,7 @@ def _check_times(
 ) -> None:
     exp, iat, nbf = claims.exp, claims.iat, claims.nbf
     if now >= exp + leeway:
-        raise profile.error(detail="expired")
+        raise profile.error(profile.expired, detail="expired")
     if nbf is not None and now < nbf - leeway:
         raise profile.error(detail="nbf in the future")
     if iat > now + leeway:
@@ -166,8 +181,12 @@ def verify_jwt(
     max_lifetime: int | None = None,
     max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
     allow_cnf: bool = False,
+    client_id: str | None = None,
 ) -> VerifiedJwt[C]:
-    """Verify ``token`` as a ``profile`` JWT; any defect raises ``profile.error``."""
+    """Verify ``token`` as a ``profile`` JWT; any defect raises ``profile.error``.
+
+    With ``client_id``, the token's ``client_id`` claim must name that client.
+    """
     error = profile.error
     jws = parse_compact(token, error=error, max_bytes=max_bytes)
     return verify_parsed(
@@ -180,6 +199,7 @@ def verify_jwt(
         leeway=leeway,
         max_lifetime=max_lifetime,
         allow_cnf=allow_cnf,
+        client_id=client_id,
     )
 
 
@@ -194,17 +214,23 @@ def verify_parsed(
     leeway: int = DEFAULT_LEEWAY,
     max_lifetime: int | None = None,
     allow_cnf: bool = False,
+    client_id: str | None = None,
 ) -> VerifiedJwt[C]:
     """:func:`verify_jwt` for a token already split by :func:`xaa.jose.parse_compact`."""
     error = profile.error
-    if normalize_typ(jws.header.get("typ")) not in profile.typs:
+    if not profile.typ_ok(jws.header):
         raise error(detail=f"typ is not that of an {profile.name}")
     key = verify_compact(jws, keys, error=error)
     claims: Any = _validated_claims(profile, jws.payload)
     if claims.iss != issuer:
         raise error(detail="iss mismatch")
-    _check_audience(profile, claims.aud, audience)
+    if not profile.audience_ok(claims.aud, audience):
+        raise error(detail="aud mismatch")
     _check_times(profile, claims, _now(now), leeway, max_lifetime or profile.max_lifetime)
+    if client_id is not None and not client_id_ok(claims, client_id):
+        raise error(
+            profile.other_client, detail=f"client_id: {profile.name} issued to another client"
+        )
     cnf = getattr(claims, "cnf", None)
     if cnf is not None and not allow_cnf:
         raise error(detail="cnf present but proof of possession is not checked")
@@ -230,7 +256,7 @@ def verify_id_jag(
     ``allow_cnf=True`` only when the caller checks the DPoP proof against
     ``cnf.jkt`` (draft §8.6.1.2).
     """
-    verified = verify_jwt(
+    return verify_jwt(
         token,
         ID_JAG,
         keys=keys,
@@ -241,10 +267,8 @@ def verify_id_jag(
         max_lifetime=max_lifetime,
         max_bytes=max_bytes,
         allow_cnf=allow_cnf,
+        client_id=client_id,
     )
-    if verified.claims.client_id != client_id:
-        raise InvalidGrant(detail="client_id does not match the authenticated client")
-    return verified
 
 
 def verify_access_token(

@@ -186,11 +186,10 @@ def verify_actor_token(
         now=now,
         leeway=leeway,
         max_lifetime=config.max_lifetime,
+        client_id=client_id if profile is ACTOR_ACCESS_TOKEN else None,
     ).claims
     prior: Actor | None = None
     if isinstance(claims, AccessTokenClaims):
-        if claims.client_id != client_id:
-            raise InvalidRequest(detail="actor access token was issued to another client")
         if claims.act is not None and len(claims.act.chain()) >= HARD_MAX_DEPTH:
             raise InvalidRequest(detail=f"actor chain longer than {HARD_MAX_DEPTH}")
         prior = _prior_chain(claims.act)

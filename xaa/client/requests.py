@@ -30,7 +30,7 @@ from ..forms import encode_form, format_scope, parse_scope
 from ..jose import parse_compact
 from ..keys import JwkSet
 from ..models import AuthorizationDetail, IdJagClaims, TokenExchangeRequest, TokenResponse
-from ..tokens import normalize_typ, verify_id_jag
+from ..tokens import ID_JAG, client_id_ok, verify_id_jag
 from .auth import ClientCredentials
 from .errors import (
     HOP_RESOURCE_AS,
@@ -314,7 +314,7 @@ def decode_id_jag(token: str, *, idp_issuer: str, now: float) -> IdJagClaims:
         jws = parse_compact(token, error=InvalidGrant)
     except OAuthError:
         raise ProtocolViolation(rules.ID_JAG_MALFORMED, "the ID-JAG is not a compact JWS") from None
-    if normalize_typ(jws.header.get("typ")) != spec.TYP_ID_JAG:
+    if not ID_JAG.typ_ok(jws.header):
         raise ProtocolViolation(rules.ID_JAG_TYP, "typ is not oauth-id-jag+jwt")
     try:
         claims = IdJagClaims.model_validate(jws.payload)
@@ -329,10 +329,9 @@ def decode_id_jag(token: str, *, idp_issuer: str, now: float) -> IdJagClaims:
 
 def check_id_jag_target(claims: IdJagClaims, *, audience: str, client_id: str) -> None:
     """Before redeeming: ``aud`` is the target AS alone, ``client_id`` ours there (draft §4.4.1)."""
-    aud = claims.aud
-    if not (aud == audience or aud == [audience]):
+    if not ID_JAG.audience_ok(claims.aud, audience):
         raise ProtocolViolation(rules.ID_JAG_AUD, "the ID-JAG is not for this authorization server")
-    if claims.client_id != client_id:
+    if not client_id_ok(claims, client_id):
         raise ProtocolViolation(rules.ID_JAG_CLIENT_ID, "the ID-JAG names another client")
 
 
