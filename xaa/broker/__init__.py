@@ -16,17 +16,17 @@ from .errors import (
     VaultIntegrityError,
 )
 from .flow import (
+    BrokerCacheKey,
     BrokerConfig,
     BrokeredToken,
     BrokerFlow,
-    CacheKey,
     MemorySessions,
     RevocationReport,
     SessionSource,
 )
 from .killswitch import MemoryRevocationList, RevocationList, RevocationTarget, covering
 from .oauth import (
-    Grant,
+    IssuedTokens,
     PendingAuthorization,
     PendingAuthorizations,
     authorization_request,
@@ -47,12 +47,12 @@ __all__ = [
     "AttributionLog",
     "AuthorizationRequired",
     "BlockedByPolicy",
+    "BrokerCacheKey",
     "BrokerConfig",
     "BrokerError",
     "BrokerFlow",
     "BrokeredToken",
-    "CacheKey",
-    "Grant",
+    "IssuedTokens",
     "MemoryAttributionLog",
     "MemoryRevocationList",
     "MemorySessions",

@@ -45,7 +45,7 @@ from .errors import (
 )
 from .killswitch import RevocationList, RevocationTarget, covering
 from .oauth import (
-    Grant,
+    IssuedTokens,
     PendingAuthorization,
     PendingAuthorizations,
     authorization_request,
@@ -107,7 +107,7 @@ class BrokeredToken:
 
 
 @dataclass(frozen=True, slots=True)
-class CacheKey:
+class BrokerCacheKey:
     """Tokens are cached per person, agent, app and requested scope set."""
 
     person: str
@@ -149,7 +149,7 @@ class BrokerFlow:
         self.config = config
         self.metadata = MetadataCache()
         self.pending = PendingAuthorizations()
-        self._cache: dict[CacheKey, BrokeredToken] = {}
+        self._cache: dict[BrokerCacheKey, BrokeredToken] = {}
 
     # -- lookups ------------------------------------------------------------------
     def app(self, name: str) -> AppConfig:
@@ -171,7 +171,7 @@ class BrokerFlow:
         """A cached token still valid beyond the skew (after the kill-switch check)."""
         self.check_not_revoked(person, agent, app)
         self.app(app)
-        hit = self._cache.get(CacheKey(person, agent, app, scopes))
+        hit = self._cache.get(BrokerCacheKey(person, agent, app, scopes))
         now = self.config.clock()
         if hit is None or not hit.access.valid(now, self.config.skew):
             return None
@@ -388,7 +388,7 @@ class BrokerFlow:
         )
         now = self.config.clock()
         self._cache = {k: v for k, v in self._cache.items() if v.access.valid(now, 0)}
-        self._cache[CacheKey(person, agent, app, requested)] = minted
+        self._cache[BrokerCacheKey(person, agent, app, requested)] = minted
         self.config.log.append(
             MintRecord(
                 time=now,
@@ -483,7 +483,7 @@ def _processed(
     requested: frozenset[str],
     ceiling: frozenset[str] | None,
     now: float,
-) -> Grant:
+) -> IssuedTokens:
     """Process a token response; a policy denial is :class:`BlockedByPolicy`."""
     try:
         return process_grant_response(

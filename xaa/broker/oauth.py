@@ -219,7 +219,7 @@ def revocation_succeeded(response: HttpResponse) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Grant:
+class IssuedTokens:
     """What a token response gave: the access token and, maybe, a refresh token."""
 
     access: AccessToken
@@ -234,7 +234,7 @@ def process_grant_response(
     requested: frozenset[str],
     ceiling: frozenset[str] | None = None,
     now: float,
-) -> Grant:
+) -> IssuedTokens:
     """Check a token response (RFC 6749 §5.1); ``ceiling``: scopes it may never exceed."""
     access = process_token_response(
         response, as_issuer=issuer, resource=resource, requested_scope=requested, now=now
@@ -246,7 +246,7 @@ def process_grant_response(
     refresh = json_body(response, rules.TOKEN_RESPONSE).get(spec.R_REFRESH_TOKEN)
     if refresh is not None and (not isinstance(refresh, str) or not refresh):
         raise ProtocolViolation(rules.REFRESH_TOKEN, "refresh_token is not a string")
-    return Grant(access, refresh)
+    return IssuedTokens(access, refresh)
 
 
 def downscope(app: str, requested: frozenset[str], grant: frozenset[str]) -> frozenset[str]:

@@ -35,6 +35,7 @@ from ..client_auth import (
     attempted_client_id,
     authenticate_client,
 )
+from ..dpop_server import DpopProofVerifier
 from ..errors import (
     HttpResponse,
     InvalidAuthorizationDetails,
@@ -63,7 +64,6 @@ from .subjects import (
 
 __all__ = [
     "ActorTokenValidator",
-    "DpopProofVerifier",
     "ExchangeRequest",
     "RequestedTokenIssuer",
     "TokenExchangeEndpoint",
@@ -71,16 +71,6 @@ __all__ = [
 
 REPEATABLE = ("resource", "audience")
 AUDIT_EVENT = "token_exchange.id_jag"
-
-
-@runtime_checkable
-class DpopProofVerifier(Protocol):
-    """Seam for draft §8.6.1.1: validates a DPoP proof on the token exchange request."""
-
-    def verify_proof(self, proof: str, *, method: str, url: str, now: float) -> str:
-        """The RFC 7638 thumbprint of the proof key (goes to ``cnf.jkt``), or raise
-        ``InvalidDpopProof``."""
-        ...
 
 
 @runtime_checkable
@@ -329,7 +319,7 @@ class TokenExchangeEndpoint:
         if self.dpop is None:
             raise InvalidDpopProof("DPoP is not supported here.", detail="no DPoP verifier")
         assert self.token_endpoint is not None
-        return self.dpop.verify_proof(proof, method="POST", url=self.token_endpoint, now=now)
+        return self.dpop.verify(proof, method="POST", url=self.token_endpoint, now=now)
 
     def validate_subject(
         self, request: ExchangeRequest, client: AuthenticatedClient, now: float

@@ -4,7 +4,8 @@ Sans-I/O: endpoints return ``HttpResponse``; key fetching is a generator an
 adapter drives (:mod:`xaa.adapters.starlette_resource`).
 """
 
-from .access import PresentedProofVerifier, ResourceServer
+from ..dpop_server import DpopProofVerifier
+from .access import ResourceServer
 from .jwt_bearer import (
     CLAIM_IDP_ISSUER,
     CLAIM_IDP_SUBJECT,
@@ -20,11 +21,10 @@ from .metadata import (
     protected_resource_metadata_url,
 )
 from .policy import (
-    ActorPolicy,
     CarryActor,
     ClientGrant,
-    DpopProofVerifier,
     GrantPolicy,
+    ResourceActorPolicy,
     ServedResource,
     StaticGrantPolicy,
 )
@@ -46,7 +46,6 @@ __all__ = [
     "Account",
     "AccountResolver",
     "AccountStore",
-    "ActorPolicy",
     "CarryActor",
     "ClientGrant",
     "DpopProofVerifier",
@@ -57,8 +56,8 @@ __all__ = [
     "JitPolicy",
     "JwtBearerEndpoint",
     "MemoryAccountStore",
-    "PresentedProofVerifier",
     "ReplayPolicy",
+    "ResourceActorPolicy",
     "ResourceServer",
     "ServedResource",
     "StaticGrantPolicy",

@@ -12,7 +12,7 @@
 4. ``verify``: the checks of :func:`~xaa.tokens.verify_id_jag` with the trusted issuer's keys,
    ``aud`` exactly this issuer, ``client_id`` the authenticated client;
 5. ``proof``: the DPoP seam (draft §8.6.1.2, four cases, via :func:`xaa.dpop.bind_decision`);
-6. ``check_actor``: the ``act`` chain through the :class:`ActorPolicy`;
+6. ``check_actor``: the ``act`` chain through the :class:`ResourceActorPolicy`;
 7. ``resolve_subject``: ``(iss, tenant, sub)`` -> local account, else ``invalid_grant``
    (an ``email`` links across issuers only where the deployer said so, docs/resource.md);
 8. ``grant``: resource, scope and authorization_details as subsets under policy, then
@@ -59,6 +59,7 @@ from ..client_auth import (
     authenticate_client,
 )
 from ..dpop import bind_decision
+from ..dpop_server import DpopProofVerifier
 from ..errors import (
     HttpResponse,
     InvalidAuthorizationDetails,
@@ -85,7 +86,7 @@ from ..tokens import (
     issue_access_token,
     verify_parsed,
 )
-from .policy import ActorPolicy, CarryActor, DpopProofVerifier, GrantPolicy, ServedResource
+from .policy import CarryActor, GrantPolicy, ResourceActorPolicy, ServedResource
 from .subjects import SUBJECT_UNKNOWN, Account, FederatedSubject, SubjectResolver
 from .trust import TrustRegistry
 
@@ -164,7 +165,7 @@ class JwtBearerEndpoint:
     resources: Sequence[ServedResource]
     audit: AuditSink
     replay_policy: ReplayPolicy = ReplayPolicy.SINGLE_USE
-    actors: ActorPolicy = field(default_factory=CarryActor)
+    actors: ResourceActorPolicy = field(default_factory=CarryActor)
     dpop: DpopProofVerifier | None = None
     require_dpop: bool = False
     access_token_lifetime: int = DEFAULT_ACCESS_TOKEN_LIFETIME
