@@ -5,7 +5,7 @@ storage backends, MCP) live in their own modules and import this one.
 """
 
 from . import pkce, rules, spec
-from .audit import AggregatingAuditSink, AuditEvent, AuditSink, MemoryAuditSink
+from .audit import AggregatingAuditSink, AuditEvent, AuditSink, AuditTrace, MemoryAuditSink
 from .client_auth import (
     AuthenticatedClient,
     ClientStore,
@@ -90,6 +90,7 @@ __all__ = [
     "AggregatingAuditSink",
     "AuditEvent",
     "AuditSink",
+    "AuditTrace",
     "AuthenticatedClient",
     "AuthorizationDetail",
     "AuthorizationServerMetadata",

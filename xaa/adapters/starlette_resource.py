@@ -123,7 +123,7 @@ def token_route(
     blocking = calls or BlockingCalls()
 
     def refuse(exc: OAuthError) -> None:
-        endpoint.audit_denial(exc, {})
+        endpoint.audit_denial(exc)
 
     async def token(request: Request) -> Response:
         try:

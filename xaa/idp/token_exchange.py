@@ -28,7 +28,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from .. import spec
 from ..actors import ActorDecision, narrow_scope
-from ..audit import AuditEvent, AuditSink
+from ..audit import AuditEvent, AuditSink, AuditTrace
 from ..client_auth import (
     AuthenticatedClient,
     ClientStore,
@@ -124,18 +124,6 @@ class ExchangeRequest:
     actor_token_type: str | None = None
 
 
-@dataclass
-class _Trace:
-    """What the audit event of this request will say."""
-
-    client_id: str | None = None
-    subject: str | None = None
-    audience: str | None = None
-    requested_scope: str | None = None
-    requested_resource: list[str] = field(default_factory=list)
-    attempted_client_id: str | None = None  # invalid_client: who the caller claimed to be
-
-
 def _required(form: Form, name: str) -> str:
     value = form.get(name)
     if value is None:
@@ -221,7 +209,7 @@ class TokenExchangeEndpoint:
         try:
             form = self.parse(body)
         except OAuthError as exc:
-            return self._deny(exc, _Trace(), self.clock() if now is None else now)
+            return self._deny(exc, AuditTrace(), self.clock() if now is None else now)
         return self.exchange(headers, form, now=now)
 
     def exchange(
@@ -229,7 +217,7 @@ class TokenExchangeEndpoint:
     ) -> HttpResponse:
         """Run every step on a form parsed by :meth:`parse`."""
         now = self.clock() if now is None else now
-        trace = _Trace(
+        trace = AuditTrace(
             audience=form.get(spec.P_AUDIENCE),
             requested_scope=form.get(spec.P_SCOPE),
             requested_resource=form.all(spec.P_RESOURCE),
@@ -473,13 +461,13 @@ class TokenExchangeEndpoint:
 
     # -- audit --------------------------------------------------------------------------
 
-    def _deny(self, exc: OAuthError, trace: _Trace, now: float) -> HttpResponse:
+    def _deny(self, exc: OAuthError, trace: AuditTrace, now: float) -> HttpResponse:
         self._emit(trace, now, "denied", reason=exc.error, detail=exc.detail)
         return exc.to_response()
 
     def _emit(
         self,
-        trace: _Trace,
+        trace: AuditTrace,
         now: float,
         decision: Literal["issued", "denied"],
         *,
@@ -506,12 +494,7 @@ class TokenExchangeEndpoint:
             extra=(
                 {"client_id_at_audience": claims.client_id, "sub_at_audience": claims.sub}
                 if claims
-                else {"detail": detail}
-                | (
-                    {"attempted_client_id": trace.attempted_client_id}
-                    if trace.attempted_client_id is not None
-                    else {}
-                )
+                else {"detail": detail} | trace.attempted()
             ),
         )
         self.audit.emit(event)

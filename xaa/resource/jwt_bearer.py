@@ -38,7 +38,6 @@ who vouched for them.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 import secrets
@@ -51,7 +50,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .. import spec
-from ..audit import AuditEvent, AuditSink
+from ..audit import AuditEvent, AuditSink, AuditTrace
 from ..client_auth import (
     AuthenticatedClient,
     ClientStore,
@@ -190,7 +189,7 @@ class JwtBearerEndpoint:
         try:
             form = self.parse(body)
         except OAuthError as exc:
-            self.audit_denial(exc, {})
+            self.audit_denial(exc)
             return exc.to_response()
         return self.handle_form(headers, form, now=now)
 
@@ -199,18 +198,17 @@ class JwtBearerEndpoint:
     ) -> HttpResponse:
         """:meth:`handle` for a form an adapter already parsed with :meth:`parse`."""
         at = time.time() if now is None else now
-        event: dict[str, Any] = {}
+        trace = AuditTrace()
         try:
             client = self.authenticate(headers, form, at)
-            event["client_id"] = client.client_id
+            trace.client_id = client.client_id
             self.check_grant(client)
-            issued = self.redeem(form, client.client_id, headers, at, event)
+            issued = self.redeem(form, client.client_id, headers, at, trace)
         except OAuthError as exc:
-            if isinstance(exc, InvalidClient) and "client_id" not in event:
-                attempted = attempted_client_id(headers, form)  # the kill switch's audit row
-                if attempted is not None:
-                    event["extra"] = {"attempted_client_id": attempted}
-            self.audit_denial(exc, event)
+            if isinstance(exc, InvalidClient) and trace.client_id is None:
+                # the kill switch's audit row
+                trace.attempted_client_id = attempted_client_id(headers, form)
+            self.audit_denial(exc, trace)
             return exc.to_response()
         return json_response(200, issued.response().to_json())
 
@@ -254,10 +252,12 @@ class JwtBearerEndpoint:
         client_id: str,
         headers: Mapping[str, str],
         now: float,
-        event: dict[str, Any] | None = None,
+        trace: AuditTrace | None = None,
     ) -> IssuedAccessToken:
-        """Steps 4-10 for an authenticated ``client_id``; audits the success."""
-        event = {} if event is None else event
+        """Steps 4-10 for an authenticated ``client_id``; audits the success.
+
+        ``trace`` collects what a denial's audit event says (:meth:`audit_denial`)."""
+        trace = AuditTrace(client_id=client_id) if trace is None else trace
         assertion = form.get(spec.P_ASSERTION)
         if assertion is None:
             raise InvalidRequest(detail="assertion missing")
@@ -266,13 +266,13 @@ class JwtBearerEndpoint:
                 "A DPoP proof is required for this grant type.", detail="jwt-dpop without DPoP"
             )
         jag = self.verify(assertion, client_id, headers, now)
-        event.update(issuer=jag.iss, subject=jag.sub, jti=jag.jti)
+        trace.issuer, trace.subject, trace.jti = jag.iss, jag.sub, jag.jti
         if jag.act is not None:
-            event["actors"] = jag.act.chain()
+            trace.actors = jag.act.chain()
         jkt = self.proof(jag, headers, now)
         self.actors.check(jag.act, client_id)
         account = self.resolve_subject(jag)
-        event["requested_scope"] = form.get(spec.P_SCOPE)
+        trace.requested_scope = form.get(spec.P_SCOPE)
         granted = self.grant(jag, form, client_id, account)
         self.check_constrained(granted, jkt)
         # Last: a request refused above can be corrected and retried with the same ID-JAG.
@@ -287,7 +287,11 @@ class JwtBearerEndpoint:
                 granted_scope=format_scope(granted.scopes),
                 granted_resource=list(granted.resources),
                 extra={"account": account.id, "access_token_jti": issued.claims.jti},
-                **{k: v for k, v in event.items() if k != "client_id"},
+                issuer=trace.issuer,
+                subject=trace.subject,
+                jti=trace.jti,
+                actors=trace.actors,
+                requested_scope=trace.requested_scope,
             )
         )
         return issued
@@ -486,38 +490,31 @@ class JwtBearerEndpoint:
 
         A light peek at ``iss`` and ``kid`` (the strict parse happens in :meth:`verify`).
         """
-        peeked = _peek(assertion)
-        if peeked is None:
+        try:
+            jws = parse_compact(assertion, error=InvalidGrant, max_bytes=self.max_assertion_bytes)
+        except OAuthError:
             return None
-        issuer, kid = peeked
+        issuer, kid = jws.payload.get("iss"), jws.header.get("kid")
         if not self.trust.is_trusted(issuer) or not (kid is None or isinstance(kid, str)):
             return None
         assert isinstance(issuer, str)
         return issuer if self.trust.needs_refresh(issuer, kid, now) else None
 
-    def audit_denial(self, exc: OAuthError, event: dict[str, Any]) -> None:
+    def audit_denial(self, exc: OAuthError, trace: AuditTrace | None = None) -> None:
         """Emit the audit event of a refused request."""
+        trace = trace or AuditTrace()
         self.audit.emit(
             AuditEvent(
                 event="jwt_bearer",
                 decision="denied",
                 reason=f"{exc.error}: {exc.detail}"[:300],
                 audience=self.issuer,
-                **event,
+                client_id=trace.client_id,
+                issuer=trace.issuer,
+                subject=trace.subject,
+                jti=trace.jti,
+                actors=trace.actors,
+                requested_scope=trace.requested_scope,
+                extra=trace.attempted(),
             )
         )
-
-
-def _peek(assertion: str | None) -> tuple[object, object] | None:
-    """``(iss, kid)`` of a compact JWS without any verification, or ``None``."""
-    if not isinstance(assertion, str) or assertion.count(".") != 2:
-        return None
-    head, payload, _ = assertion.split(".")
-    try:
-        header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, TypeError):
-        return None
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        return None
-    return claims.get("iss"), header.get("kid")
