@@ -66,7 +66,6 @@ from xaa.client_auth import attempted_client_id
 from xaa.dpop import HmacNonceSource
 from xaa.dpop_server import DpopVerifier
 from xaa.idp import (
-    ExchangePolicy,
     TokenExchangeEndpoint,
     actor_validator_from_config,
     idp_metadata,
@@ -74,11 +73,14 @@ from xaa.idp import (
 )
 from xaa.throttle import LoginThrottle
 
+from .admin import admin_routes
 from .broken import endpoint_class
 from .config import IdpConfig
+from .console_store import ConsoleStore, recording
 from .pages import error_page, login_page
 from .saml import SamlIdp, build_saml, saml_routes
 from .store import Session, Store, token_hash
+from .stored_policy import StoredPolicy
 
 log = logging.getLogger("reference_idp")
 
@@ -137,12 +139,13 @@ def build_idp(config: IdpConfig, store: Store) -> Idp:
         )
     # Repeated unauthenticated denials become one counted row per window (docs/idp.md).
     sink = AggregatingAuditSink(store)
-    endpoint = endpoint_class(config.test_only_break)(
+    # The console's policy edits apply to the next exchange; issued claims are kept for it.
+    endpoint = recording(endpoint_class(config.test_only_break), ConsoleStore(store))(
         issuer=config.issuer,
         keys=store,
         clients=store,
         replay=store,
-        policy=ExchangePolicy.from_config(store.policy()),
+        policy=StoredPolicy(store).hooks(),
         audit=sink,
         directory=store,
         refresh_tokens=store,
@@ -210,6 +213,7 @@ def create_app(config: IdpConfig, store: Store) -> Starlette:
             Route(spec.WELL_KNOWN_OAUTH_AS, doc),
             Route(spec.WELL_KNOWN_OPENID, doc),
             *(saml_routes(idp.saml, resume=lambda r, p: _resume(idp, r, p)) if idp.saml else []),
+            *admin_routes(idp),  # the console (docs/console.md)
         ],
     )
     app.state.idp = idp

@@ -28,6 +28,7 @@ class UserConfig(BaseModel):
     email: str | None = None
     groups: list[str] = Field(default_factory=list)
     attributes: dict[str, str] = Field(default_factory=dict)
+    admin: bool = False  # may sign in to the console at /admin (docs/console.md)
 
 
 class ClientConfig(BaseModel):

@@ -45,6 +45,8 @@ CREATE TABLE IF NOT EXISTS clients (
   client_id TEXT PRIMARY KEY, owner TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active',
   auth_method TEXT NOT NULL, secret_sha256 BLOB, jwks TEXT, redirect_uris TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS policy (id INTEGER PRIMARY KEY CHECK (id = 1), document TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS policy_seed (
+  id INTEGER PRIMARY KEY CHECK (id = 1), digest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS refresh_tokens (
   token_hash TEXT PRIMARY KEY, family TEXT NOT NULL, client_id TEXT NOT NULL, sub TEXT NOT NULL,
   scope TEXT NOT NULL, auth_time INTEGER, acr TEXT, amr TEXT NOT NULL,
@@ -195,6 +197,10 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of one read query (the console's views: reference_idp.console_store)."""
+        return self._all(sql, args)
+
     def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
@@ -208,8 +214,10 @@ class Store:
 
     def seed(self, config: IdpConfig, now: float | None = None) -> None:
         """Add configured users and clients that are not stored yet (stored ones, with their
-        status, are kept); the policy document always follows the configuration; a fresh
-        database gets a current and a next signing key."""
+        status, are kept); the policy document is seeded from the configuration on the first
+        start and whenever the file's policy changed since the last seed (else the stored
+        one, edited in the console, is kept: docs/console.md); a fresh database gets a
+        current and a next signing key."""
         now = time.time() if now is None else now
         with self.tx() as db:
             for user in config.users:
@@ -244,10 +252,13 @@ class Store:
                         json.dumps(client.redirect_uris),
                     ),
                 )
-            db.execute(
-                "INSERT OR REPLACE INTO policy (id, document) VALUES (1, ?)",
-                (config.policy.model_dump_json(),),
-            )
+            document = config.policy.model_dump_json()
+            digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
+            seeded = db.execute("SELECT digest FROM policy_seed WHERE id = 1").fetchone()
+            stored = db.execute("SELECT 1 FROM policy WHERE id = 1").fetchone()
+            if stored is None or seeded is None or seeded[0] != digest:
+                db.execute("INSERT OR REPLACE INTO policy VALUES (1, ?)", (document,))
+                db.execute("INSERT OR REPLACE INTO policy_seed VALUES (1, ?)", (digest,))
             if db.execute("SELECT COUNT(*) FROM keys").fetchone()[0] == 0:
                 self._write_keys(
                     db,
@@ -260,8 +271,21 @@ class Store:
 
     def policy(self) -> IssuancePolicy:
         """The stored issuance policy."""
+        document = self.policy_document()
+        return IssuancePolicy.model_validate_json(document) if document else IssuancePolicy()
+
+    def policy_document(self) -> str:
+        """The stored issuance policy as JSON text (``""`` when none)."""
         row = self._one("SELECT document FROM policy WHERE id = 1")
-        return IssuancePolicy.model_validate_json(row[0]) if row else IssuancePolicy()
+        return str(row[0]) if row else ""
+
+    def set_policy(self, policy: IssuancePolicy) -> None:
+        """Replace the issuance policy; the next token exchange applies it."""
+        with self.tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO policy (id, document) VALUES (1, ?)",
+                (policy.model_dump_json(),),
+            )
 
     # -- users --------------------------------------------------------------------------
 

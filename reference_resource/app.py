@@ -68,6 +68,7 @@ from xaa.resource import (
 from xaa.stores import MemoryReplayStore
 from xaa.stores.sqlite import SqliteReplayStore
 
+from .activity import activity_routes
 from .broken import endpoint_class
 from .code_flow import CodeFlow
 from .settings import CHANNELS, SCOPES, Settings
@@ -347,6 +348,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/channels", list_channels, methods=["GET"]),
         Route("/api/channels/{channel}/messages", list_messages, methods=["GET"]),
         Route("/api/channels/{channel}/messages", post_message, methods=["POST"]),
+        *activity_routes(store, flow.throttle, settings.issuer),  # docs/console.md
     ]
     app = Starlette(routes=routes, middleware=[Middleware(AuditAddressMiddleware)])
     app.state.settings = settings

@@ -321,6 +321,21 @@ class ChatStore:
         rows = self._run("SELECT document FROM audit ORDER BY id")
         return [AuditEvent.model_validate_json(row[0]) for row in rows]
 
+    def account_events(self, account_id: str, limit: int = 200) -> list[AuditEvent]:
+        """The account's redemptions and API actions, newest first (its activity page)."""
+        rows = self._run(
+            "SELECT document FROM audit WHERE (event = 'jwt_bearer' AND"
+            " json_extract(document, '$.extra.account') = ?) OR (event <> 'jwt_bearer' AND"
+            " json_extract(document, '$.subject') = ?) ORDER BY id DESC LIMIT ?",
+            (account_id, account_id, limit),
+        )
+        return [AuditEvent.model_validate_json(r[0]) for r in rows]
+
+    def account_name(self, account_id: str) -> str:
+        """The account's username, else its email, else its id."""
+        rows = self._run("SELECT username, email FROM accounts WHERE id = ?", (account_id,))
+        return (rows[0][0] or rows[0][1] or account_id) if rows else account_id
+
 
 def _message(row: tuple[Any, ...]) -> dict[str, Any]:
     act = Actor.model_validate_json(row[6]) if row[6] else None
