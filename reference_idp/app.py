@@ -74,7 +74,6 @@ from xaa.idp import (
 from xaa.throttle import LoginThrottle
 
 from .admin import admin_routes
-from .broken import endpoint_class
 from .config import IdpConfig
 from .console_store import ConsoleStore, recording
 from .pages import error_page, login_page
@@ -127,20 +126,20 @@ class Idp:
         )
 
 
-def build_idp(config: IdpConfig, store: Store) -> Idp:
-    """Seed ``store`` from ``config`` and wire the token exchange endpoint."""
+def build_idp(
+    config: IdpConfig,
+    store: Store,
+    *,
+    endpoint_type: type[TokenExchangeEndpoint] = TokenExchangeEndpoint,
+) -> Idp:
+    """Seed ``store`` from ``config`` and wire the token exchange endpoint (``endpoint_type``:
+    a subclass composing the public endpoint steps differently, as tests do)."""
     store.seed(config)
     saml = build_saml(config, store)
-    if config.test_only_break is not None:
-        log.warning(
-            "TEST ONLY: the %r check of the token exchange is DISABLED "
-            "(test_only_break); this IdP is deliberately insecure",
-            config.test_only_break,
-        )
     # Repeated unauthenticated denials become one counted row per window (docs/idp.md).
     sink = AggregatingAuditSink(store)
     # The console's policy edits apply to the next exchange; issued claims are kept for it.
-    endpoint = recording(endpoint_class(config.test_only_break), ConsoleStore(store))(
+    endpoint = recording(endpoint_type, ConsoleStore(store))(
         issuer=config.issuer,
         keys=store,
         clients=store,
@@ -168,9 +167,14 @@ def _dpop_verifier(config: IdpConfig, store: Store) -> DpopVerifier | None:
     return DpopVerifier(store, nonces=nonces, algs=tuple(config.dpop.algs))
 
 
-def create_app(config: IdpConfig, store: Store) -> Starlette:
-    """The reference IdP as a Starlette application."""
-    idp = build_idp(config, store)
+def create_app(
+    config: IdpConfig,
+    store: Store,
+    *,
+    endpoint_type: type[TokenExchangeEndpoint] = TokenExchangeEndpoint,
+) -> Starlette:
+    """The reference IdP as a Starlette application (``endpoint_type``: see :func:`build_idp`)."""
+    idp = build_idp(config, store, endpoint_type=endpoint_type)
     metadata = idp_metadata(
         config.issuer,
         authorization_endpoint=True,

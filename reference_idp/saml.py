@@ -27,12 +27,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from xaa import AuditEvent, format_scope, spec
-from xaa.adapters.saml import (
-    SamlAssertionSigner,
-    SamlAssertionValidator,
-    SamlServiceProvider,
-    generate_signing_credentials,
-)
+from xaa.adapters.saml import SamlAssertionValidator, SamlServiceProvider
+from xaa.adapters.saml_signer import SamlAssertionSigner, generate_signing_credentials
 from xaa.idp import (
     IssuedRefreshToken,
     NameIdMap,

@@ -56,6 +56,7 @@ from xaa.dpop_server import DpopVerifier
 from xaa.resource import (
     AccountResolver,
     ClientGrant,
+    JwtBearerEndpoint,
     ResourceServer,
     ServedResource,
     StaticGrantPolicy,
@@ -69,7 +70,6 @@ from xaa.stores import MemoryReplayStore
 from xaa.stores.sqlite import SqliteReplayStore
 
 from .activity import activity_routes
-from .broken import endpoint_class
 from .code_flow import CodeFlow
 from .settings import CHANNELS, SCOPES, Settings
 from .store import ChatStore
@@ -144,8 +144,11 @@ def _email_domains(settings: Settings, issuer: str) -> frozenset[str]:
     return frozenset(d.lower() for i, d in settings.idp_email_domains if i == issuer)
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The chat app for ``settings``."""
+def create_app(
+    settings: Settings, *, endpoint_type: type[JwtBearerEndpoint] = JwtBearerEndpoint
+) -> Starlette:
+    """The chat app for ``settings`` (``endpoint_type``: a subclass composing the public
+    steps of the jwt-bearer endpoint differently, as tests do)."""
     store = ChatStore(settings.db)
     store.seed(settings.users, CHANNELS)
     # Repeated unauthenticated denials become one counted row per window (docs/resource.md).
@@ -177,13 +180,6 @@ def create_app(settings: Settings) -> Starlette:
     )
     replay = replay_store(settings)
     dpop = _dpop_verifier(settings, replay)
-    endpoint_type = endpoint_class(settings.test_only_break)
-    if settings.test_only_break is not None:
-        log.warning(
-            "TEST ONLY: the %r check of the token endpoint is DISABLED "
-            "(test_only_break); this AS is deliberately insecure",
-            settings.test_only_break,
-        )
     endpoint = endpoint_type(
         issuer=settings.issuer,
         token_endpoint=settings.issuer.rstrip("/") + "/token",

@@ -104,10 +104,11 @@ def test_sso_refuses_unknown_sp_or_acs(stack: DemoStack, params: dict[str, str])
 
 
 def test_wrong_password_gets_no_assertion(stack: DemoStack) -> None:
-    from xaa.errors import ProtocolViolation
+    from xaa.errors import ProtocolViolation, SignInFailed
 
-    with httpx.Client(follow_redirects=False, timeout=10) as http, pytest.raises(ProtocolViolation):
+    with httpx.Client(follow_redirects=False, timeout=10) as http, pytest.raises(SignInFailed) as e:
         login_with_saml(http, stack.idp, SP, "alice", "wrong")
+    assert not isinstance(e.value, ProtocolViolation)  # a wrong password breaks no protocol
 
 
 def metadata_certificate(url: str) -> bytes:

@@ -31,8 +31,6 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: the issuer's, or 9400")
     serve.add_argument("--issuer", default=None, help="default: from the configuration")
-    # TEST ONLY (reference_idp.broken): disable one check to prove the conformance suite.
-    serve.add_argument("--test-only-break", default=None, metavar="RULE", help=argparse.SUPPRESS)
     _common(serve)
     serve.set_defaults(func=_serve)
 
@@ -112,8 +110,6 @@ def _serve(args: argparse.Namespace) -> int:
     if args.issuer is None and args.port is not None:
         config = config.with_issuer(f"http://{args.host}:{args.port}")
     config = config.with_issuer(args.issuer)
-    if args.test_only_break is not None:
-        config = config.model_copy(update={"test_only_break": args.test_only_break})
     port = args.port or urlsplit(config.issuer).port or DEFAULT_PORT
     print(f"reference IdP {config.issuer} (db {store.path})", flush=True)
     uvicorn.run(create_app(config, store), host=args.host, port=port, log_level="info")

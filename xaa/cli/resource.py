@@ -56,8 +56,6 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--dpop-nonces", action="store_true", help="require server nonces in DPoP proofs"
     )
-    # TEST ONLY (reference_resource.broken): disable one check to prove the conformance suite.
-    serve.add_argument("--test-only-break", default=None, metavar="RULE", help=argparse.SUPPRESS)
     serve.set_defaults(func=_serve)
 
 
@@ -90,7 +88,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         dpop=not args.no_dpop,
         dpop_required=args.require_dpop,
         dpop_nonces=args.dpop_nonces,
-        test_only_break=args.test_only_break,
     )
 
 
