@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types unit bench docs clean venv
+.PHONY: demo test lint types unit bench docs clean venv fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: lint types unit docs
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# 10^5 hostile HTTP requests at both reference apps; exits non-zero on any finding.
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz --count 100000 --seconds 600
 
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir .site

@@ -55,6 +55,7 @@ from xaa import (
 from xaa.adapters.starlette import (
     AuditAddressMiddleware,
     BlockingCalls,
+    HttpEdge,
     error_response,
     lower_headers,
     read_form_body,
@@ -206,7 +207,7 @@ def create_app(
 
     doc = json_document(lambda: metadata)
     app = Starlette(
-        middleware=[Middleware(AuditAddressMiddleware)],
+        middleware=[Middleware(HttpEdge), Middleware(AuditAddressMiddleware)],
         routes=[
             Route("/authorize", authorize, methods=["GET"]),
             Route("/login", login, methods=["POST"]),
@@ -405,8 +406,8 @@ def _issue_code(idp: Idp, pending: dict[str, Any], session: Session, now: float)
 
 async def _token(idp: Idp, request: Request, calls: BlockingCalls) -> Response:
     try:
-        form = TokenExchangeEndpoint.parse(await read_form_body(request))
         headers = lower_headers(request)
+        form = TokenExchangeEndpoint.parse(await read_form_body(request))
         return to_starlette(await calls.run(lambda: _token_response(idp, headers, form)))
     except OAuthError as exc:
         return error_response(exc, where="token")
@@ -571,9 +572,9 @@ def _tokens(
 
 
 def _userinfo(idp: Idp, request: Request) -> Response:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
     try:
+        header = lower_headers(request).get(spec.H_AUTHORIZATION, "")
+        scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise InvalidToken("An access token is required.", detail="no bearer token")
         claims = verify_access_token(
@@ -590,7 +591,7 @@ def _userinfo(idp: Idp, request: Request) -> Response:
         log.info("userinfo rejected: %s (%s)", exc.error, clean_text(exc.detail))
         return JSONResponse(
             exc.body(),
-            status_code=401,
+            status_code=exc.status,  # 400 for invalid_request (RFC 6750 §3.1)
             headers={
                 "www-authenticate": f'Bearer error="{exc.error}"',
                 "cache-control": "no-store",
@@ -608,8 +609,9 @@ async def _revoke(idp: Idp, request: Request) -> Response:
     """RFC 7009: revoke a refresh token of the authenticated client; unknown tokens get 200."""
     now = time.time()
     try:
+        headers = lower_headers(request)
         form = parse_form(await read_form_body(request))
-        client = _authenticate(idp, lower_headers(request), form, now)
+        client = _authenticate(idp, headers, form, now)
         token = form.get("token")
         if token is None:
             raise InvalidRequest(detail="token missing")

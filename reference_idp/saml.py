@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -29,6 +30,7 @@ from starlette.routing import Route
 from xaa import AuditEvent, format_scope, spec
 from xaa.adapters.saml import SamlAssertionValidator, SamlServiceProvider
 from xaa.adapters.saml_signer import SamlAssertionSigner, generate_signing_credentials
+from xaa.adapters.starlette import HTML_SECURITY_HEADERS
 from xaa.idp import (
     IssuedRefreshToken,
     NameIdMap,
@@ -220,8 +222,18 @@ class SamlIdp:
         )
         return HTMLResponse(
             post_form(acs, base64.b64encode(response).decode("ascii"), pending.get("relay_state")),
-            headers={"cache-control": "no-store"},
+            headers={"cache-control": "no-store", "content-security-policy": POST_FORM_CSP},
         )
+
+
+_AUTO_SUBMIT = "document.forms[0].submit()"
+# The app's CSP (xaa.adapters.starlette) plus exactly the one inline script below.
+POST_FORM_CSP = (
+    HTML_SECURITY_HEADERS["content-security-policy"]
+    + "; script-src 'sha256-"
+    + base64.b64encode(hashlib.sha256(_AUTO_SUBMIT.encode()).digest()).decode("ascii")
+    + "'"
+)
 
 
 def post_form(acs: str, saml_response: str, relay_state: str | None) -> str:
@@ -233,10 +245,11 @@ def post_form(acs: str, saml_response: str, relay_state: str | None) -> str:
     )
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>Signing in</title></head>"
-        '<body onload="document.forms[0].submit()">'
+        "<body>"
         f'<form method="post" action="{escape(acs)}">'
         f'<input type="hidden" name="SAMLResponse" value="{escape(saml_response)}">{relay}'
-        '<button type="submit">Continue</button></form></body></html>'
+        '<button type="submit">Continue</button></form>'
+        f"<script>{_AUTO_SUBMIT}</script></body></html>"
     )
 
 

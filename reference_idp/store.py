@@ -29,11 +29,14 @@ from xaa import (
     KeyState,
     ManagedKey,
     RegisteredClient,
+    ReplayStore,
     SigningKey,
     spec,
 )
 from xaa.idp import GrantLimits, IssuancePolicy, RefreshGrant, SubjectProfile, hash_refresh_token
 from xaa.keys import DEFAULT_MIN_STAGING
+from xaa.stores import MemoryReplayStore
+from xaa.stores.sqlite import SqliteReplayStore
 
 from .config import IdpConfig
 
@@ -62,9 +65,6 @@ CREATE TABLE IF NOT EXISTS codes (
 CREATE TABLE IF NOT EXISTS keys (
   kid TEXT PRIMARY KEY, state TEXT NOT NULL, private_jwk TEXT NOT NULL,
   created_at REAL NOT NULL, retired_at REAL);
-CREATE TABLE IF NOT EXISTS single_use (
-  namespace TEXT NOT NULL, issuer TEXT NOT NULL, jti TEXT NOT NULL, holder TEXT NOT NULL,
-  expires_at REAL NOT NULL, PRIMARY KEY (namespace, issuer, jti));
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, time REAL NOT NULL, event TEXT NOT NULL,
   decision TEXT NOT NULL, reason TEXT NOT NULL, document TEXT NOT NULL);
@@ -180,6 +180,10 @@ class Store:
         self._jwks: JwkSet = JwkSet()
         # Unknown users are checked against this hash: exactly one scrypt on every path.
         self._dummy_hash = hash_password(secrets.token_urlsafe(16))
+        # Single-use ids: the library's stores (a database error is 503, docs/errors.md).
+        self._replay: ReplayStore = (
+            MemoryReplayStore() if self.path == ":memory:" else SqliteReplayStore(self.path)
+        )
 
     def close(self) -> None:
         """Close the connection."""
@@ -561,20 +565,10 @@ class Store:
     def claim(
         self, namespace: str, issuer: str, jti: str, *, holder: str, expires_at: float, now: float
     ) -> str | None:
-        """:class:`xaa.ReplayStore`, durable across restarts."""
-        with self.tx() as db:
-            row = db.execute(
-                "SELECT holder, expires_at FROM single_use "
-                "WHERE namespace=? AND issuer=? AND jti=?",
-                (namespace, issuer, jti),
-            ).fetchone()
-            if row is not None and row["expires_at"] > now:
-                return str(row["holder"])
-            db.execute(
-                "INSERT OR REPLACE INTO single_use VALUES (?,?,?,?,?)",
-                (namespace, issuer, jti, holder, expires_at),
-            )
-            return None
+        """:class:`xaa.ReplayStore`, durable across restarts (:class:`SqliteReplayStore`)."""
+        return self._replay.claim(
+            namespace, issuer, jti, holder=holder, expires_at=expires_at, now=now
+        )
 
     # -- signing keys (xaa.idp.KeySource) -------------------------------------------------
 

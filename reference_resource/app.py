@@ -7,7 +7,6 @@ answered with ``unsupported_grant_type``, only the code flow.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import time
@@ -40,8 +39,10 @@ from xaa.actors import ConfigResourceActorPolicy, describe_delegation
 from xaa.adapters.starlette import (
     AuditAddressMiddleware,
     BlockingCalls,
+    HttpEdge,
     error_response,
     lower_headers,
+    read_body,
     read_form_body,
     to_starlette,
 )
@@ -66,6 +67,7 @@ from xaa.resource import (
     protected_resource_metadata,
     protected_resource_metadata_url,
 )
+from xaa.safejson import parse_json
 from xaa.stores import MemoryReplayStore
 from xaa.stores.sqlite import SqliteReplayStore
 
@@ -234,11 +236,11 @@ def create_app(
 
     async def token(request: Request) -> Response:
         try:
+            headers = lower_headers(request)
             form = parse_form(await read_form_body(request))
         except OAuthError as exc:
             return error_response(exc, where="token")
         now = time.time()
-        headers = lower_headers(request)
         grant = form.get(spec.P_GRANT_TYPE)
         try:
             if grant in (spec.GRANT_JWT_BEARER, spec.GRANT_JWT_DPOP):
@@ -258,10 +260,11 @@ def create_app(
 
     async def revoke(request: Request) -> Response:
         try:
+            headers = lower_headers(request)
             form = parse_form(await read_form_body(request))
         except OAuthError as exc:
             return error_response(exc, where="revoke")
-        return to_starlette(flow.revoke(lower_headers(request), form, time.time()))
+        return to_starlette(flow.revoke(headers, form, time.time()))
 
     async def authorize(request: Request) -> Response:
         return flow.authorize(dict(request.query_params))
@@ -315,12 +318,16 @@ def create_app(
         if not store.channel_exists(channel):
             return JSONResponse({"error": "not_found"}, status_code=404)
         try:
-            payload = json.loads(await request.body())
+            # One capped read (413 past it) and the bounded parser: no deep nesting,
+            # no lone surrogate that SQLite could not store (docs/resource.md, "HTTP edge").
+            payload = parse_json(await read_body(request))
             text = payload["text"]
             if not isinstance(text, str) or not 0 < len(text) <= MAX_MESSAGE_CHARS:
                 raise ValueError("text")
+        except OAuthError as exc:
+            return error_response(exc, where="resource")
         except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": "invalid_request"}, status_code=400)
+            return error_response(InvalidRequest(detail="message body malformed"), where="resource")
         claims = request.state.access_token.to_json()
         message = store.post(
             channel,
@@ -346,7 +353,9 @@ def create_app(
         Route("/api/channels/{channel}/messages", post_message, methods=["POST"]),
         *activity_routes(store, flow.throttle, settings.issuer),  # docs/console.md
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(AuditAddressMiddleware)])
+    app = Starlette(
+        routes=routes, middleware=[Middleware(HttpEdge), Middleware(AuditAddressMiddleware)]
+    )
     app.state.settings = settings
     app.state.store = store
     app.state.endpoint = endpoint

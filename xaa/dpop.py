@@ -45,6 +45,7 @@ from .errors import (
 from .jose import b64url_decode, parse_compact
 from .keys import SigningKey, UnusableKey, VerificationKey, b64url, jwk_thumbprint
 from .replay import NS_DPOP, ReplayStore, claim_once
+from .safejson import parse_json
 
 DEFAULT_DPOP_ALGS: tuple[str, ...] = (
     spec.ALG_ES256,
@@ -235,8 +236,8 @@ def dpop_nonce_challenge(status: int, headers: Mapping[str, str], body: bytes) -
         return None
     if status == 400:
         try:
-            error = json.loads(body).get(spec.R_ERROR)
-        except (ValueError, AttributeError, RecursionError):
+            error = parse_json(body).get(spec.R_ERROR)
+        except (ValueError, AttributeError):
             return None
         asked = error == UseDpopNonce.error
     elif status == 401:

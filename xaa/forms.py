@@ -9,7 +9,6 @@ value is treated as omitted.
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -147,8 +146,9 @@ def basic_credentials(header: str) -> tuple[str, str]:
     if scheme.lower() != "basic" or not encoded.strip():
         raise InvalidClient(detail="not Basic credentials")
     try:
+        # A non-ASCII byte makes b64decode raise a bare ValueError (binascii.Error is one too).
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
         raise InvalidClient(detail="Basic credentials malformed") from None
     user, sep, password = decoded.partition(":")
     if not sep or not user:

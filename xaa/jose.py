@@ -2,8 +2,9 @@
 
 Parsing rejects, before any key is touched: tokens over a size cap, anything
 but three base64url segments (so no JWE, no JSON serialization),
-non-canonical base64url, invalid UTF-8, duplicate JSON members and the
-non-JSON constants ``NaN``/``Infinity``. Verification takes the algorithm from
+non-canonical base64url, invalid UTF-8, duplicate JSON members, the
+non-JSON constants ``NaN``/``Infinity`` and JSON nested too deep
+(:mod:`xaa.safejson`). Verification takes the algorithm from
 the key, never from the token: ``none`` and HMAC are refused in any spelling,
 headers that carry or point at keys (``jwk``, ``jku``, ``x5u``, ``x5c``) are
 ignored, and ``crit`` is refused since xaa understands no extension.
@@ -20,6 +21,7 @@ from typing import Any, NamedTuple
 
 from .errors import MalformedEncoding, OAuthError
 from .keys import JwkSet, SigningKey, VerificationKey, b64url
+from .safejson import parse_json_object
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_BYTES",
@@ -50,32 +52,13 @@ class CompactJws(NamedTuple):
     signature: bytes
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise MalformedEncoding("duplicate JSON member")
-    return obj
-
-
-def _reject_constant(name: str) -> Any:
-    raise MalformedEncoding(f"non-JSON constant {name}")
-
-
-_DECODER = json.JSONDecoder(object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
 _TO_STANDARD_ALPHABET = bytes.maketrans(b"-_", b"+/")
 
 
 def strict_json_object(data: bytes) -> dict[str, Any]:
-    """Decode a UTF-8 JSON object with no duplicate members (RFC 7515 §5.2 step 4)."""
-    try:
-        value = _DECODER.decode(data.decode("utf-8"))
-    except MalformedEncoding:
-        raise
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise MalformedEncoding("not a JSON object") from exc
-    if not isinstance(value, dict):
-        raise MalformedEncoding("not a JSON object")
-    return value
+    """Decode a UTF-8 JSON object with no duplicate members (RFC 7515 §5.2 step 4),
+    nested no deeper than :data:`xaa.safejson.MAX_JSON_DEPTH`."""
+    return parse_json_object(data)  # JsonRejected is a MalformedEncoding
 
 
 def b64url_decode(segment: str) -> bytes:

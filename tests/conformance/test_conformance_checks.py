@@ -123,3 +123,10 @@ def test_the_test_idp_publishes_public_keys_only() -> None:
     assert idp.attacker_key.kid not in {k["kid"] for k in idp.jwks()["keys"]}
     assert len(TestIdp("http://127.0.0.1:9401", extra_keys=False).jwks()["keys"]) == 2
     assert idp.metadata()["jwks_uri"] == "http://127.0.0.1:9401/jwks.json"
+
+
+def test_answer_nested_too_deep_is_not_json_rather_than_a_crash() -> None:
+    hostile = Answer(500, {}, b"[" * 100_000)
+    assert hostile.json() is None
+    with pytest.raises(CaseFailed):
+        expect_error(hostile, error="invalid_grant")

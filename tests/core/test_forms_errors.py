@@ -100,6 +100,14 @@ def test_basic_malformed(header: str) -> None:
         basic_credentials(header)
 
 
+@pytest.mark.parametrize("header", ["Basic \xe9\xe9", "Basic d2lraT\xff", "Basic \u00e9Zm9v"])
+def test_basic_with_a_non_ascii_byte_is_invalid_client(header: str) -> None:
+    """Starlette decodes header bytes as Latin-1: a byte over 0x7f must not escape b64decode."""
+    with pytest.raises(InvalidClient) as caught:
+        basic_credentials(header)
+    assert caught.value.detail == "Basic credentials malformed"
+
+
 def test_error_rendering_is_rfc6749_json_no_store() -> None:
     err = InsufficientUserAuthentication(detail="acr below policy", extra={"max_age": 5})
     status, headers, body = err.to_response()

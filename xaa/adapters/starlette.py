@@ -5,30 +5,43 @@ server must not make those calls on its event loop: one hung store would stall
 every request, metadata included. :class:`BlockingCalls` runs them in worker
 threads, a bounded number at a time, each bounded in time: a slow store fails
 its own requests (503 ``temporarily_unavailable``) and delays nothing else.
+
+The HTTP edge (``docs/resource.md, "HTTP edge"``): :class:`HttpEdge` caps every request
+body (``Content-Length`` first, then counting while it streams) with 413,
+treats a client that goes away mid-request as a debug line, and gives every
+HTML page anti-framing headers; :func:`read_body` is the one capped body
+reader; :func:`lower_headers` refuses a repeated ``Authorization`` header.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, MutableMapping
+from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import spec
 from ..audit import clean_text, client_address
-from ..errors import HttpResponse, InvalidRequest, OAuthError, TemporarilyUnavailable
+from ..errors import HttpResponse, InvalidRequest, OAuthError, TemporarilyUnavailable, XaaError
 from ..forms import MAX_FORM_BYTES
 
 __all__ = [
+    "BODY_TIMEOUT",
+    "HTML_SECURITY_HEADERS",
+    "MAX_BODY_BYTES",
     "AuditAddressMiddleware",
     "BlockingCalls",
+    "HttpEdge",
+    "RequestTimeout",
+    "RequestTooLarge",
     "error_response",
     "lower_headers",
+    "read_body",
     "read_form_body",
     "to_starlette",
 ]
@@ -68,32 +81,90 @@ class BlockingCalls:
         raise TemporarilyUnavailable(detail=f"store call exceeded {self.timeout:g} s")
 
 
+MAX_BODY_BYTES = MAX_FORM_BYTES
+BODY_TIMEOUT = 10.0
+# RFC 7034 and CSP Level 3 frame-ancestors: no page may be framed (clickjacking);
+# the pages need nothing but their own inline style and forms.
+HTML_SECURITY_HEADERS = {
+    "x-frame-options": "DENY",
+    "content-security-policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "referrer-policy": "no-referrer",
+}
+
+
+class RequestTooLarge(InvalidRequest):
+    """A request body over the cap: ``invalid_request`` with RFC 9110 §15.5.14 status 413."""
+
+    status = 413
+    default_description = "The request body is too large."
+
+
+class RequestTimeout(InvalidRequest):
+    """A body that stops arriving: ``invalid_request`` with RFC 9110 §15.5.9 status 408."""
+
+    status = 408
+    default_description = "The request body did not arrive in time."
+
+
+def _declared_length(headers: Any) -> int | None:
+    """``Content-Length`` as an int, or ``None`` (absent or unreadable: uvicorn checks it)."""
+    value = headers.get("content-length")
+    return int(value) if value is not None and value.isdigit() else None
+
+
+async def read_body(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused with :class:`RequestTooLarge` past ``max_bytes``.
+
+    ``Content-Length`` is checked before anything is read; a chunked body is
+    counted as it arrives and reading stops at the first chunk over the cap. A
+    client that goes away mid-body is ``invalid_request`` (no traceback).
+    """
+    declared = _declared_length(request.headers)
+    if declared is not None and declared > max_bytes:
+        raise RequestTooLarge(detail=f"declared body of {declared} bytes")
+    body = bytearray()
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_bytes:
+                raise RequestTooLarge(detail="body over the cap")
+    except ClientDisconnect:
+        # Nobody is left to answer; an OAuthError keeps the handler's one error path.
+        raise InvalidRequest(detail="client disconnected mid-body") from None
+    return bytes(body)
+
+
 async def read_form_body(request: Request) -> bytes:
     """The raw body of a form POST, capped; a wrong content type is ``invalid_request``."""
     content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+    if content_type.split(";")[0].strip().lower() != spec.MEDIA_TYPE_FORM:
         raise InvalidRequest(detail="content type is not application/x-www-form-urlencoded")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise InvalidRequest(detail="form body too large")
-    return body
+    return await read_body(request, max_bytes=MAX_FORM_BYTES)
 
 
 def lower_headers(request: Request) -> dict[str, str]:
-    """Request headers with lowercase names (a repeated header keeps its first value).
+    """Request headers with lowercase names; a repeated ``Authorization`` is ``invalid_request``.
 
-    Repeated ``DPoP`` headers are joined with ``,`` (RFC 9110 §5.3), which no proof
-    parses: RFC 9449 §4.3 allows exactly one.
+    Two credentials in one request are ambiguous (RFC 6749 §2.3, RFC 6750 §3.1);
+    no header wins. Repeated ``DPoP`` headers are joined with ``,`` (RFC 9110
+    §5.3), which no proof parses: RFC 9449 §4.3 allows exactly one. Any other
+    repeated header keeps its first value.
     """
     out: dict[str, str] = {}
     for name, value in request.headers.items():
         key = name.lower()
-        if key == spec.H_DPOP and key in out:
+        if key not in out:
+            out[key] = value
+        elif key == spec.H_AUTHORIZATION:
+            raise InvalidRequest(
+                "The request has more than one Authorization header.",
+                detail="repeated Authorization header",
+            )
+        elif key == spec.H_DPOP:
             out[key] += "," + value
-        else:
-            out.setdefault(key, value)
     return out
 
 
@@ -125,3 +196,114 @@ class AuditAddressMiddleware:
             await self.app(scope, receive, send)
         finally:
             client_address.reset(token)
+
+
+class _BodyOverCap(XaaError):
+    """Raised from ``receive`` when a streamed body passes the cap (not an ``OAuthError``,
+    so no handler turns it into something else)."""
+
+
+class _BodyTooSlow(XaaError):
+    """Raised from ``receive`` when the next part of the body does not come in time."""
+
+
+class HttpEdge:
+    """ASGI middleware in front of every route of an app (``docs/resource.md, "HTTP edge"``).
+
+    - a body declared or streamed past ``max_body`` bytes: 413 ``invalid_request``
+      (RFC 6749 §5.2 JSON, ``no-store``, ``Connection: close``), without reading on;
+    - a body whose next part does not arrive within ``body_timeout`` seconds: 408
+      ``invalid_request`` (the connection is not held open by a client that stalls);
+    - a client that disconnects mid-request: a debug line, no traceback;
+    - an HTML response: :data:`HTML_SECURITY_HEADERS` (no framing, a strict CSP).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_body: int = MAX_BODY_BYTES, body_timeout: float = BODY_TIMEOUT
+    ) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.body_timeout = body_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _declared_length(_Headers(scope))
+        if declared is not None and declared > self.max_body:
+            log.info("request refused: declared body of %d bytes over the cap", declared)
+            await _send_error(send, RequestTooLarge(detail="declared body over the cap"))
+            return
+        received = 0
+        started = body_done = False
+
+        async def capped_receive() -> Message:
+            nonlocal received, body_done
+            if body_done or started:
+                return await receive()
+            try:
+                with anyio.fail_after(self.body_timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise _BodyTooSlow from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _BodyOverCap
+                body_done = not message.get("more_body", False)
+            return message
+
+        async def marked_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                _add_html_headers(message)
+            await send(message)
+
+        try:
+            await self.app(scope, capped_receive, marked_send)
+        except _BodyOverCap:
+            log.info("request refused: streamed body over the cap")
+            if not started:
+                await _send_error(send, RequestTooLarge(detail="streamed body over the cap"))
+        except _BodyTooSlow:
+            log.info("request refused: body stalled for %s s", self.body_timeout)
+            if not started:
+                await _send_error(send, RequestTimeout(detail="body stalled"))
+        except ClientDisconnect:
+            log.debug("client disconnected before its request was read")
+
+
+class _Headers:
+    """The one lookup :func:`_declared_length` needs, on raw ASGI headers."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._raw: list[tuple[bytes, bytes]] = scope.get("headers", [])
+
+    def get(self, name: str) -> str | None:
+        wanted = name.encode("ascii")
+        for key, value in self._raw:
+            if key.lower() == wanted:
+                return value.decode("latin-1")
+        return None
+
+
+def _add_html_headers(message: MutableMapping[str, Any]) -> None:
+    headers: list[tuple[bytes, bytes]] = list(message.get("headers", []))
+    content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+    if not content_type.lower().startswith(b"text/html"):
+        return
+    present = {k.lower() for k, _ in headers}
+    for name, value in HTML_SECURITY_HEADERS.items():
+        if name.encode() not in present:
+            headers.append((name.encode(), value.encode()))
+    message["headers"] = headers
+
+
+async def _send_error(send: Send, error: OAuthError) -> None:
+    """An RFC 6749 §5.2 error that also ends the connection (the body was not read)."""
+    status, headers, body = error.to_response()
+    raw = [(k.encode(), v.encode()) for k, v in headers.items()]
+    raw += [(b"content-length", str(len(body)).encode()), (b"connection", b"close")]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})

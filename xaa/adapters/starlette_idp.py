@@ -31,8 +31,8 @@ def token_exchange_handler(
 
     async def token(request: Request) -> Response:
         try:
-            body = await read_form_body(request)
             headers = lower_headers(request)
+            body = await read_form_body(request)
             return to_starlette(await blocking.run(lambda: endpoint.handle(headers, body)))
         except OAuthError as exc:
             return error_response(exc, where="token")

@@ -16,7 +16,6 @@ event loop: a hung store fails its own requests with 503 and delays no other.
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -30,7 +29,7 @@ from starlette.routing import Route
 from .. import spec
 from ..actors import actor_chain
 from ..audit import clean_text
-from ..errors import OAuthError
+from ..errors import InvalidRequest, OAuthError
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..resource import (
     JwtBearerEndpoint,
@@ -40,6 +39,7 @@ from ..resource import (
 )
 from ..resource.metadata import JWKS_PATH, TOKEN_PATH
 from ..resource.trust import FetchResult
+from ..safejson import parse_json_object
 from .starlette import (
     BlockingCalls,
     error_response,
@@ -92,10 +92,9 @@ class JwksFetcher:
         except httpx.HTTPError:
             return None
         try:
-            document = json.loads(body)
+            return parse_json_object(body, max_bytes=self.max_bytes)
         except ValueError:
             return None
-        return document if isinstance(document, dict) else None
 
     async def refresh(self, trust: TrustRegistry, issuer: str, now: float) -> None:
         """Drive the registry's refresh flow for ``issuer``."""
@@ -128,6 +127,7 @@ def token_route(
     async def token(request: Request) -> Response:
         try:
             try:
+                headers = lower_headers(request)
                 form = endpoint.parse(await read_form_body(request))
             except OAuthError as exc:
                 await blocking.run(functools.partial(refuse, exc))
@@ -136,7 +136,6 @@ def token_route(
             stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
             if stale is not None:
                 await fetcher.refresh(endpoint.trust, stale, now)
-            headers = lower_headers(request)
             return to_starlette(
                 await blocking.run(lambda: endpoint.handle_form(headers, form, now=now))
             )
@@ -194,9 +193,13 @@ def requires(
     def decorate(handler: Endpoint) -> Endpoint:
         @functools.wraps(handler)
         async def guarded(request: Request) -> Response:
-            headers = lower_headers(request)
             query = list(request.query_params.keys())
             try:
+                try:
+                    headers = lower_headers(request)
+                except InvalidRequest as exc:  # RFC 6750 §3.1: 400 with a challenge
+                    exc.headers[spec.H_WWW_AUTHENTICATE] = server.challenge(exc)
+                    raise
                 claims = await blocking.run(
                     lambda: server.authorize(
                         headers,

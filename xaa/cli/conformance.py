@@ -223,8 +223,7 @@ def _client(args: argparse.Namespace) -> int:
 
 
 def _test_idp(args: argparse.Namespace) -> int:
-    import uvicorn
-
+    from ..adapters.serving import serve
     from ..conformance.serving import host_port
     from ..conformance.test_idp import TestIdp
 
@@ -236,7 +235,7 @@ def _test_idp(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _usage(str(exc))
     print(f"xaa conformance test IdP: issuer {idp.url}, JWKS {idp.jwks_uri}", flush=True)
-    uvicorn.run(idp.app(), host=host, port=port, log_level="warning")
+    serve(idp.app(), host, port)
     return 0
 
 

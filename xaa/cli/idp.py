@@ -102,9 +102,9 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from reference_idp.app import create_app
+
+    from ..adapters.serving import serve
 
     config, store = _open(args)
     if args.issuer is None and args.port is not None:
@@ -112,7 +112,7 @@ def _serve(args: argparse.Namespace) -> int:
     config = config.with_issuer(args.issuer)
     port = args.port or urlsplit(config.issuer).port or DEFAULT_PORT
     print(f"reference IdP {config.issuer} (db {store.path})", flush=True)
-    uvicorn.run(create_app(config, store), host=args.host, port=port, log_level="info")
+    serve(create_app(config, store), args.host, port, log_level="info")
     return 0
 
 

@@ -94,13 +94,13 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     import logging
 
-    import uvicorn
-
     from reference_resource import create_app
+
+    from ..adapters.serving import serve
 
     settings = settings_from_args(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     mode = "legacy (no XAA)" if settings.legacy else "XAA"
     print(f"chat {mode}: issuer {settings.issuer}, resource {settings.resource}", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    serve(create_app(settings), settings.host, settings.port)
     return 0

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from xaa import spec
+from xaa.safejson import parse_json
 
 from .registry import CaseFailed
 
@@ -40,7 +41,7 @@ class Answer:
     def json(self) -> dict[str, Any] | None:
         """The body as a JSON object, or ``None``."""
         try:
-            value = json.loads(self.body)
+            value = parse_json(self.body)  # a hostile server's body: bounded (xaa.safejson)
         except ValueError:
             return None
         return value if isinstance(value, dict) else None

@@ -20,7 +20,6 @@ Every decision, issued or denied, emits one :class:`~xaa.audit.AuditEvent`.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -51,6 +50,7 @@ from ..errors import (
 from ..forms import Form, format_scope, parse_form, parse_scope
 from ..models import Actor, IdJagClaims, TokenExchangeResponse
 from ..replay import ReplayStore
+from ..safejson import parse_json
 from ..tokens import DEFAULT_MAX_ID_JAG_LIFETIME, DEFAULT_MAX_ID_TOKEN_LIFETIME, issue_id_jag
 from .policy import ExchangePolicy, Grant, GrantRequest, MappedSubject, Subject
 from .subjects import (
@@ -136,8 +136,8 @@ def _authorization_details(raw: str | None) -> tuple[dict[str, Any], ...] | None
     if raw is None:
         return None
     try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
+        value = parse_json(raw)
+    except ValueError:
         raise InvalidAuthorizationDetails(detail="authorization_details is not JSON") from None
     if not isinstance(value, list) or not all(
         isinstance(item, dict) and isinstance(item.get("type"), str) and item["type"]

@@ -39,7 +39,6 @@ who vouched for them.
 from __future__ import annotations
 
 import dataclasses
-import json
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -78,6 +77,7 @@ from ..jose import DEFAULT_MAX_TOKEN_BYTES, parse_compact
 from ..keys import SigningKey
 from ..models import AccessTokenClaims, AuthorizationDetail, IdJagClaims, TokenResponse
 from ..replay import NS_ID_JAG, ReplayStore, claim_once
+from ..safejson import parse_json
 from ..tokens import (
     DEFAULT_LEEWAY,
     DEFAULT_MAX_ID_JAG_LIFETIME,
@@ -436,7 +436,7 @@ class JwtBearerEndpoint:
         wanted = available
         if requested_raw is not None:
             try:
-                parsed = json.loads(requested_raw)
+                parsed = parse_json(requested_raw)
                 if not isinstance(parsed, list):
                     raise ValueError("not an array")
                 wanted = [AuthorizationDetail.model_validate(item) for item in parsed]

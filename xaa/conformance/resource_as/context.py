@@ -185,11 +185,12 @@ def add_rejection(
     level: Level = MUST,
     tags: Iterable[str] = (),
     error: str | Iterable[str] = "invalid_grant",
+    status: int | Iterable[int] = 400,
 ) -> None:
-    """Register a negative case: redeem ``make(ctx)``, expect ``error``."""
+    """Register a negative case: redeem ``make(ctx)``, expect ``error`` with ``status``."""
 
     def check(ctx: ResourceAsContext) -> None:
-        ctx.reject(make(ctx), error=error)
+        ctx.reject(make(ctx), error=error, status=status)
 
     RESOURCE_AS.add(
         case_id, check, section=section, level=level, risk=risk, tags=("negative", *tags)

@@ -162,6 +162,7 @@ add_rejection(
     risk="unbounded tokens let anyone make the AS parse and hash megabytes per request",
     tags=("parse",),
     error=("invalid_grant", "invalid_request"),
+    status=(400, 413),  # RFC 9110 §15.5.14: a body over the cap may be refused before parsing
 )
 
 # -- typ ---------------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""HTTP fuzzing of the reference apps (docs/resource.md, "HTTP edge")."""
