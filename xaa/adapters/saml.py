@@ -36,23 +36,24 @@ from ..errors import InvalidRequest, OAuthError, ProtocolViolation, XaaError
 from ..idp.saml_subject import SamlSubject
 from ..replay import NS_SAML, ReplayStore, claim_once
 
-SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
-SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
-MD = "urn:oasis:names:tc:SAML:2.0:metadata"
-DS = "http://www.w3.org/2000/09/xmldsig#"
-CM_BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
-NAMEID_EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
-NAMEID_UNSPECIFIED = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
-NAMEID_PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
-NAMEID_ENTITY = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
-BINDING_HTTP_POST = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
-AC_PASSWORD_PROTECTED = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
-STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+# Short names of the spec.py identifiers, for XML paths.
+SAML = spec.SAML_NS_ASSERTION
+SAMLP = spec.SAML_NS_PROTOCOL
+MD = spec.SAML_NS_METADATA
+DS = spec.XMLDSIG_NS
+CM_BEARER = spec.SAML_CM_BEARER
+NAMEID_EMAIL = spec.SAML_NAMEID_EMAIL
+NAMEID_UNSPECIFIED = spec.SAML_NAMEID_UNSPECIFIED
+NAMEID_PERSISTENT = spec.SAML_NAMEID_PERSISTENT
+NAMEID_ENTITY = spec.SAML_NAMEID_ENTITY
+BINDING_HTTP_POST = spec.SAML_BINDING_HTTP_POST
+AC_PASSWORD_PROTECTED = spec.SAML_AC_PASSWORD_PROTECTED
+STATUS_SUCCESS = spec.SAML_STATUS_SUCCESS
 ATTR_EMAIL = "email"
 ATTR_GROUPS = "groups"
 
 ALG_EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value
-ALG_ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+ALG_ENVELOPED = spec.XMLDSIG_ENVELOPED
 ALG_SHA256 = DigestAlgorithm.SHA256.value
 
 DEFAULT_MAX_BYTES = 64 * 1024

@@ -37,7 +37,6 @@ from ..resource import (
     TrustRegistry,
     protected_resource_metadata_url,
 )
-from ..resource.metadata import JWKS_PATH, TOKEN_PATH
 from ..resource.trust import FetchResult
 from ..safejson import parse_json_object
 from .starlette import (
@@ -113,7 +112,7 @@ class JwksFetcher:
 def token_route(
     endpoint: JwtBearerEndpoint,
     fetcher: JwksFetcher,
-    path: str = TOKEN_PATH,
+    path: str = spec.PATH_TOKEN,
     *,
     calls: BlockingCalls | None = None,
 ) -> Route:
@@ -159,7 +158,7 @@ def metadata_routes(metadata: AuthorizationServerMetadata, jwks: Mapping[str, An
         del request
         return JSONResponse(keys, headers={"cache-control": "max-age=300"})
 
-    jwks_path = urlsplit(metadata.jwks_uri or JWKS_PATH).path
+    jwks_path = urlsplit(metadata.jwks_uri or spec.PATH_JWKS).path
     return [
         Route(f"/.well-known/oauth-authorization-server{issuer_path}", as_metadata),
         Route(jwks_path, jwks_document),

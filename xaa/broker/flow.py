@@ -63,7 +63,6 @@ from .vault import CLIENT_SUBJECT, SecretKind, Slot, Vault, VaultEntry
 T = TypeVar("T")
 Flow = Generator[Request, HttpResponse, T]
 DEFAULT_SKEW = 30.0
-M_ISS_PARAMETER_SUPPORTED = "authorization_response_iss_parameter_supported"  # RFC 9207 §3
 
 
 class SessionSource(Protocol):
@@ -242,7 +241,7 @@ class BrokerFlow:
         self.check_not_revoked(pending.person, pending.agent, pending.app)
         app = self.app(pending.app)
         meta = yield from self._metadata(app)
-        iss_required = (meta.model_extra or {}).get(M_ISS_PARAMETER_SUPPORTED) is True
+        iss_required = (meta.model_extra or {}).get(spec.M_ISS_PARAMETER_SUPPORTED) is True
         if issuer != meta.issuer and (issuer is not None or iss_required):
             raise InvalidRequest("The authorization response is not from this app.", detail="iss")
         assert meta.token_endpoint is not None

@@ -64,7 +64,6 @@ from .requests import (
 from .saml import exchange_saml_assertion
 
 T = TypeVar("T")
-M_SUBJECT_TOKEN_TYPES = "subject_token_types_supported"  # IdP metadata of the reference IdP
 RETRYABLE_SUBJECT_ERRORS = frozenset({"invalid_request", "invalid_grant"})  # next rung
 Flow = Generator[Request, HttpResponse, T]
 
@@ -410,7 +409,7 @@ def _granted(token: AccessToken, required: frozenset[str], hop: str) -> AccessTo
 def _refresh_token_as_subject(idp: IdpConfig, meta: AuthorizationServerMetadata) -> bool:
     if idp.refresh_token_as_subject is not None:
         return idp.refresh_token_as_subject
-    advertised = (meta.model_extra or {}).get(M_SUBJECT_TOKEN_TYPES)
+    advertised = (meta.model_extra or {}).get(spec.M_SUBJECT_TOKEN_TYPES)
     return isinstance(advertised, list) and spec.TOKEN_TYPE_REFRESH_TOKEN in advertised
 
 

@@ -5,11 +5,9 @@ adapter drives (:mod:`xaa.adapters.starlette_resource`).
 """
 
 from ..dpop_server import DpopProofVerifier
+from ..spec import CLAIM_IDP_ISSUER, CLAIM_IDP_SUBJECT, CLAIM_IDP_TENANT
 from .access import ResourceServer
 from .jwt_bearer import (
-    CLAIM_IDP_ISSUER,
-    CLAIM_IDP_SUBJECT,
-    CLAIM_IDP_TENANT,
     Granted,
     IssuedAccessToken,
     JwtBearerEndpoint,

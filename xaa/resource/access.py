@@ -51,8 +51,6 @@ from ..keys import JwkSet
 from ..models import AccessTokenClaims
 from ..tokens import DEFAULT_LEEWAY, verify_access_token
 
-QUERY_ACCESS_TOKEN = "access_token"
-
 
 def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -145,7 +143,7 @@ class ResourceServer:
         with ``any_of``); else raise. ``method`` and ``path`` are the request's (DPoP)."""
         header = headers.get(spec.H_AUTHORIZATION)
         scheme, _, token = (header or "").partition(" ")
-        if header is not None and QUERY_ACCESS_TOKEN in query:
+        if header is not None and spec.Q_ACCESS_TOKEN in query:
             raise self._error(InvalidRequest(detail="token sent two ways"), scheme=scheme)
         at = time.time() if now is None else now
         dpop = self.dpop is not None and scheme.lower() == "dpop"

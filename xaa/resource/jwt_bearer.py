@@ -90,9 +90,6 @@ from .subjects import SUBJECT_UNKNOWN, Account, FederatedSubject, SubjectResolve
 from .trust import TrustRegistry
 
 # Claims naming the IdP that vouched for the subject (documented in docs/resource.md).
-CLAIM_IDP_ISSUER = "idp_iss"
-CLAIM_IDP_SUBJECT = "idp_sub"
-CLAIM_IDP_TENANT = "idp_tenant"
 DEFAULT_ACCESS_TOKEN_LIFETIME = 900
 
 # Public ``error_description`` of the invalid_grant refusals a client can act on
@@ -476,9 +473,9 @@ class JwtBearerEndpoint:
             "act": jag.act.model_dump(mode="json", exclude_none=True) if jag.act else None,
             "cnf": {"jkt": jkt} if jkt else None,
             "authorization_details": [d.model_dump(mode="json") for d in granted.details] or None,
-            CLAIM_IDP_ISSUER: jag.iss,
-            CLAIM_IDP_SUBJECT: jag.sub,
-            CLAIM_IDP_TENANT: jag.tenant,
+            spec.CLAIM_IDP_ISSUER: jag.iss,
+            spec.CLAIM_IDP_SUBJECT: jag.sub,
+            spec.CLAIM_IDP_TENANT: jag.tenant,
         }
         model = AccessTokenClaims.model_validate({k: v for k, v in claims.items() if v is not None})
         token = issue_access_token(model, self.signing_key)
