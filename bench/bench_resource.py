@@ -106,7 +106,7 @@ def build_app(mode: str, idp_jwk: dict[str, Any], redis_url: str | None) -> Any:
 
         return Starlette(routes=[Route("/token", empty, methods=["POST"])])
     if redis_url:
-        from xaa.stores.redis import RedisReplayStore
+        from xaa.adapters.redis_store import RedisReplayStore
 
         replay: Any = RedisReplayStore(redis_url)
     else:

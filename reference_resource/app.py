@@ -109,7 +109,7 @@ def replay_store(settings: Settings) -> ReplayStore:
     if settings.replay == "sqlite":
         return SqliteReplayStore(settings.db)
     if settings.replay.startswith(("redis://", "rediss://", "unix://")):
-        from xaa.stores.redis import RedisReplayStore
+        from xaa.adapters.redis_store import RedisReplayStore
 
         store = RedisReplayStore(settings.replay)
         store.check()  # fail at startup when Redis cannot be reached

@@ -25,7 +25,7 @@ import redis
 
 from ..replay import ReplayStoreUnavailable
 
-log = logging.getLogger("xaa.stores.redis")
+log = logging.getLogger("xaa.adapters.redis_store")
 
 
 class RedisReplayStore:
