@@ -25,10 +25,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import spec
 from ..audit import clean_text, client_address
 from ..errors import HttpResponse, InvalidRequest, OAuthError, TemporarilyUnavailable, XaaError
 from ..forms import MAX_FORM_BYTES
+from .http_common import RequestTooLarge, header_map, require_form
 
 __all__ = [
     "BODY_TIMEOUT",
@@ -95,13 +95,6 @@ HTML_SECURITY_HEADERS = {
 }
 
 
-class RequestTooLarge(InvalidRequest):
-    """A request body over the cap: ``invalid_request`` with RFC 9110 §15.5.14 status 413."""
-
-    status = 413
-    default_description = "The request body is too large."
-
-
 class RequestTimeout(InvalidRequest):
     """A body that stops arriving: ``invalid_request`` with RFC 9110 §15.5.9 status 408."""
 
@@ -139,33 +132,14 @@ async def read_body(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> byt
 
 async def read_form_body(request: Request) -> bytes:
     """The raw body of a form POST, capped; a wrong content type is ``invalid_request``."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != spec.MEDIA_TYPE_FORM:
-        raise InvalidRequest(detail="content type is not application/x-www-form-urlencoded")
+    require_form(request.headers.get("content-type"))
     return await read_body(request, max_bytes=MAX_FORM_BYTES)
 
 
 def lower_headers(request: Request) -> dict[str, str]:
-    """Request headers with lowercase names; a repeated ``Authorization`` is ``invalid_request``.
-
-    Two credentials in one request are ambiguous (RFC 6749 §2.3, RFC 6750 §3.1);
-    no header wins. Repeated ``DPoP`` headers are joined with ``,`` (RFC 9110
-    §5.3), which no proof parses: RFC 9449 §4.3 allows exactly one. Any other
-    repeated header keeps its first value.
-    """
-    out: dict[str, str] = {}
-    for name, value in request.headers.items():
-        key = name.lower()
-        if key not in out:
-            out[key] = value
-        elif key == spec.H_AUTHORIZATION:
-            raise InvalidRequest(
-                "The request has more than one Authorization header.",
-                detail="repeated Authorization header",
-            )
-        elif key == spec.H_DPOP:
-            out[key] += "," + value
-    return out
+    """Request headers with lowercase names (:func:`~xaa.adapters.http_common.header_map`:
+    a repeated ``Authorization`` is ``invalid_request``, repeated ``DPoP`` joined)."""
+    return header_map(request.headers.items())
 
 
 def to_starlette(response: HttpResponse) -> Response:

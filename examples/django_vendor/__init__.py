@@ -1,0 +1,1 @@
+"""A Django "notes" API that accepts ID-JAGs (Cross App Access) through xaa (see README.md)."""

@@ -1,0 +1,7 @@
+"""``python -m examples.django_vendor``."""
+
+import sys
+
+from .app import main
+
+sys.exit(main())

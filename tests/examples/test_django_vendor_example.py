@@ -1,0 +1,70 @@
+"""examples/django_vendor end to end: the reference IdP on a free port -> ID-JAG -> the Django
+app's token endpoint (Django's WSGI handler under werkzeug on loopback) -> its notes routes,
+guarded by AccessTokenMiddleware and the ``requires`` decorator."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from examples.django_vendor.app import NotesApp, create_app
+from tests.examples.test_fastapi_vendor_example import CLIENT, SECRET, id_jag, idp, redeem
+from tests.support.django_setup import configure_django
+from tests.support.wsgi import serve_wsgi
+from xaa.adapters.serving import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@contextlib.contextmanager
+def django_vendor(data_dir: Path, trusted: list[str], vendor: str) -> Iterator[NotesApp]:
+    """Serve the example; its settings hold while the block runs."""
+    configure_django()
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import override_settings
+
+    app = create_app(vendor, data_dir, trusted)
+    app.xaa.db.add_client(CLIENT, SECRET)
+    port = int(vendor.rsplit(":", 1)[1])
+    with override_settings(**app.settings), serve_wsgi(WSGIHandler(), port=port):
+        yield app
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def test_django_vendor_redeems_an_id_jag_and_serves_notes(tmp_path: Path) -> None:
+    vendor = f"http://127.0.0.1:{free_port()}"
+    with idp(vendor) as acme, django_vendor(tmp_path, [acme], vendor):
+        answer = redeem(vendor, id_jag(acme, vendor))
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["cache-control"] == "no-store"
+        token = answer.json()["access_token"]
+        created = httpx.post(f"{vendor}/notes", json={"text": "hi"}, headers=bearer(token))
+        assert created.status_code == 201, created.text
+        notes = httpx.get(f"{vendor}/notes", headers=bearer(token)).json()
+        assert [(n["text"], n["via_client"], n["via_idp"]) for n in notes] == [("hi", CLIENT, acme)]
+        reader = redeem(vendor, id_jag(acme, vendor, user="bob")).json()  # read only
+        denied = httpx.post(
+            f"{vendor}/notes", json={"text": "x"}, headers=bearer(reader["access_token"])
+        )
+        assert denied.status_code == 403 and denied.json()["error"] == "insufficient_scope"
+        missing = httpx.get(f"{vendor}/notes")  # the middleware
+        assert missing.status_code == 401
+        assert "resource_metadata=" in missing.headers["www-authenticate"]
+        meta = httpx.get(f"{vendor}/.well-known/oauth-authorization-server").json()
+        assert meta["token_endpoint"] == f"{vendor}/token"
+
+
+def test_django_vendor_refuses_two_authorization_headers_over_the_wire(tmp_path: Path) -> None:
+    vendor = f"http://127.0.0.1:{free_port()}"
+    with django_vendor(tmp_path, [], vendor):
+        headers = [("authorization", "Bearer a"), ("authorization", "Bearer b")]
+        answer = httpx.get(f"{vendor}/notes", headers=headers)
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+        assert answer.headers["cache-control"] == "no-store"

@@ -1,0 +1,65 @@
+"""examples/flask_vendor end to end: the reference IdP on a free port -> ID-JAG -> the Flask
+app's token endpoint (werkzeug on loopback) -> its protected notes routes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import flask
+import httpx
+import pytest
+
+from examples.flask_vendor.app import create_app
+from tests.examples.test_fastapi_vendor_example import CLIENT, SECRET, id_jag, idp, redeem
+from tests.support.wsgi import serve_wsgi
+from xaa.adapters.serving import free_port
+
+pytestmark = pytest.mark.e2e
+
+
+@contextlib.contextmanager
+def flask_vendor(data_dir: Path, trusted: list[str], vendor: str) -> Iterator[flask.Flask]:
+    app = create_app(vendor, data_dir, trusted)
+    app.extensions["notes_xaa"].db.add_client(CLIENT, SECRET)
+    with serve_wsgi(app, port=int(vendor.rsplit(":", 1)[1])):
+        yield app
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
+def test_flask_vendor_redeems_an_id_jag_and_serves_notes(tmp_path: Path) -> None:
+    vendor = f"http://127.0.0.1:{free_port()}"
+    with idp(vendor) as acme, flask_vendor(tmp_path, [acme], vendor):
+        answer = redeem(vendor, id_jag(acme, vendor))
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["cache-control"] == "no-store"
+        token = answer.json()["access_token"]
+        created = httpx.post(f"{vendor}/notes", json={"text": "hi"}, headers=bearer(token))
+        assert created.status_code == 201, created.text
+        notes = httpx.get(f"{vendor}/notes", headers=bearer(token)).json()
+        assert [(n["text"], n["via_client"], n["via_idp"]) for n in notes] == [("hi", CLIENT, acme)]
+        reader = redeem(vendor, id_jag(acme, vendor, user="bob")).json()  # read only
+        denied = httpx.post(
+            f"{vendor}/notes", json={"text": "x"}, headers=bearer(reader["access_token"])
+        )
+        assert denied.status_code == 403 and denied.json()["error"] == "insufficient_scope"
+        missing = httpx.get(f"{vendor}/notes")
+        assert (
+            missing.status_code == 401
+            and "resource_metadata=" in missing.headers["www-authenticate"]
+        )
+        prm = httpx.get(f"{vendor}/.well-known/oauth-protected-resource/notes").json()
+        assert prm["resource"] == f"{vendor}/notes"
+
+
+def test_flask_vendor_refuses_two_authorization_headers_over_the_wire(tmp_path: Path) -> None:
+    vendor = f"http://127.0.0.1:{free_port()}"
+    with flask_vendor(tmp_path, [], vendor):
+        headers = [("authorization", "Bearer a"), ("authorization", "Bearer b")]
+        answer = httpx.get(f"{vendor}/notes", headers=headers)
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+        assert answer.headers["cache-control"] == "no-store"
