@@ -10,6 +10,7 @@ import re
 import pytest
 
 import xaa
+from tests.support.django_setup import configure_django
 from xaa import rules
 from xaa.client import ResponseTooLarge
 from xaa.errors import MalformedEncoding, ProtocolViolation, XaaError
@@ -17,6 +18,7 @@ from xaa.jose import b64url_decode
 
 
 def _modules() -> list[str]:
+    configure_django()  # xaa.adapters.django needs configured settings to import
     names = ["xaa"]
     for info in pkgutil.walk_packages(xaa.__path__, "xaa."):
         if not info.name.endswith("__main__"):  # importing it would run the command
