@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack
 
 from pydantic import BaseModel, ValidationError
 
@@ -37,6 +37,7 @@ __all__ = [
     "ID_TOKEN",
     "JwtProfile",
     "VerifiedJwt",
+    "VerifyOptions",
     "client_id_ok",
     "issue_access_token",
     "issue_id_jag",
@@ -169,6 +170,23 @@ def _check_times(
         raise profile.error(detail="lifetime exceeds maximum")
 
 
+class VerifyOptions(TypedDict, total=False):
+    """The optional knobs every ``verify_*`` takes, as keywords.
+
+    ``now`` (default: the clock), ``leeway`` seconds for ``exp``/``nbf``/``iat``
+    (default 30), ``max_lifetime`` (default: the profile's), ``max_bytes`` before
+    parsing (default 8192; ignored by :func:`verify_parsed`, the token is parsed),
+    ``allow_cnf`` (default ``False``: pass ``True`` only when the caller checks the
+    proof of possession, draft §8.6.1.2).
+    """
+
+    now: float | None
+    leeway: int
+    max_lifetime: int | None
+    max_bytes: int
+    allow_cnf: bool
+
+
 def verify_jwt(
     token: object,
     profile: JwtProfile[C],
@@ -176,30 +194,17 @@ def verify_jwt(
     keys: JwkSet,
     issuer: str,
     audience: str,
-    now: float | None = None,
-    leeway: int = DEFAULT_LEEWAY,
-    max_lifetime: int | None = None,
-    max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
-    allow_cnf: bool = False,
     client_id: str | None = None,
+    **options: Unpack[VerifyOptions],
 ) -> VerifiedJwt[C]:
     """Verify ``token`` as a ``profile`` JWT; any defect raises ``profile.error``.
 
     With ``client_id``, the token's ``client_id`` claim must name that client.
     """
-    error = profile.error
-    jws = parse_compact(token, error=error, max_bytes=max_bytes)
+    max_bytes = options.get("max_bytes", DEFAULT_MAX_TOKEN_BYTES)
+    jws = parse_compact(token, error=profile.error, max_bytes=max_bytes)
     return verify_parsed(
-        jws,
-        profile,
-        keys=keys,
-        issuer=issuer,
-        audience=audience,
-        now=now,
-        leeway=leeway,
-        max_lifetime=max_lifetime,
-        allow_cnf=allow_cnf,
-        client_id=client_id,
+        jws, profile, keys=keys, issuer=issuer, audience=audience, client_id=client_id, **options
     )
 
 
@@ -210,11 +215,8 @@ def verify_parsed(
     keys: JwkSet,
     issuer: str,
     audience: str,
-    now: float | None = None,
-    leeway: int = DEFAULT_LEEWAY,
-    max_lifetime: int | None = None,
-    allow_cnf: bool = False,
     client_id: str | None = None,
+    **options: Unpack[VerifyOptions],
 ) -> VerifiedJwt[C]:
     """:func:`verify_jwt` for a token already split by :func:`xaa.jose.parse_compact`."""
     error = profile.error
@@ -226,13 +228,14 @@ def verify_parsed(
         raise error(detail="iss mismatch")
     if not profile.audience_ok(claims.aud, audience):
         raise error(detail="aud mismatch")
-    _check_times(profile, claims, _now(now), leeway, max_lifetime or profile.max_lifetime)
+    now, leeway = _now(options.get("now")), options.get("leeway", DEFAULT_LEEWAY)
+    _check_times(profile, claims, now, leeway, options.get("max_lifetime") or profile.max_lifetime)
     if client_id is not None and not client_id_ok(claims, client_id):
         raise error(
             profile.other_client, detail=f"client_id: {profile.name} issued to another client"
         )
     cnf = getattr(claims, "cnf", None)
-    if cnf is not None and not allow_cnf:
+    if cnf is not None and not options.get("allow_cnf", False):
         raise error(detail="cnf present but proof of possession is not checked")
     return VerifiedJwt(jws.header, claims, key)
 
@@ -244,58 +247,25 @@ def verify_id_jag(
     issuer: str,
     audience: str,
     client_id: str,
-    now: float | None = None,
-    leeway: int = DEFAULT_LEEWAY,
-    max_lifetime: int = DEFAULT_MAX_ID_JAG_LIFETIME,
-    max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
-    allow_cnf: bool = False,
+    **options: Unpack[VerifyOptions],
 ) -> VerifiedJwt[IdJagClaims]:
     """Verify an ID-JAG for the resource AS ``audience`` and the authenticated ``client_id``.
 
     Raises :class:`~xaa.errors.InvalidGrant` (draft §4.4.1). Pass
     ``allow_cnf=True`` only when the caller checks the DPoP proof against
-    ``cnf.jkt`` (draft §8.6.1.2).
+    ``cnf.jkt`` (draft §8.6.1.2). ``options``: :class:`VerifyOptions`.
     """
     return verify_jwt(
-        token,
-        ID_JAG,
-        keys=keys,
-        issuer=issuer,
-        audience=audience,
-        now=now,
-        leeway=leeway,
-        max_lifetime=max_lifetime,
-        max_bytes=max_bytes,
-        allow_cnf=allow_cnf,
-        client_id=client_id,
+        token, ID_JAG, keys=keys, issuer=issuer, audience=audience, client_id=client_id, **options
     )
 
 
 def verify_access_token(
-    token: object,
-    *,
-    keys: JwkSet,
-    issuer: str,
-    resource: str,
-    now: float | None = None,
-    leeway: int = DEFAULT_LEEWAY,
-    max_lifetime: int = DEFAULT_MAX_ACCESS_TOKEN_LIFETIME,
-    max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
-    allow_cnf: bool = False,
+    token: object, *, keys: JwkSet, issuer: str, resource: str, **options: Unpack[VerifyOptions]
 ) -> VerifiedJwt[AccessTokenClaims]:
-    """Verify an RFC 9068 access token for ``resource``; raises ``InvalidToken``."""
-    return verify_jwt(
-        token,
-        ACCESS_TOKEN,
-        keys=keys,
-        issuer=issuer,
-        audience=resource,
-        now=now,
-        leeway=leeway,
-        max_lifetime=max_lifetime,
-        max_bytes=max_bytes,
-        allow_cnf=allow_cnf,
-    )
+    """Verify an RFC 9068 access token for ``resource``; raises ``InvalidToken``.
+    ``options``: :class:`VerifyOptions`."""
+    return verify_jwt(token, ACCESS_TOKEN, keys=keys, issuer=issuer, audience=resource, **options)
 
 
 def verify_id_token(
@@ -304,29 +274,18 @@ def verify_id_token(
     keys: JwkSet,
     issuer: str,
     client_id: str,
-    now: float | None = None,
-    leeway: int = DEFAULT_LEEWAY,
-    max_lifetime: int = DEFAULT_MAX_ID_TOKEN_LIFETIME,
-    max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
     error: type[OAuthError] = InvalidRequest,
+    **options: Unpack[VerifyOptions],
 ) -> VerifiedJwt[IdTokenClaims]:
     """Verify an OIDC ID token issued to ``client_id`` (``aud`` contains it, ``azp`` agrees).
 
     Raises ``error`` (``invalid_request`` by default: RFC 8693 §2.2.2 for a
     subject token). Access tokens, ID-JAGs and DPoP proofs are refused by ``typ``.
+    ``options``: :class:`VerifyOptions` (``allow_cnf`` does not apply).
     """
     profile = ID_TOKEN if error is InvalidRequest else _id_token_profile(error)
-    verified = verify_jwt(
-        token,
-        profile,
-        keys=keys,
-        issuer=issuer,
-        audience=client_id,
-        now=now,
-        leeway=leeway,
-        max_lifetime=max_lifetime,
-        max_bytes=max_bytes,
-    )
+    options.pop("allow_cnf", None)
+    verified = verify_jwt(token, profile, keys=keys, issuer=issuer, audience=client_id, **options)
     claims = verified.claims
     several = isinstance(claims.aud, list) and len(claims.aud) > 1
     if (several and claims.azp is None) or (claims.azp is not None and claims.azp != client_id):

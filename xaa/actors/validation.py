@@ -19,13 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from .. import spec
 from ..errors import InvalidRequest
 from ..jose import DEFAULT_MAX_TOKEN_BYTES, parse_compact
 from ..keys import JwkSet
-from ..models import AccessTokenClaims, Actor, NonEmpty
+from ..models import AccessTokenClaims, Actor, NonEmpty, RegisteredClaims
 from ..tokens import DEFAULT_LEEWAY, JwtProfile, verify_parsed
 from .spiffe import InvalidSpiffeId, SpiffeId, check_trust_domain, looks_like_spiffe
 
@@ -35,16 +33,9 @@ HARD_MAX_DEPTH = 8
 ACTOR_TOKEN_TYPES = frozenset({spec.TOKEN_TYPE_JWT, spec.TOKEN_TYPE_ACCESS_TOKEN})
 
 
-class WorkloadJwtClaims(BaseModel):
+class WorkloadJwtClaims(RegisteredClaims):
     """Claims of a workload-identity JWT (JWT-SVID §3); ``iss`` and ``iat`` are required here."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", strict=True)
-    iss: NonEmpty
-    sub: NonEmpty
-    aud: NonEmpty | list[NonEmpty]
-    exp: int
-    iat: int
-    nbf: int | None = None
     jti: NonEmpty | None = None
 
 
