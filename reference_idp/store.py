@@ -91,9 +91,8 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest.hex(), digest_hex)
 
 
-def token_hash(value: str) -> str:
-    """Stored form of a session id or code (SHA-256 hex)."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+# Session ids and codes are stored as refresh tokens are: xaa.idp.hash_refresh_token.
+token_hash = hash_refresh_token
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,9 +30,9 @@ from ..actors import ActorDecision, narrow_scope
 from ..audit import AuditEvent, AuditSink, AuditTrace
 from ..client_auth import (
     AuthenticatedClient,
+    ClientAuthenticationStep,
     ClientStore,
     attempted_client_id,
-    authenticate_client,
 )
 from ..dpop_server import DpopProofVerifier
 from ..errors import (
@@ -148,7 +148,7 @@ def _authorization_details(raw: str | None) -> tuple[dict[str, Any], ...] | None
 
 
 @dataclass
-class TokenExchangeEndpoint:
+class TokenExchangeEndpoint(ClientAuthenticationStep):
     """Issues ID-JAGs at the IdP token endpoint (draft §4.3). Sans-I/O: bytes in, bytes out.
 
     ``subject_validators`` adds subject token types (e.g. ``saml2``) to the
@@ -254,20 +254,6 @@ class TokenExchangeEndpoint:
     def parse(body: bytes) -> Form:
         """RFC 6749 §3.2: a form; repeats rejected (``resource`` and ``audience`` counted)."""
         return parse_form(body, repeatable=REPEATABLE)
-
-    def authenticate(
-        self, headers: Mapping[str, str], form: Form, now: float
-    ) -> AuthenticatedClient:
-        """Confidential clients only (draft §8.1); suspended clients fail here."""
-        return authenticate_client(
-            headers,
-            form,
-            clients=self.clients,
-            issuer=self.issuer,
-            replay=self.replay,
-            now=now,
-            lenient_basic=self.lenient_basic,
-        )
 
     def check_request(self, form: Form) -> ExchangeRequest:
         """Grant type, requested token type and the required parameters (draft §4.3)."""

@@ -52,9 +52,9 @@ from .. import spec
 from ..audit import AuditEvent, AuditSink, AuditTrace
 from ..client_auth import (
     AuthenticatedClient,
+    ClientAuthenticationStep,
     ClientStore,
     attempted_client_id,
-    authenticate_client,
 )
 from ..dpop import bind_decision
 from ..dpop_server import DpopProofVerifier
@@ -147,8 +147,9 @@ class IssuedAccessToken:
 
 
 @dataclass
-class JwtBearerEndpoint:
-    """Configuration and steps of the jwt-bearer token endpoint (draft §4.4)."""
+class JwtBearerEndpoint(ClientAuthenticationStep):
+    """Configuration and steps of the jwt-bearer token endpoint (draft §4.4); step 2, client
+    authentication, is :meth:`ClientAuthenticationStep.authenticate`."""
 
     issuer: str
     token_endpoint: str
@@ -168,6 +169,7 @@ class JwtBearerEndpoint:
     leeway: int = DEFAULT_LEEWAY
     max_id_jag_lifetime: int = DEFAULT_MAX_ID_JAG_LIFETIME
     max_assertion_bytes: int = DEFAULT_MAX_TOKEN_BYTES
+    lenient_basic: bool = True  # Basic credentials some SDKs do not form-urlencode
 
     def __post_init__(self) -> None:
         if not self.resources:
@@ -221,21 +223,6 @@ class JwtBearerEndpoint:
         if spec.P_ASSERTION not in form:
             raise InvalidRequest(detail="assertion missing")
         return form
-
-    def authenticate(
-        self, headers: Mapping[str, str], form: Form, now: float
-    ) -> AuthenticatedClient:
-        """Step 2: client authentication (RFC 6749 §2.3, RFC 7523 §3)."""
-        return authenticate_client(
-            headers,
-            form,
-            clients=self.clients,
-            issuer=self.issuer,
-            replay=self.replay,
-            now=now,
-            lenient_basic=True,
-            leeway=self.leeway,
-        )
 
     def check_grant(self, client: AuthenticatedClient) -> None:
         """Step 3: the client may use jwt-bearer (RFC 6749 §5.2 ``unauthorized_client``);
