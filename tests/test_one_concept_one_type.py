@@ -38,3 +38,15 @@ def test_no_name_denotes_two_types_across_facades() -> None:
 def test_grant_is_the_idp_policy_decision_only() -> None:
     assert not hasattr(xaa.broker, "Grant")
     assert xaa.idp.Grant.__module__ == "xaa.idp.policy"
+
+
+def test_the_facade_exports_the_endpoints_and_declares_all() -> None:
+    import xaa
+
+    for name in ("JwtBearerEndpoint", "TokenExchangeEndpoint", "ResourceServer", "XaaError"):
+        assert name in xaa.__all__ and getattr(xaa, name) is not None
+    assert xaa.JwtBearerEndpoint is xaa.resource.JwtBearerEndpoint
+    assert xaa.TokenExchangeEndpoint is xaa.idp.TokenExchangeEndpoint
+    for name in [*FACADES, "xaa.adapters", "xaa.cli", "xaa.conformance", "xaa.stores"]:
+        module = importlib.import_module(name)
+        assert all(hasattr(module, attr) for attr in module.__all__), name

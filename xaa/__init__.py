@@ -13,6 +13,9 @@ from .client_auth import (
     authenticate_client,
     make_client_assertion,
 )
+
+# The endpoints, last: their packages import the core above (xaa.idp, xaa.resource).
+from .dpop_server import DpopProofVerifier, DpopVerifier
 from .errors import (
     AccessDenied,
     ConfigurationError,
@@ -42,6 +45,7 @@ from .errors import (
     json_response,
 )
 from .forms import Form, basic_header, encode_form, format_scope, parse_form, parse_scope
+from .idp.token_exchange import TokenExchangeEndpoint
 from .keys import (
     JwkSet,
     KeyRing,
@@ -69,6 +73,8 @@ from .models import (
     TokenResponse,
 )
 from .replay import ReplayStore, ReplayStoreUnavailable
+from .resource.access import ResourceServer
+from .resource.jwt_bearer import JwtBearerEndpoint
 from .tokens import (
     VerifiedJwt,
     issue_access_token,
@@ -97,6 +103,8 @@ __all__ = [
     "ClientStore",
     "ConfigurationError",
     "Confirmation",
+    "DpopProofVerifier",
+    "DpopVerifier",
     "ErrorResponse",
     "Form",
     "HttpResponse",
@@ -113,6 +121,7 @@ __all__ = [
     "InvalidTarget",
     "InvalidToken",
     "JwkSet",
+    "JwtBearerEndpoint",
     "JwtBearerRequest",
     "KeyRing",
     "KeyState",
@@ -126,11 +135,13 @@ __all__ = [
     "RemoteOAuthError",
     "ReplayStore",
     "ReplayStoreUnavailable",
+    "ResourceServer",
     "RotationRefused",
     "ServerError",
     "SignInFailed",
     "SigningKey",
     "TemporarilyUnavailable",
+    "TokenExchangeEndpoint",
     "TokenExchangeRequest",
     "TokenExchangeResponse",
     "TokenResponse",

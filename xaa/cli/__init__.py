@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "xaa.cli.token",
 )
 USAGE_ERROR = 2
+__all__ = ["build_parser", "describe", "main"]
 # The reference apps ship with the repository, not the library: imported lazily, by the
 # ``xaa idp`` and ``xaa resource`` commands only (docs/architecture.md).
 REFERENCE_APPS = ("reference_idp", "reference_resource")
