@@ -18,11 +18,11 @@ demo: $(STAMP)
 	$(BIN)/python -m demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check xaa reference_idp reference_resource tests bench demo examples conftest.py
-	$(BIN)/ruff format --check xaa reference_idp reference_resource tests bench demo examples conftest.py
+	$(BIN)/ruff check xaa reference_idp reference_resource reference_broker tests bench demo examples conftest.py
+	$(BIN)/ruff format --check xaa reference_idp reference_resource reference_broker tests bench demo examples conftest.py
 
 types: $(STAMP)
-	$(BIN)/mypy xaa reference_idp reference_resource demo examples
+	$(BIN)/mypy xaa reference_idp reference_resource reference_broker demo examples
 
 unit: $(STAMP)
 	$(BIN)/coverage erase

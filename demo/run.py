@@ -20,6 +20,7 @@ from xaa.client import ClientConfig, ClientCredentials, IdpConfig
 
 from .actors import run_actor_demo
 from .broker import run_broker_demo
+from .broker_service import run_broker_service_demo
 from .dpop import run_dpop_demo
 from .saml import run_saml_demo
 from .show import abridged, decoded, step, title
@@ -94,4 +95,6 @@ def main() -> int:
         run_actor_demo(*urls)
     title("Credential broker: XAA where the app supports it, plain OAuth where it does not")
     run_broker_demo()  # starts its own IdP, chat app and legacy chat app
+    title("The broker as a service: an agent with a JWT-SVID, alice's pages, her revocation")
+    run_broker_service_demo()  # its own IdP, chat, legacy chat and broker service (9800)
     return 0

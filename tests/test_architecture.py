@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "xaa"
 OUTER_LAYERS = ("adapters", "cli", "conformance")
 CORE_THIRD_PARTY = {"pydantic", "joserfc"}
-REPOSITORY_ONLY = {"reference_idp", "reference_resource", "demo", "examples", "tests", "bench"}
+REFERENCE_APPS = {"reference_idp", "reference_resource", "reference_broker"}
+REPOSITORY_ONLY = {*REFERENCE_APPS, "demo", "examples", "tests", "bench"}
 
 
 @dataclass(frozen=True)
@@ -126,11 +127,7 @@ def test_the_library_never_imports_repository_only_code() -> None:
         top = imp.target.split(".")[0]
         if top not in REPOSITORY_ONLY:
             continue
-        lazy_reference_app = (
-            layer(imp.module) == "cli"
-            and imp.lazy
-            and top in {"reference_idp", "reference_resource"}
-        )
+        lazy_reference_app = layer(imp.module) == "cli" and imp.lazy and top in REFERENCE_APPS
         if not lazy_reference_app:
             wrong.append(f"{imp.module}:{imp.line} imports {imp.target}")
     assert wrong == []
@@ -139,4 +136,4 @@ def test_the_library_never_imports_repository_only_code() -> None:
 def test_only_the_library_and_the_reference_apps_are_installed() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     include = config["tool"]["setuptools"]["packages"]["find"]["include"]
-    assert sorted(include) == ["reference_idp*", "reference_resource*", "xaa*"]
+    assert sorted(include) == sorted(["xaa*", *(f"{app}*" for app in REFERENCE_APPS)])

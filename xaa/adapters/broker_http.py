@@ -38,6 +38,25 @@ from .vault import Keyring, SecretVault, SqliteVaultBackend
 DEFAULT_TIMEOUT = 10.0
 
 
+def sqlite_config(
+    path: str | Path,
+    apps: Iterable[AppConfig],
+    *,
+    keyring: Keyring | None = None,
+    idp: IdpConfig | None = None,
+    sessions: SessionSource | None = None,
+) -> BrokerConfig:
+    """Vault, attribution log and kill switch in the SQLite file ``path``."""
+    return BrokerConfig(
+        apps={app.name: app for app in apps},
+        vault=SecretVault(keyring or Keyring.from_environment(), SqliteVaultBackend(path)),
+        revocations=SqliteRevocationList(path),
+        log=SqliteAttributionLog(path),
+        idp=idp,
+        sessions=sessions or MemorySessions(),
+    )
+
+
 def _scopes(scopes: Iterable[str] | str | None) -> frozenset[str]:
     return parse_scope(scopes) if isinstance(scopes, str) else frozenset(scopes or ())
 
@@ -62,15 +81,9 @@ class Broker:
         http: httpx.AsyncClient | None = None,
     ) -> Broker:
         """Vault, log and kill switch in one SQLite file; keys from the environment by default."""
-        config = BrokerConfig(
-            apps={app.name: app for app in apps},
-            vault=SecretVault(keyring or Keyring.from_environment(), SqliteVaultBackend(path)),
-            revocations=SqliteRevocationList(path),
-            log=SqliteAttributionLog(path),
-            idp=idp,
-            sessions=sessions or MemorySessions(),
+        return cls(
+            sqlite_config(path, apps, keyring=keyring, idp=idp, sessions=sessions), http=http
         )
-        return cls(config, http=http)
 
     @property
     def config(self) -> BrokerConfig:
@@ -127,11 +140,21 @@ class Broker:
         return pending.url
 
     async def complete_authorization(
-        self, state: str | None, code: str | None, issuer: str | None = None
+        self,
+        state: str | None,
+        code: str | None,
+        issuer: str | None = None,
+        *,
+        person: str | None = None,
     ) -> BrokeredToken:
         """The callback: validate ``state`` (and ``iss``, RFC 9207), redeem ``code``, vault
-        the refresh token."""
-        return await run_async(self.flow.complete_flow(state, code, issuer), self._send)
+        the refresh token. ``person``: the signed-in person, who must own the request."""
+        flow = self.flow.complete_flow(state, code, issuer, person=person)
+        return await run_async(flow, self._send)
+
+    async def strategy(self, app: str) -> Strategy:
+        """How ``app``'s tokens are minted (configured, else discovered)."""
+        return await run_async(self.flow.strategy_flow(app), self._send)
 
     async def revoke(self, kind: TargetKind, value: str) -> RevocationReport:
         """The kill switch for a ``person``, an ``agent`` or an ``app``.
@@ -148,6 +171,12 @@ class Broker:
             return await self._send(request)
         except httpx.HTTPError:
             return HttpResponse(503, {}, b"")
+
+    async def forget_grant(self, person: str, app: str) -> bool:
+        """``person`` disconnects ``app``: the vaulted grant is deleted and revoked at the app
+        (RFC 7009) where it can be; True when the app confirmed."""
+        flow = self.flow.forget_grant_flow(person, app)
+        return await run_async(flow, self._send_or_unavailable)
 
     def lift(self, kind: TargetKind, value: str) -> bool:
         """Lift a revocation (new grants are needed: the vault slots are gone)."""

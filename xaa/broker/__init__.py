@@ -23,12 +23,14 @@ from .flow import (
     MemorySessions,
     RevocationReport,
     SessionSource,
+    SessionStore,
 )
 from .killswitch import MemoryRevocationList, RevocationList, RevocationTarget, covering
 from .oauth import (
     IssuedTokens,
     PendingAuthorization,
     PendingAuthorizations,
+    PendingStore,
     authorization_request,
     client_credentials_request,
     code_exchange_request,
@@ -59,6 +61,7 @@ __all__ = [
     "MintRecord",
     "PendingAuthorization",
     "PendingAuthorizations",
+    "PendingStore",
     "RevocationList",
     "RevocationReport",
     "RevocationTarget",
@@ -66,6 +69,7 @@ __all__ = [
     "ScopeExceedsGrant",
     "SecretKind",
     "SessionSource",
+    "SessionStore",
     "Slot",
     "Strategy",
     "UnknownApp",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 from .. import spec
 from ..client import (
@@ -48,6 +48,7 @@ from .oauth import (
     IssuedTokens,
     PendingAuthorization,
     PendingAuthorizations,
+    PendingStore,
     authorization_request,
     client_credentials_request,
     code_exchange_request,
@@ -70,6 +71,16 @@ class SessionSource(Protocol):
 
     def session(self, person: str) -> IdentitySession | None:
         """The session of ``person``, ``None`` when they have not signed in."""
+        ...
+
+
+@runtime_checkable
+class SessionStore(SessionSource, Protocol):
+    """A :class:`SessionSource` that hands out copies: what the XAA leg changes (a refreshed
+    ID token, a rotated or dropped IdP refresh token) is written back with :meth:`keep`."""
+
+    def keep(self, person: str, session: IdentitySession) -> None:
+        """Store ``session`` as ``person``'s sign-in."""
         ...
 
 
@@ -139,6 +150,7 @@ class BrokerConfig:
     sessions: SessionSource = field(default_factory=MemorySessions)
     clock: Callable[[], float] = field(default=time.time, repr=False)
     skew: float = DEFAULT_SKEW
+    pending: PendingStore | None = None  # None: this process's memory
 
 
 class BrokerFlow:
@@ -147,7 +159,7 @@ class BrokerFlow:
     def __init__(self, config: BrokerConfig) -> None:
         self.config = config
         self.metadata = MetadataCache()
-        self.pending = PendingAuthorizations()
+        self.pending: PendingStore = config.pending or PendingAuthorizations()
         self._cache: dict[BrokerCacheKey, BrokeredToken] = {}
 
     # -- lookups ------------------------------------------------------------------
@@ -202,6 +214,12 @@ class BrokerFlow:
             access = yield from self._client_credentials(app, meta, scopes)
         return self._minted(access, person, agent, app_name, strategy, scopes)
 
+    def strategy_flow(self, app_name: str) -> Flow[Strategy]:
+        """The strategy :meth:`access_token_flow` will use for ``app_name`` (discovery first)."""
+        app = self.app(app_name)
+        meta = yield from self._metadata(app)
+        return choose_strategy(app, meta)
+
     def authorization_url(
         self, person: str, app_name: str, scopes: frozenset[str], agent: str | None = None
     ) -> Flow[PendingAuthorization]:
@@ -227,15 +245,25 @@ class BrokerFlow:
         return pending
 
     def complete_flow(
-        self, state: str | None, code: str | None, issuer: str | None = None
+        self,
+        state: str | None,
+        code: str | None,
+        issuer: str | None = None,
+        *,
+        person: str | None = None,
     ) -> Flow[BrokeredToken]:
         """The callback (RFC 6749 §4.1.2): check ``state``, redeem ``code``, vault the grant.
 
         ``issuer``: the response's ``iss`` (RFC 9207 §2.4, against mix-up): when
         present it must equal the app's issuer; an AS advertising
         ``authorization_response_iss_parameter_supported`` must send it.
+        ``person``: the person signed in to the browser that brought the callback;
+        when given, the request must be theirs (RFC 6749 §10.12: the grant lands
+        in the vault slot of the person who started it, never another's).
         """
         pending = self.pending.take(state, self.config.clock())
+        if person is not None and pending.person != person:
+            raise InvalidRequest("Unknown or expired authorization request.", detail="other person")
         if not code:
             raise InvalidRequest("The authorization response has no code.", detail="no code")
         self.check_not_revoked(pending.person, pending.agent, pending.app)
@@ -301,6 +329,7 @@ class BrokerFlow:
         )
         xaa = XaaFlow(client)
         xaa.metadata = self.metadata
+        before = (session.id_token, session.refresh_token)
         try:
             token: AccessToken = yield from xaa.token_flow(
                 app.resource,
@@ -316,7 +345,31 @@ class BrokerFlow:
             raise AuthorizationRequired(
                 app.name, Strategy.XAA, reauth.authorization_url, reauth.reason
             ) from None
+        finally:
+            self._write_back(person, session, before)
         return token
+
+    def _write_back(
+        self, person: str, session: IdentitySession, before: tuple[str | None, str | None]
+    ) -> None:
+        """Keep a refreshed ID token or a rotated IdP refresh token in a :class:`SessionStore`.
+
+        A token the flow dropped after a refusal is not dropped from the store: the
+        refusal may concern the request (an actor token, a scope), not the sign-in; a
+        sign-in the IdP really ended is refused again at the next call.
+        """
+        sessions = self.config.sessions
+        id_token = session.id_token or before[0]
+        refresh_token = session.refresh_token or before[1]
+        if (id_token, refresh_token) == before or not isinstance(sessions, SessionStore):
+            return
+        kept = IdentitySession(
+            id_token=id_token,
+            refresh_token=refresh_token,
+            subject=session.subject,
+            subject_token_type=session.subject_token_type,
+        )
+        sessions.keep(person, kept)
 
     def _refresh(
         self,
@@ -466,6 +519,50 @@ class BrokerFlow:
             else:
                 failed += 1
         return RevocationReport(target, slots_deleted, len(dropped), pending, revoked, failed)
+
+    def drop_cached(
+        self, person: str, *, agent: str | None = None, app: str | None = None
+    ) -> list[BrokeredToken]:
+        """Forget this process's cached tokens for ``person`` (and ``agent``/``app`` if given)."""
+        keys = [
+            k
+            for k in self._cache
+            if k.person == person
+            and (agent is None or k.agent == agent)
+            and (app is None or k.app == app)
+        ]
+        return [self._cache.pop(k) for k in keys]
+
+    def forget_grant_flow(self, person: str, app_name: str) -> Flow[bool]:
+        """``person`` disconnects ``app_name``: delete the vaulted grant, drop cached tokens
+        and pending requests, then revoke the refresh token at the app (RFC 7009 §2.1)
+        when it advertises a ``revocation_endpoint``. True when the app confirmed."""
+        app = self.app(app_name)
+        slot = Slot(SecretKind.REFRESH_TOKEN, person, app_name)
+        try:
+            entry = self.config.vault.get(slot)
+        except VaultIntegrityError:
+            entry = None  # unreadable: deleted all the same
+        self.config.vault.delete(slot)
+        self.drop_cached(person, app=app_name)
+        self.pending.drop(person, None, app_name)
+        if entry is None:
+            return False
+        try:
+            meta = yield from self._metadata(app)
+        except ProtocolViolation:
+            return False
+        if meta.revocation_endpoint is None:
+            return False
+        response = yield revocation_request(
+            meta.revocation_endpoint,
+            app.credentials(self._client_secret(app)),
+            issuer=meta.issuer,
+            token=entry.secret,
+            token_type_hint=spec.P_REFRESH_TOKEN,
+            now=self.config.clock(),
+        )
+        return revocation_succeeded(response)
 
     def lift(self, target: RevocationTarget) -> bool:
         """Lift a revocation; new grants are needed (vault slots are gone)."""

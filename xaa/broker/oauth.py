@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
 from .. import rules, spec
@@ -88,6 +89,27 @@ def authorization_request(
         resource,
         now + ttl,
     )
+
+
+class PendingStore(Protocol):
+    """Where outstanding authorization requests wait for their callback (RFC 6749 §4.1.2).
+
+    :class:`PendingAuthorizations` keeps them in one process's memory; a store
+    shared by processes (SQLite, Redis: :mod:`xaa.adapters.broker_shared`) lets
+    the callback land on another worker or host.
+    """
+
+    def add(self, pending: PendingAuthorization, now: float) -> None:
+        """Keep ``pending`` until its expiry."""
+        ...
+
+    def take(self, state: str | None, now: float) -> PendingAuthorization:
+        """The request ``state`` names, removed; unknown or expired is ``invalid_request``."""
+        ...
+
+    def drop(self, person: str | None, agent: str | None, app: str | None) -> int:
+        """Forget requests matching every given name; the count dropped."""
+        ...
 
 
 class PendingAuthorizations:

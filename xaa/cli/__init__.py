@@ -30,7 +30,7 @@ USAGE_ERROR = 2
 __all__ = ["build_parser", "describe", "main"]
 # The reference apps ship with the repository, not the library: imported lazily, by the
 # ``xaa idp`` and ``xaa resource`` commands only (docs/architecture.md).
-REFERENCE_APPS = ("reference_idp", "reference_resource")
+REFERENCE_APPS = ("reference_idp", "reference_resource", "reference_broker")
 
 
 class OneLineParser(argparse.ArgumentParser):

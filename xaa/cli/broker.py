@@ -1,4 +1,9 @@
-"""``xaa broker``: keys, the attribution log, the kill switch, key rotation.
+"""``xaa broker``: the service, keys, the attribution log, the kill switch, key rotation.
+
+- ``xaa broker serve --config FILE [--host] [--port] [--workers N]``: the broker service
+  (``reference_broker``; uvicorn workers share state through the store only)
+- ``xaa broker config --template`` / ``--check FILE``: a commented starting file; validation
+  with ``FILE:LINE: message`` errors (exit 2) or one OK line (exit 0)
 
 The broker's state is one SQLite file (``--db``, default ``./xaa-broker.sqlite3``);
 vault keys come from ``XAA_BROKER_KEYS`` or ``XAA_BROKER_KEY_FILE``.
@@ -28,6 +33,19 @@ def register(subparsers: Any) -> None:
     """Add ``xaa broker ...``."""
     broker = subparsers.add_parser("broker", help="credential broker: log, revoke, keys")
     sub = broker.add_subparsers(dest="broker_command", required=True)
+
+    serve = sub.add_parser("serve", help="run the broker service (token API and people's pages)")
+    serve.add_argument("--config", required=True, help="the service's TOML file")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: public_url's port")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.set_defaults(func=_serve)
+
+    config = sub.add_parser("config", help="a configuration template, or check a file")
+    which = config.add_mutually_exclusive_group(required=True)
+    which.add_argument("--template", action="store_true", help="print a commented template")
+    which.add_argument("--check", metavar="FILE", help="validate FILE (exit 2 on problems)")
+    config.set_defaults(func=_config_command)
 
     keygen = sub.add_parser("keygen", help="print a new vault key line (kid:key)")
     keygen.add_argument("--kid", default="k1")
@@ -59,6 +77,62 @@ def register(subparsers: Any) -> None:
     _db(secret)
     secret.add_argument("app")
     secret.set_defaults(func=_set_secret)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from reference_broker.app import CONFIG_ENV
+    from reference_broker.config import load_config
+    from reference_broker.config_check import check_file
+
+    from ..adapters.vault import Keyring
+
+    problems = check_file(args.config)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 2
+    if args.workers < 1:
+        raise SystemExit("--workers must be at least 1")
+    config = load_config(args.config)
+    Keyring.from_environment()  # refuse to start without vault keys, before any worker
+    if not config.idp.secret():
+        raise SystemExit(f"{args.config}: idp.client_secret_env names an unset variable")
+    port = args.port or urlsplit(config.public_url).port or 9800
+    os.environ[CONFIG_ENV] = str(Path(args.config).resolve())
+    uvicorn.run(
+        "reference_broker.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+def _config_command(args: argparse.Namespace) -> int:
+    from reference_broker.config import load_config
+    from reference_broker.config_check import check_file, template_text
+
+    if args.template:
+        print(template_text(), end="")
+        return 0
+    problems = check_file(args.check)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 2
+    config = load_config(args.check)
+    print(
+        f"{args.check}: OK (public_url {config.public_url}, {len(config.apps)} apps, "
+        f"{len(config.agents)} agents, {len(config.trust_domains)} trust domains)"
+    )
+    return 0
 
 
 def _db(cmd: argparse.ArgumentParser) -> None:
@@ -114,7 +188,14 @@ def _config(path: str | None, db: str) -> BrokerConfig:
 
     apps = []
     if path:
-        apps = app_configs(tomllib.loads(Path(path).read_text()).get("apps", []))
+        data = tomllib.loads(Path(path).read_text())
+        if "public_url" in data:  # the service's file (xaa broker serve)
+            from reference_broker.config import load_config
+
+            service = load_config(path)
+            apps = [a.app_config(service.base) for a in service.apps]
+        else:
+            apps = app_configs(data.get("apps", []))
     return BrokerConfig(
         apps={app.name: app for app in apps},
         vault=sqlite_vault(db),

@@ -1,0 +1,1 @@
+"""The reference credential broker service (``xaa broker serve``; docs/broker.md)."""

@@ -1,0 +1,10 @@
+"""Fixtures: the anyio backend (asyncio) for the browser test."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
