@@ -103,6 +103,21 @@ class AuditTrace:
     requested_scope: str | None = None
     requested_resource: list[str] = field(default_factory=list)
 
+    def event(self, event: str, decision: Literal["issued", "denied"], **fields: Any) -> AuditEvent:
+        """The :class:`AuditEvent` of this request: the traced fields, then ``fields``
+        (which win)."""
+        traced: dict[str, Any] = {
+            "client_id": self.client_id,
+            "issuer": self.issuer,
+            "subject": self.subject,
+            "audience": self.audience,
+            "jti": self.jti,
+            "actors": self.actors,
+            "requested_scope": self.requested_scope,
+            "requested_resource": self.requested_resource,
+        }
+        return AuditEvent(event=event, decision=decision, **(traced | fields))
+
     def attempted(self) -> dict[str, Any]:
         """``{"attempted_client_id": ...}`` for a refused client authentication, else ``{}``."""
         if self.attempted_client_id is None:

@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from .. import spec
 from ..actors import ActorDecision, narrow_scope
-from ..audit import AuditEvent, AuditSink, AuditTrace
+from ..audit import AuditSink, AuditTrace
 from ..client_auth import (
     AuthenticatedClient,
     ClientAuthenticationStep,
@@ -462,19 +462,14 @@ class TokenExchangeEndpoint(ClientAuthenticationStep):
         claims: IdJagClaims | None = None,
         grant: Grant | None = None,
     ) -> None:
-        event = AuditEvent(
+        event = trace.event(
+            AUDIT_EVENT,
+            decision,
             time=now,
-            event=AUDIT_EVENT,
-            decision=decision,
             reason=reason,
             issuer=self.issuer,
-            subject=trace.subject,
-            client_id=trace.client_id,
-            audience=trace.audience,
             actors=claims.act.chain() if claims and claims.act else [],
-            requested_scope=trace.requested_scope,
             granted_scope=claims.scope if claims else None,
-            requested_resource=trace.requested_resource,
             granted_resource=list(grant.resources) if grant else [],
             jti=claims.jti if claims else None,
             extra=(

@@ -49,7 +49,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .. import spec
-from ..audit import AuditEvent, AuditSink, AuditTrace
+from ..audit import AuditSink, AuditTrace
 from ..client_auth import (
     AuthenticatedClient,
     ClientAuthenticationStep,
@@ -91,6 +91,7 @@ from .trust import TrustRegistry
 
 # Claims naming the IdP that vouched for the subject (documented in docs/resource.md).
 DEFAULT_ACCESS_TOKEN_LIFETIME = 900
+AUDIT_EVENT = "jwt_bearer"
 
 # Public ``error_description`` of the invalid_grant refusals a client can act on
 # (RFC 6749 §5.2, docs/errors.md): each says which check failed, none carries token
@@ -263,19 +264,14 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
         self.check_replay(jag, client_id, now)
         issued = self.issue(jag, client_id, account, granted, jkt, now)
         self.audit.emit(
-            AuditEvent(
-                event="jwt_bearer",
-                decision="issued",
+            trace.event(
+                AUDIT_EVENT,
+                "issued",
                 client_id=client_id,
                 audience=self.issuer,
                 granted_scope=format_scope(granted.scopes),
                 granted_resource=list(granted.resources),
                 extra={"account": account.id, "access_token_jti": issued.claims.jti},
-                issuer=trace.issuer,
-                subject=trace.subject,
-                jti=trace.jti,
-                actors=trace.actors,
-                requested_scope=trace.requested_scope,
             )
         )
         return issued
@@ -488,17 +484,11 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
         """Emit the audit event of a refused request."""
         trace = trace or AuditTrace()
         self.audit.emit(
-            AuditEvent(
-                event="jwt_bearer",
-                decision="denied",
+            trace.event(
+                AUDIT_EVENT,
+                "denied",
                 reason=f"{exc.error}: {exc.detail}"[:300],
                 audience=self.issuer,
-                client_id=trace.client_id,
-                issuer=trace.issuer,
-                subject=trace.subject,
-                jti=trace.jti,
-                actors=trace.actors,
-                requested_scope=trace.requested_scope,
                 extra=trace.attempted(),
             )
         )
