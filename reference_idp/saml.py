@@ -83,6 +83,10 @@ def save_signing_credentials(store: Store, key_pem: str, cert_pem: str, now: flo
         )
 
 
+class SsoRefused(Exception):
+    """A ``/saml/sso`` request the IdP refuses; the message is the error page's text."""
+
+
 class StoreRefreshTokens:
     """:class:`xaa.idp.RefreshTokenIssuer` over the IdP's SQLite refresh tokens."""
 
@@ -164,19 +168,19 @@ class SamlIdp:
             body, media_type=MEDIA_TYPE_METADATA, headers={"cache-control": "max-age=60"}
         )
 
-    def begin(self, params: Mapping[str, str]) -> dict[str, Any] | str:
-        """The pending sign-in for ``/saml/sso``, or why it is refused."""
+    def begin(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """The pending sign-in for ``/saml/sso``; raises :class:`SsoRefused` saying why not."""
         sp = self.service_providers.get(params.get("sp", ""))
         if sp is None:
-            return "Unknown SAML service provider."
+            raise SsoRefused("Unknown SAML service provider.")
         acs = params.get("acs", sp.acs_urls[0])
         if acs not in sp.acs_urls:
-            return "Unknown assertion consumer service URL."
+            raise SsoRefused("Unknown assertion consumer service URL.")
         if len(params.get("RelayState", "").encode("utf-8")) > MAX_RELAY_STATE:
-            return "RelayState is too long."
+            raise SsoRefused("RelayState is too long.")
         record = self.store.client_record(sp.client_id)
         if record is None or record.status != "active":
-            return "This service provider is not allowed to sign users in."
+            raise SsoRefused("This service provider is not allowed to sign users in.")
         return {
             "client_id": sp.client_id,
             PENDING_KEY: sp.entity_id,
@@ -264,9 +268,10 @@ def saml_routes(saml: SamlIdp, *, resume: Resume) -> list[Route]:
         params = {k: request.query_params.get(k) for k in ("sp", "acs", "RelayState")}
         if any(len(request.query_params.getlist(k)) > 1 for k in params):
             return HTMLResponse(error_page("A parameter is repeated."), status_code=400)
-        pending = saml.begin({k: v for k, v in params.items() if v})
-        if isinstance(pending, str):
-            return HTMLResponse(error_page(pending), status_code=400)
+        try:
+            pending = saml.begin({k: v for k, v in params.items() if v})
+        except SsoRefused as exc:
+            return HTMLResponse(error_page(str(exc)), status_code=400)
         return resume(request, pending)
 
     return [

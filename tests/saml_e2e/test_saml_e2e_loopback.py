@@ -254,3 +254,15 @@ def test_name_id_format_is_configurable(tmp_path: Path) -> None:
             assert response.status_code == 200, response.text
     finally:
         store.close()
+
+
+def test_sso_refusals_are_typed_and_shown_as_a_400_page(stack: DemoStack) -> None:
+    """The SAML IdP's begin step raises SsoRefused (no error strings told apart by type);
+    the page shows its message with status 400."""
+    cases = [
+        ({"sp": "https://unknown-sp.example"}, "Unknown SAML service provider."),
+        ({"sp": SP, "acs": "https://evil.example/acs"}, "Unknown assertion consumer service URL."),
+    ]
+    for params, message in cases:
+        page = httpx.get(stack.idp + "/saml/sso", params=params)
+        assert page.status_code == 400 and message in page.text
