@@ -1,6 +1,6 @@
 """The demo: the reference IdP and chat app on the embedded defaults, alice signs
 in through the real login form, the wiki client gets a token through both legs
-of XAA and uses the chat API; every hop is printed."""
+of XAA and uses the chat API, then the chat app's MCP server; every hop is printed."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from .actors import run_actor_demo
 from .broker import run_broker_demo
 from .broker_service import run_broker_service_demo
 from .dpop import run_dpop_demo
+from .mcp import run_mcp_demo
 from .saml import run_saml_demo
 from .show import abridged, decoded, step, title
 
@@ -97,4 +98,7 @@ def main() -> int:
     run_broker_demo()  # starts its own IdP, chat app and legacy chat app
     title("The broker as a service: an agent with a JWT-SVID, alice's pages, her revocation")
     run_broker_service_demo()  # its own IdP, chat, legacy chat and broker service (9800)
+    with tempfile.TemporaryDirectory(prefix="xaa-demo-") as tmp, servers(Path(tmp)) as urls:
+        title("MCP: an MCP client calls the chat app's tools at /mcp with an XAA token")
+        run_mcp_demo(*urls)
     return 0

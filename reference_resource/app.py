@@ -55,14 +55,8 @@ from xaa.adapters.starlette_resource import (
 from xaa.dpop import HmacNonceSource
 from xaa.dpop_server import DpopVerifier
 from xaa.resource import (
-    AccountResolver,
-    ClientGrant,
     JwtBearerEndpoint,
     ResourceServer,
-    ServedResource,
-    StaticGrantPolicy,
-    TrustedIssuer,
-    TrustRegistry,
     authorization_server_metadata,
     protected_resource_metadata,
     protected_resource_metadata_url,
@@ -71,9 +65,11 @@ from xaa.safejson import parse_json
 from xaa.stores import MemoryReplayStore
 from xaa.stores.sqlite import SqliteReplayStore
 
+from . import wiring
 from .activity import activity_routes
 from .code_flow import CodeFlow
-from .settings import CHANNELS, SCOPES, Settings
+from .mcp import mount_mcp
+from .settings import CHANNELS, Settings
 from .store import ChatStore
 
 log = logging.getLogger("reference_resource")
@@ -141,11 +137,6 @@ def _resource_metadata(
     )
 
 
-def _email_domains(settings: Settings, issuer: str) -> frozenset[str]:
-    """The e-mail domains ``issuer`` is authoritative for (docs/resource.md "Subjects")."""
-    return frozenset(d.lower() for i, d in settings.idp_email_domains if i == issuer)
-
-
 def create_app(
     settings: Settings, *, endpoint_type: type[JwtBearerEndpoint] = JwtBearerEndpoint
 ) -> Starlette:
@@ -156,30 +147,15 @@ def create_app(
     # Repeated unauthenticated denials become one counted row per window (docs/resource.md).
     audit = AggregatingAuditSink(ChatAuditSink(store))
     key = store.signing_key()
-    scopes = frozenset(SCOPES)
-    # wiki-at-chat authenticates with client_secret_basic, agent-at-chat with _post.
-    methods = (spec.AUTH_CLIENT_SECRET_BASIC, spec.AUTH_CLIENT_SECRET_POST)
-    clients = Clients(
-        [
-            RegisteredClient.with_secret(cid, secret, methods[i % 2])
-            for i, (cid, secret) in enumerate(settings.clients)
-        ]
-    )
+    scopes = frozenset(settings.api_scopes)
+    methods = wiring.auth_methods(settings)
+    clients = Clients(wiring.registered_clients(settings))
     code_grants = {spec.GRANT_AUTHORIZATION_CODE, spec.GRANT_REFRESH_TOKEN}
     grant_types = code_grants if settings.legacy else {*code_grants, spec.GRANT_JWT_BEARER}
     if settings.dpop and not settings.legacy:
         grant_types.add(spec.GRANT_JWT_DPOP)
-    grants = StaticGrantPolicy(
-        [ClientGrant(cid, grant_types=frozenset(grant_types)) for cid, _ in settings.clients]
-    )
-    trust = TrustRegistry(
-        [
-            TrustedIssuer(url, authoritative_email_domains=_email_domains(settings, url))
-            for url in dict.fromkeys(settings.trusted_idps)
-        ],
-        ttl=settings.idp_keys_ttl,
-        min_refresh_interval=settings.idp_min_refresh_interval,
-    )
+    grants = wiring.grant_policy(settings, grant_types)
+    trust = wiring.trust_registry(settings)
     replay = replay_store(settings)
     dpop = _dpop_verifier(settings, replay)
     endpoint = endpoint_type(
@@ -190,8 +166,9 @@ def create_app(
         grants=grants,
         trust=trust,
         replay=replay,
-        subjects=AccountResolver(store),
-        resources=[ServedResource(settings.resource, scopes, settings.dpop_required)],
+        subjects=wiring.account_resolver(settings, store),
+        resources=wiring.served_resources(settings),
+        default_resource=settings.resource,
         dpop=dpop,
         audit=audit,
         access_token_lifetime=settings.access_token_lifetime,
@@ -205,7 +182,7 @@ def create_app(
         resource=settings.resource,
         key=key,
         clients=clients,
-        client_ids=frozenset(cid for cid, _ in settings.clients),
+        client_ids=wiring.code_flow_clients(settings),
         scopes=scopes,
         access_token_lifetime=settings.access_token_lifetime,
         refresh_token_lifetime=settings.refresh_token_lifetime,
@@ -353,8 +330,11 @@ def create_app(
         Route("/api/channels/{channel}/messages", post_message, methods=["POST"]),
         *activity_routes(store, flow.throttle, settings.issuer),  # docs/console.md
     ]
+    chat_mcp = mount_mcp(settings, store, key, dpop, calls, audit)
     app = Starlette(
-        routes=routes, middleware=[Middleware(HttpEdge), Middleware(AuditAddressMiddleware)]
+        routes=[*routes, *chat_mcp.routes],
+        middleware=[Middleware(HttpEdge), Middleware(AuditAddressMiddleware)],
+        lifespan=chat_mcp.lifespan,
     )
     app.state.settings = settings
     app.state.store = store

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from xaa import RegisteredClient
 from xaa.actors import ActorRequirement
+from xaa.resource import ClientGrant, JitPolicy, TrustedIssuer
 
 DEFAULT_PORT = 9500
 LEGACY_PORT = 9600
@@ -58,11 +60,25 @@ class Settings:
     # (xaa.actors.ConfigResourceActorPolicy, docs/actors.md).
     actor_requirements: tuple[tuple[str, ActorRequirement], ...] = ()
     actor_default: ActorRequirement = "allow"
+    # From a configuration file (reference_resource.config); None: the demo world above.
+    registered_clients: tuple[RegisteredClient, ...] | None = None
+    client_grants: tuple[ClientGrant, ...] | None = None
+    trusted: tuple[TrustedIssuer, ...] | None = None
+    accounts: JitPolicy | None = None
+    api_scopes: tuple[str, ...] = SCOPES
+    # The MCP server at /mcp (reference_resource.mcp); empty scopes: not served.
+    mcp_scopes: tuple[str, ...] = SCOPES
+    mcp_dpop_required: bool = False
 
     @property
     def resource(self) -> str:
         """The chat API's resource identifier (RFC 8707)."""
         return self.issuer.rstrip("/") + "/api"
+
+    @property
+    def mcp_resource(self) -> str:
+        """The MCP server's resource identifier (RFC 8707, RFC 9728)."""
+        return self.issuer.rstrip("/") + "/mcp"
 
     @classmethod
     def make(

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import secrets
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
@@ -49,15 +49,23 @@ class RegisteredClient:
     secret_sha256: bytes | None = field(default=None, repr=False)
     keys: JwkSet | None = field(default=None, repr=False)
     active: bool = True
+    # Further methods the deployer registered for this client (RFC 7591 §2 names one; a
+    # deployment may allow more, e.g. while moving a client from a secret to keys).
+    also: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        if self.auth_method not in spec.CONFIDENTIAL_AUTH_METHODS:
-            raise ValueError("only confidential client authentication methods are allowed")
-        needs_keys = self.auth_method == spec.AUTH_PRIVATE_KEY_JWT
-        if needs_keys and not self.keys:
+        for method in self.methods:
+            if method not in spec.CONFIDENTIAL_AUTH_METHODS:
+                raise ValueError("only confidential client authentication methods are allowed")
+        if spec.AUTH_PRIVATE_KEY_JWT in self.methods and not self.keys:
             raise ValueError("private_key_jwt needs the client's public keys")
-        if not needs_keys and self.secret_sha256 is None:
+        if self.methods - {spec.AUTH_PRIVATE_KEY_JWT} and self.secret_sha256 is None:
             raise ValueError("a secret method needs a secret")
+
+    @property
+    def methods(self) -> frozenset[str]:
+        """Every authentication method this client may use."""
+        return frozenset({self.auth_method, *self.also})
 
     @classmethod
     def with_secret(
@@ -76,6 +84,29 @@ class RegisteredClient:
     ) -> RegisteredClient:
         """A ``private_key_jwt`` client with its public JWKS (algorithms pinned per key)."""
         return cls(client_id, spec.AUTH_PRIVATE_KEY_JWT, keys=JwkSet.from_jwks(jwks), active=active)
+
+    @classmethod
+    def with_methods(
+        cls,
+        client_id: str,
+        methods: Iterable[str],
+        *,
+        secret: str | None = None,
+        jwks: Mapping[str, Any] | None = None,
+        active: bool = True,
+    ) -> RegisteredClient:
+        """A client registered for several ``methods`` (a secret and/or a JWKS, as they need)."""
+        chosen = list(dict.fromkeys(methods))
+        if not chosen:
+            raise ValueError("at least one authentication method")
+        return cls(
+            client_id,
+            chosen[0],
+            secret_sha256=_digest(secret) if secret is not None else None,
+            keys=JwkSet.from_jwks(jwks) if jwks is not None else None,
+            active=active,
+            also=frozenset(chosen[1:]),
+        )
 
     def secret_matches(self, presented: str) -> bool:
         """Constant-time comparison of a presented secret with the stored digest."""
@@ -219,7 +250,7 @@ def _registered(clients: ClientStore, client_id: str, method: str, basic: bool) 
     client = clients.get_client(client_id)
     if client is None:
         raise _fail("unknown client", basic)
-    if client.auth_method != method:
+    if method not in client.methods:
         raise _fail("client registered for another authentication method", basic)
     if not client.active:
         raise _fail("client suspended", basic)

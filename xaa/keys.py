@@ -147,7 +147,16 @@ class VerificationKey:
 
     @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any], alg: str | None = None) -> VerificationKey:
-        """Import a public JWK; ``alg`` pins the algorithm when the JWK has none."""
+        """Import a public JWK; ``alg`` pins the algorithm when the JWK has none.
+
+        A key published for another use (``use`` other than ``sig``, or ``key_ops``
+        without ``verify``, RFC 7517 §4.2, §4.3) never verifies a signature.
+        """
+        if jwk.get("use", "sig") != "sig":
+            raise UnusableKey("the key is not published for signatures (use)")
+        ops = jwk.get("key_ops")
+        if ops is not None and (not isinstance(ops, list) or "verify" not in ops):
+            raise UnusableKey("the key is not published for verification (key_ops)")
         pinned = _pin_alg(jwk, alg)
         public = {k: v for k, v in jwk.items() if k in _PUBLIC_MEMBERS}
         key = _import(public)

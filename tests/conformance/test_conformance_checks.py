@@ -119,9 +119,18 @@ def test_the_test_idp_keeps_its_keys_in_a_keys_file(tmp_path: Path) -> None:
 
 def test_the_test_idp_publishes_public_keys_only() -> None:
     idp = TestIdp("http://127.0.0.1:9401")
-    assert jwks_problems(idp.jwks()) == []
-    assert idp.attacker_key.kid not in {k["kid"] for k in idp.jwks()["keys"]}
-    assert len(TestIdp("http://127.0.0.1:9401", extra_keys=False).jwks()["keys"]) == 2
+    plain = TestIdp("http://127.0.0.1:9401", extra_keys=False)
+    assert jwks_problems(plain.jwks()) == [] and len(plain.jwks()["keys"]) == 2
+    # The extra keys are deliberately wrong (xaa/conformance/resource_as/key_confusion.py):
+    # a symmetric key (its secret is public once published) and a kid shared by two keys.
+    assert jwks_problems(idp.jwks()) == [
+        "duplicate kid",
+        "a symmetric key",
+        "private members ['k']",
+    ]
+    asymmetric = [k for k in idp.jwks()["keys"] if k["kty"] != "oct"]
+    assert jwks_problems({"keys": asymmetric}) == ["duplicate kid"]
+    assert idp.attacker_key.kid not in {k.get("kid") for k in idp.jwks()["keys"]}
     assert idp.metadata()["jwks_uri"] == "http://127.0.0.1:9401/jwks.json"
 
 

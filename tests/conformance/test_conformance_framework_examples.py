@@ -115,8 +115,15 @@ def test_plain_authlib_id_jag_grant_breaks_these_rules(
             "ras-rejects-aud-array-with-two-values",
             "ras-rejects-two-client-authentication-methods",
             "ras-rejects-requested-resource-not-in-id-jag",
+            # The key confusion the suite used to miss: HS256 with the JWKS's `oct` key.
+            "ras-rejects-hs256-with-symmetric-key-from-jwks",
         ],
-        "SHOULD": ["ras-rejects-exp-before-iat", "ras-rejects-resource-not-served"],
+        "SHOULD": [
+            "ras-rejects-exp-before-iat",
+            "ras-rejects-resource-not-served",
+            "ras-rejects-token-without-kid-when-several-keys",
+            "ras-rejects-kid-shared-by-two-keys",
+        ],
         "best-practice": [
             "ras-rate-limits-jwks-refresh-on-unknown-kid",
             "ras-rejects-duplicate-claim-member",

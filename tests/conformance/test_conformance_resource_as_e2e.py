@@ -165,8 +165,21 @@ def test_cli_test_idp_serves_metadata_and_jwks(tmp_path: Path) -> None:
             time.sleep(0.1)
         assert metadata["issuer"] == url
         keys = httpx.get(metadata["jwks_uri"]).json()["keys"]
-        assert {k["alg"] for k in keys} == {"ES256", "EdDSA", "RS256"}
+        algs = {k.get("alg") for k in keys}  # the use:enc key publishes none
+        assert algs == {
+            "ES256",
+            "EdDSA",
+            "RS256",
+            "PS256",
+            "ES384",
+            "ES512",
+            "ES256K",
+            "HS256",
+            None,
+        }
+        # Public halves only; the one symmetric key is deliberately public (key_confusion.py).
         assert all("d" not in k for k in keys)
+        assert [k for k in keys if "k" in k] == [k for k in keys if k["kty"] == "oct"]
     finally:
         process.terminate()
         process.wait(timeout=10)

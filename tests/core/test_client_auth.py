@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -248,3 +249,50 @@ class TestRegistration:
     def test_secret_methods_need_a_secret(self) -> None:
         with pytest.raises(ValueError):
             RegisteredClient("c", "client_secret_basic")
+
+
+class TestSeveralMethods:
+    """A client the deployer registered for more than one method (RegisteredClient.also)."""
+
+    @staticmethod
+    def clients(methods: list[str]) -> Any:
+        both = RegisteredClient.with_methods(
+            "both", methods, secret="both-secret", jwks={"keys": [AGENT_KEY.public_jwk()]}
+        )
+
+        class One:
+            def get_client(self, client_id: str) -> RegisteredClient | None:
+                return both if client_id == "both" else None
+
+        return One()
+
+    def run(self, methods: list[str], headers: dict[str, str], params: dict[str, Any]) -> Any:
+        return authenticate_client(
+            headers,
+            parse_form(encode_form(params)),
+            clients=self.clients(methods),
+            issuer=ISSUER,
+            replay=MemoryReplayStore(),
+            now=NOW,
+        )
+
+    def test_every_listed_method_authenticates(self) -> None:
+        methods = [spec.AUTH_CLIENT_SECRET_BASIC, spec.AUTH_PRIVATE_KEY_JWT]
+        basic = self.run(methods, {"authorization": basic_header("both", "both-secret")}, {})
+        token = assertion(iss="both", sub="both")
+        keyed = self.run(methods, {}, jwt_params(token))
+        assert (basic.method, keyed.method) == ("client_secret_basic", "private_key_jwt")
+
+    def test_a_method_not_listed_is_refused_with_invalid_client(self) -> None:
+        methods = [spec.AUTH_CLIENT_SECRET_BASIC, spec.AUTH_PRIVATE_KEY_JWT]
+        with pytest.raises(InvalidClient, match="another authentication method") as info:
+            self.run(methods, {}, {"client_id": "both", "client_secret": "both-secret"})
+        response = info.value.to_response()
+        assert response.status == 401 and response.headers["cache-control"] == "no-store"
+        assert json.loads(response.body)["error"] == "invalid_client"
+
+    def test_private_key_jwt_among_methods_needs_keys(self) -> None:
+        with pytest.raises(ValueError, match="public keys"):
+            RegisteredClient.with_methods(
+                "x", [spec.AUTH_CLIENT_SECRET_BASIC, spec.AUTH_PRIVATE_KEY_JWT], secret="s"
+            )

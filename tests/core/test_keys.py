@@ -233,3 +233,15 @@ class TestKeyFile:
         path.write_bytes(content)
         with pytest.raises(UnusableKey):
             SigningKey.load(path)
+
+
+def test_a_key_published_for_encryption_never_verifies() -> None:
+    """RFC 7517 §4.2, §4.3: a JWKS key with ``use: enc`` (or ``key_ops`` without ``verify``)
+    is skipped, so a token signed with it is refused (its kid has no key)."""
+    signer = SigningKey.generate("ES256", kid="enc-1")
+    published = {k: v for k, v in signer.public_jwk().items() if k != "alg"}
+    for jwk in ({**published, "use": "enc"}, {**published, "key_ops": ["encrypt"]}):
+        with pytest.raises(UnusableKey):
+            VerificationKey.from_jwk(jwk, "ES256")
+        assert JwkSet.from_jwks({"keys": [jwk]}, "ES256").select("enc-1") is None
+    assert JwkSet.from_jwks({"keys": [published]}, "ES256").select("enc-1") is not None

@@ -28,7 +28,7 @@ def test_demo_configuration_is_the_issue_s() -> None:
     assert (rs.issuer, rs.aliases, rs.resources) == (
         "http://127.0.0.1:9500",
         ["urn:xaa:demo:chat"],
-        ["http://127.0.0.1:9500/api"],
+        ["http://127.0.0.1:9500/api", "http://127.0.0.1:9500/mcp"],
     )
     grants = {g.client: g for g in config.policy.grants}
     assert grants["wiki"].client_id == "wiki-at-chat"

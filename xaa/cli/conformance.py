@@ -115,6 +115,13 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip", action="append", default=[], help="case ids or tags (repeat)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--junit", type=Path, default=None, help="write JUnit XML to FILE")
+    parser.add_argument(
+        "--html",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write a self-contained HTML report to FILE (failures first, tokens redacted)",
+    )
 
 
 def _selectors(values: list[str]) -> list[str]:
@@ -139,6 +146,10 @@ def _finish(report: Any, args: argparse.Namespace) -> int:
     print(render_json(report) if args.json else render_table(report))
     if args.junit is not None:
         write_junit(report, args.junit)
+    if args.html is not None:
+        from ..conformance.html_report import render_html
+
+        args.html.write_text(render_html(report), encoding="utf-8")
     return int(report.exit_code)
 
 

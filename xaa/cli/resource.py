@@ -1,10 +1,20 @@
-"""``xaa resource serve``: run the reference chat app (resource AS + API)."""
+"""``xaa resource serve``: run the reference chat app (resource AS + API + MCP server).
+
+- ``xaa resource serve [--config FILE] [--host] [--port] [--issuer] [--db] [--replay] ...``:
+  with ``--config`` the file describes the deployment (docs/resource-config.md) and the
+  flags given override it; ``--trust-idp`` and ``--idp-email-domain`` are refused with
+  ``--config`` (list the IdPs in the file). Without ``--config``: the embedded demo world.
+- ``xaa resource config --template`` / ``--check FILE``: a commented starting file;
+  validation with ``FILE:LINE: key.path: message`` errors (exit 2) or one OK line (exit 0)
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from reference_resource import Settings
@@ -17,6 +27,12 @@ def register(subparsers: Any) -> None:
     resource = subparsers.add_parser("resource", help="the reference resource app (chat)")
     commands = resource.add_subparsers(dest="resource_command", required=True)
     serve = commands.add_parser("serve", help="serve the chat AS and API")
+    serve.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="TOML configuration (docs/resource-config.md); flags given override it",
+    )
     serve.add_argument("--host", default=None, help="listen address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (9500; 9600 with --legacy)")
     serve.add_argument("--issuer", default=None, help="issuer identifier (default from host/port)")
@@ -58,6 +74,12 @@ def register(subparsers: Any) -> None:
     )
     serve.set_defaults(func=_serve)
 
+    config = commands.add_parser("config", help="write or check a configuration file")
+    action = config.add_mutually_exclusive_group(required=True)
+    action.add_argument("--template", action="store_true", help="print a commented template")
+    action.add_argument("--check", metavar="FILE", help="validate FILE; exit 2 on any error")
+    config.set_defaults(func=_config)
+
 
 def _issuer_domain(value: str) -> tuple[str, str]:
     """``URL=DOMAIN`` of ``--idp-email-domain``."""
@@ -72,6 +94,9 @@ def _issuer_domain(value: str) -> tuple[str, str]:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """The :class:`reference_resource.Settings` of ``xaa resource serve`` arguments."""
     from reference_resource import Settings
+
+    if getattr(args, "config", None) is not None:
+        return _from_config(args)
 
     settings: Settings = Settings.make(
         legacy=args.legacy,
@@ -89,6 +114,52 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         dpop_required=args.require_dpop,
         dpop_nonces=args.dpop_nonces,
     )
+
+
+def _from_config(args: argparse.Namespace) -> Settings:
+    """The configuration file's settings, with the flags that were given on top."""
+    from reference_resource.config import load_config, settings_from_config
+    from xaa import ConfigurationError
+
+    if args.trust_idp or args.idp_email_domain or args.legacy:
+        raise ConfigurationError(
+            "--trust-idp, --idp-email-domain and --legacy cannot be mixed with --config:"
+            " list the IdPs in the file (docs/resource-config.md)"
+        )
+    settings = settings_from_config(load_config(args.config), host=args.host or "127.0.0.1")
+    if args.issuer is not None:  # the port follows the issuer unless --port is given
+        settings = replace(settings, port=urlsplit(args.issuer).port or settings.port)
+    if args.port is not None:
+        settings = replace(settings, port=args.port)
+    given = {"issuer": args.issuer, "db": args.db, "replay": args.replay}
+    settings = replace(settings, **{k: v for k, v in given.items() if v is not None})
+    if args.no_dpop:
+        settings = replace(settings, dpop=False)
+    if args.require_dpop:
+        settings = replace(settings, dpop_required=True)
+    if args.dpop_nonces:
+        settings = replace(settings, dpop_nonces=True)
+    return settings
+
+
+def _config(args: argparse.Namespace) -> int:
+    from reference_resource.config import check_file, load_config, template_text
+
+    if args.template:
+        print(template_text(), end="")
+        return 0
+    problems = check_file(args.check)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 2
+    config = load_config(args.check)
+    paths = ", ".join(r.path for r in config.resources)
+    print(
+        f"{args.check}: OK (issuer {config.issuer}, {len(config.trusted_idps)} trusted IdPs, "
+        f"{len(config.clients)} clients, resources {paths})"
+    )
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -137,3 +137,60 @@ class WeakRsaKey:
             "n": encode(numbers.n),
             "e": encode(numbers.e),
         }
+
+
+_CURVES: dict[str, tuple[ec.EllipticCurve, hashes.HashAlgorithm, int]] = {
+    "P-384": (ec.SECP384R1(), hashes.SHA384(), 48),
+    "P-521": (ec.SECP521R1(), hashes.SHA512(), 66),
+    "secp256k1": (ec.SECP256K1(), hashes.SHA256(), 32),
+}
+
+
+class CurveKey:
+    """An EC key on a curve xaa does not sign with (P-384, P-521, secp256k1), published with
+    its own ``alg`` (ES384, ES512, ES256K): keys an AS should not trust for an ES256 IdP."""
+
+    def __init__(self, crv: str, alg: str, kid: str) -> None:
+        self.crv, self.alg, self.kid = crv, alg, kid
+        curve, self._hash, self._size = _CURVES[crv]
+        self._key = ec.generate_private_key(curve)
+
+    def sign(self, data: bytes) -> bytes:
+        """The JWS (``r || s``) ECDSA signature over ``data`` with the curve's hash."""
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        r, s = decode_dss_signature(self._key.sign(data, ec.ECDSA(self._hash)))
+        return r.to_bytes(self._size, "big") + s.to_bytes(self._size, "big")
+
+    def public_jwk(self) -> dict[str, Any]:
+        """The public JWK, with ``alg`` and ``use: sig``."""
+        numbers = self._key.public_key().public_numbers()
+        return {
+            "kty": "EC",
+            "crv": self.crv,
+            "kid": self.kid,
+            "alg": self.alg,
+            "use": "sig",
+            "x": b64url(numbers.x.to_bytes(self._size, "big")),
+            "y": b64url(numbers.y.to_bytes(self._size, "big")),
+        }
+
+
+class OtherAlgSigner:
+    """Signs with an RSA :class:`~xaa.SigningKey` under the other RSA algorithm (RS256 for a
+    PS256 key, or the reverse): the RS/PS confusion of RFC 8725 §3.1."""
+
+    def __init__(self, key: SigningKey) -> None:
+        self.kid = key.kid
+        self.alg = "RS256" if key.alg == "PS256" else "PS256"
+        private = key.key.private_key
+        if not isinstance(private, rsa.RSAPrivateKey):
+            raise ValueError("an RSA signing key is needed")
+        self._key = private
+
+    def sign(self, data: bytes) -> bytes:
+        """The signature under :attr:`alg`."""
+        if self.alg == "RS256":
+            return self._key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+        return self._key.sign(data, pss, hashes.SHA256())

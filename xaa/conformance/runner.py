@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from .recording import Exchange, Recorder
 from .registry import Case, CaseFailed, CaseSkipped, Level
 
 T = TypeVar("T")
@@ -34,6 +35,8 @@ class Result(Generic[T]):
     outcome: Outcome
     message: str = ""
     seconds: float = 0.0
+    # What a failed case sent and got back, redacted (xaa.conformance.recording).
+    exchanges: tuple[Exchange, ...] = ()
 
     @property
     def broken(self) -> bool:
@@ -92,11 +95,18 @@ def run_suite(
     *,
     happy_path: Callable[[T], None] | None = None,
     on_result: Callable[[Result[T]], None] | None = None,
+    recorder: Recorder | None = None,
 ) -> Report[T]:
-    """Run ``cases`` in order against ``context``."""
+    """Run ``cases`` in order against ``context`` (a failed case keeps what ``recorder`` saw)."""
     report: Report[T] = Report(suite, target)
     for case in cases:
+        if recorder is not None:
+            recorder.start()
         result = run_case(case, context, happy_path)
+        if recorder is not None:
+            exchanges = recorder.take()
+            if result.broken:
+                result = replace(result, exchanges=exchanges)
         report.results.append(result)
         if on_result is not None:
             on_result(result)

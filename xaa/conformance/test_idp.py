@@ -2,9 +2,13 @@
 
 The resource AS under test trusts this IdP (``--trust-idp http://127.0.0.1:9401``);
 the suite then mints ID-JAGs with these keys, each carrying one defect.
-Besides its real ES256 key the JWKS publishes an EdDSA key (an algorithm the
-AS should not have pinned) and a 1024-bit RSA key (too weak to trust), unless
-``extra_keys`` is off. An attacker key is served on another path for the
+Besides its real ES256 key the JWKS publishes, unless ``extra_keys`` is off,
+every kind of key a JWKS can carry that an AS pinned to ES256 for this IdP must
+not verify with (RFC 7517, RFC 8725 §3.1): an EdDSA key, a PS256 RSA key, P-384
+(ES384), P-521 (ES512) and secp256k1 (ES256K) keys, a 1024-bit RSA key, a symmetric
+``oct`` key (its secret is public once published), a P-256 key published for
+encryption (``use: enc``), an ES256 key without ``kid`` and two ES256 keys sharing
+one ``kid``. An attacker key is served on another path for the
 ``jku``/``x5u`` cases: a correct AS never fetches it.
 Key ids carry a per-run suffix so an AS that cached an earlier run's keys refetches
 (an AS that rate-limits refreshes may then need a pause between runs); with a
@@ -27,8 +31,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from xaa import SigningKey, spec
+from xaa.keys import b64url
 
-from .forge import WeakRsaKey
+from .forge import CurveKey, WeakRsaKey
 from .serving import host_port, serve_in_thread
 
 DEFAULT_TEST_IDP_URL = "http://127.0.0.1:9401"
@@ -52,7 +57,21 @@ class TestIdp:
         self.key, self.other_key = keys["es256"], keys["other"]
         self.attacker_key, self.eddsa_key = keys["attacker"], keys["eddsa"]
         self.extra_keys = extra_keys
-        self.weak_rsa_key = WeakRsaKey(kid=f"xaa-conformance-rsa1024-{secrets.token_hex(3)}")
+        run = secrets.token_hex(3)
+        self.weak_rsa_key = WeakRsaKey(kid=f"xaa-conformance-rsa1024-{run}")
+        self.rsa_key = SigningKey.generate(spec.ALG_PS256, kid=f"xaa-conformance-ps256-{run}")
+        self.es384_key = CurveKey("P-384", "ES384", f"xaa-conformance-es384-{run}")
+        self.es512_key = CurveKey("P-521", "ES512", f"xaa-conformance-es512-{run}")
+        self.secp256k1_key = CurveKey("secp256k1", "ES256K", f"xaa-conformance-es256k-{run}")
+        self.oct_kid = f"xaa-conformance-oct-{run}"
+        self.oct_secret = secrets.token_bytes(32)
+        self.enc_key = SigningKey.generate(spec.ALG_ES256, kid=f"xaa-conformance-enc-{run}")
+        self.kidless_key = SigningKey.generate(spec.ALG_ES256, kid=f"xaa-conformance-nokid-{run}")
+        dup = f"xaa-conformance-dup-{run}"
+        self.duplicate_keys = (
+            SigningKey.generate(spec.ALG_ES256, kid=dup),
+            SigningKey.generate(spec.ALG_ES256, kid=dup),
+        )
         self._lock = threading.Lock()
         self._fetches: dict[str, int] = {}
 
@@ -71,7 +90,18 @@ class TestIdp:
         keys = [self.key.public_jwk(), self.other_key.public_jwk()]
         if self.extra_keys:
             keys += [self.eddsa_key.public_jwk(), self.weak_rsa_key.public_jwk()]
+            keys += [k.public_jwk() for k in (self.rsa_key, self.es384_key, self.es512_key)]
+            keys += [self.secp256k1_key.public_jwk(), self.oct_jwk()]
+            enc = {k: v for k, v in self.enc_key.public_jwk().items() if k != "alg"}
+            keys.append({**enc, "use": "enc"})
+            keys.append({k: v for k, v in self.kidless_key.public_jwk().items() if k != "kid"})
+            keys += [k.public_jwk() for k in self.duplicate_keys]
         return {"keys": keys}
+
+    def oct_jwk(self) -> dict[str, Any]:
+        """The symmetric key as published: a JWKS is public, so is its secret."""
+        return {"kty": "oct", "kid": self.oct_kid, "alg": "HS256", "use": "sig",
+                "k": b64url(self.oct_secret)}  # fmt: skip
 
     def metadata(self) -> dict[str, Any]:
         """RFC 8414 metadata (also served as OpenID Discovery)."""

@@ -170,11 +170,18 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
     leeway: int = DEFAULT_LEEWAY
     max_id_jag_lifetime: int = DEFAULT_MAX_ID_JAG_LIFETIME
     max_assertion_bytes: int = DEFAULT_MAX_TOKEN_BYTES
+    # The resource granted when neither the ID-JAG nor the request names one (RFC 8707 §2:
+    # the AS may use a default); None: only when exactly one resource is served.
+    default_resource: str | None = None
     lenient_basic: bool = True  # Basic credentials some SDKs do not form-urlencode
 
     def __post_init__(self) -> None:
         if not self.resources:
             raise ValueError("a resource AS must serve at least one resource")
+        if self.default_resource is not None and self.default_resource not in {
+            r.identifier for r in self.resources
+        }:
+            raise ValueError("the default resource must be a served resource")
         requires = self.require_dpop or any(r.requires_dpop for r in self.resources)
         if requires and self.dpop is None:
             raise ValueError("require_dpop needs a DPoP proof verifier")
@@ -407,6 +414,8 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
             return served
         if len(self._served) == 1:
             return list(self._served)
+        if self.default_resource is not None:
+            return [self.default_resource]
         raise InvalidTarget(detail="no resource named and no default")
 
     def _grant_details(

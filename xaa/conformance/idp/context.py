@@ -25,6 +25,7 @@ from ..checks import Answer, expect_error, expect_token, fetch_json
 from ..checks import metadata_url as as_metadata_url
 from ..credentials import ClientCredentials
 from ..login import login_id_token, login_tokens
+from ..recording import Recorder, RecordingTransport
 from ..registry import CaseFailed, CaseSkipped, Level, Suite
 from ..runner import Report, Result, run_suite
 
@@ -262,8 +263,16 @@ def run_idp_suite(
 ) -> Report[IdpContext]:
     """Run the selected IdP cases against ``target``."""
     cases = IDP.select(only, skip)
-    with httpx.Client(timeout=15, follow_redirects=False, transport=transport) as http:
+    recorder = Recorder()
+    recording = RecordingTransport(transport or httpx.HTTPTransport(), recorder)
+    with httpx.Client(timeout=15, follow_redirects=False, transport=recording) as http:
         context = IdpContext(target, http)
         return run_suite(
-            IDP.name, target.issuer, cases, context, happy_path=happy_path, on_result=on_result
+            IDP.name,
+            target.issuer,
+            cases,
+            context,
+            happy_path=happy_path,
+            on_result=on_result,
+            recorder=recorder,
         )

@@ -1,11 +1,11 @@
 """The resource-AS suite: redeem ID-JAGs minted by the test IdP, one defect at a time.
 
 :mod:`.context` holds the target, the context and the helpers; the cases live in
-:mod:`.envelope` (the request and the JWS) and :mod:`.grant` (claims, grant, metadata),
-imported here in that order to register them.
+:mod:`.envelope` (the request and the JWS), :mod:`.key_confusion` (every kind of key a
+JWKS can carry) and :mod:`.grant` (claims, grant, metadata), imported here to register them.
 """
 
-from . import envelope, grant  # noqa: F401 (registers the cases, in this order)
+from . import envelope, grant, key_confusion  # noqa: F401 (registers the cases, in this order)
 from .context import (
     RESOURCE_AS,
     ResourceAsContext,

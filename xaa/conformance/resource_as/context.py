@@ -31,6 +31,7 @@ from ..forge import (
     merge,
     public_key_encodings,
 )
+from ..recording import Recorder, RecordingTransport
 from ..registry import CaseFailed, CaseSkipped, Level, Suite
 from ..runner import Report, Result, run_suite
 from ..test_idp import TestIdp
@@ -237,7 +238,9 @@ def run_resource_as_suite(
 ) -> Report[ResourceAsContext]:
     """Run the selected resource-AS cases against ``target``; ``idp`` must be serving."""
     cases = RESOURCE_AS.select(only, skip)
-    with httpx.Client(timeout=15, follow_redirects=False, transport=transport) as http:
+    recorder = Recorder()
+    recording = RecordingTransport(transport or httpx.HTTPTransport(), recorder)
+    with httpx.Client(timeout=15, follow_redirects=False, transport=recording) as http:
         context = ResourceAsContext(target, idp, http)
         return run_suite(
             RESOURCE_AS.name,
@@ -246,4 +249,5 @@ def run_resource_as_suite(
             context,
             happy_path=happy_path,
             on_result=on_result,
+            recorder=recorder,
         )
