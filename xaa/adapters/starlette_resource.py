@@ -30,7 +30,7 @@ from .. import spec
 from ..actors import actor_chain
 from ..audit import clean_text
 from ..errors import InvalidRequest, OAuthError
-from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
+from ..models import AccessTokenClaims, AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..resource import (
     JwtBearerEndpoint,
     ResourceServer,
@@ -177,37 +177,50 @@ def protected_resource_route(metadata: ProtectedResourceMetadata) -> Route:
     return Route(path, resource_metadata)
 
 
+async def authorize_request(
+    server: ResourceServer,
+    request: Request,
+    scopes: tuple[str, ...],
+    *,
+    any_of: bool = False,
+    calls: BlockingCalls,
+) -> AccessTokenClaims:
+    """The verified access token of ``request`` for ``scopes`` (RFC 6750, RFC 9449).
+
+    Raises the :class:`~xaa.errors.OAuthError` to answer with ``server.response``; a
+    repeated ``Authorization`` header is ``invalid_request`` with a challenge (RFC 6750
+    §3.1). The check (a DPoP proof's ``jti`` goes to the replay store) runs through
+    ``calls``.
+    """
+    try:
+        headers = lower_headers(request)
+    except InvalidRequest as exc:
+        exc.headers[spec.H_WWW_AUTHENTICATE] = server.challenge(exc)
+        raise
+    query = list(request.query_params.keys())
+    return await calls.run(
+        lambda: server.authorize(
+            headers, query, scopes, any_of=any_of, method=request.method, path=request.url.path
+        )
+    )
+
+
 def requires(
     server: ResourceServer,
     *scopes: str,
     any_of: bool = False,
     calls: BlockingCalls | None = None,
 ) -> Callable[[Endpoint], Endpoint]:
-    """Guard an endpoint: a valid access token with ``scopes`` (all, or one with ``any_of``).
-
-    The check (a DPoP proof's ``jti`` goes to the replay store) runs through ``calls``.
-    """
+    """Guard an endpoint: a valid access token with ``scopes`` (all, or one with ``any_of``),
+    checked by :func:`authorize_request`."""
     blocking = calls or BlockingCalls()
 
     def decorate(handler: Endpoint) -> Endpoint:
         @functools.wraps(handler)
         async def guarded(request: Request) -> Response:
-            query = list(request.query_params.keys())
             try:
-                try:
-                    headers = lower_headers(request)
-                except InvalidRequest as exc:  # RFC 6750 §3.1: 400 with a challenge
-                    exc.headers[spec.H_WWW_AUTHENTICATE] = server.challenge(exc)
-                    raise
-                claims = await blocking.run(
-                    lambda: server.authorize(
-                        headers,
-                        query,
-                        scopes,
-                        any_of=any_of,
-                        method=request.method,
-                        path=request.url.path,
-                    )
+                claims = await authorize_request(
+                    server, request, scopes, any_of=any_of, calls=blocking
                 )
             except OAuthError as exc:
                 log.info("resource rejected: %s (%s)", exc.error, clean_text(exc.detail))
@@ -223,6 +236,7 @@ def requires(
 
 __all__ = [
     "JwksFetcher",
+    "authorize_request",
     "metadata_routes",
     "protected_resource_route",
     "requires",
