@@ -125,7 +125,7 @@ def build_app(mode: str, idp_jwk: dict[str, Any], redis_url: str | None) -> Any:
     if mode in ("crypto", "crypto_dpop"):
         return Starlette(routes=[crypto_route(idp_jwk, dpop=mode == "crypto_dpop")])
     if redis_url:
-        from xaa.stores.redis import AsyncRedisReplayStore
+        from xaa.adapters.redis_store import AsyncRedisReplayStore
 
         replay: Any = AsyncRedisReplayStore(redis_url)
     else:

@@ -28,11 +28,11 @@ from xaa.adapters.broker_shared import (
     unseal,
 )
 from xaa.adapters.broker_sqlite import SqliteAttributionLog, SqliteRevocationList
+from xaa.adapters.redis_store import RedisReplayStore
 from xaa.adapters.vault import Keyring, RedisVaultBackend, SecretVault, SqliteVaultBackend
 from xaa.broker import AttributionLog, RevocationList
 from xaa.broker.errors import VaultIntegrityError
 from xaa.replay import ReplayStore
-from xaa.stores.redis import RedisReplayStore
 from xaa.stores.sqlite import SqliteReplayStore
 
 from .config import BrokerServiceConfig

@@ -11,7 +11,6 @@ well-known metadata documents. Built only on the public API of ``xaa``.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import secrets
 import time
@@ -76,7 +75,6 @@ from xaa.idp import (
 from xaa.throttle import LoginThrottle
 
 from .admin import admin_routes
-from .broken import endpoint_class
 from .config import IdpConfig
 from .console_store import ConsoleStore, recording
 from .pages import error_page, login_page
@@ -129,20 +127,20 @@ class Idp:
         )
 
 
-def build_idp(config: IdpConfig, store: Store) -> Idp:
-    """Seed ``store`` from ``config`` and wire the token exchange endpoint."""
+def build_idp(
+    config: IdpConfig,
+    store: Store,
+    *,
+    endpoint_type: type[TokenExchangeEndpoint] = TokenExchangeEndpoint,
+) -> Idp:
+    """Seed ``store`` from ``config`` and wire the token exchange endpoint (``endpoint_type``:
+    a subclass composing the public endpoint steps differently, as tests do)."""
     store.seed(config)
     saml = build_saml(config, store)
-    if config.test_only_break is not None:
-        log.warning(
-            "TEST ONLY: the %r check of the token exchange is DISABLED "
-            "(test_only_break); this IdP is deliberately insecure",
-            config.test_only_break,
-        )
     # Repeated unauthenticated denials become one counted row per window (docs/idp.md).
     sink = AggregatingAuditSink(store)
     # The console's policy edits apply to the next exchange; issued claims are kept for it.
-    endpoint = recording(endpoint_class(config.test_only_break), ConsoleStore(store))(
+    endpoint = recording(endpoint_type, ConsoleStore(store))(
         issuer=config.issuer,
         keys=store,
         clients=store,
@@ -171,9 +169,14 @@ def _dpop_verifier(config: IdpConfig, store: Store) -> DpopVerifier | None:
     return DpopVerifier(store, nonces=nonces, algs=tuple(config.dpop.algs))
 
 
-def create_app(config: IdpConfig, store: Store) -> Starlette:
-    """The reference IdP as a Starlette application."""
-    idp = build_idp(config, store)
+def create_app(
+    config: IdpConfig,
+    store: Store,
+    *,
+    endpoint_type: type[TokenExchangeEndpoint] = TokenExchangeEndpoint,
+) -> Starlette:
+    """The reference IdP as a Starlette application (``endpoint_type``: see :func:`build_idp`)."""
+    idp = build_idp(config, store, endpoint_type=endpoint_type)
     metadata = idp_metadata(
         config.issuer,
         authorization_endpoint=True,
@@ -460,18 +463,15 @@ def _code_grant(idp: Idp, client: AuthenticatedClient, form: Form, now: float) -
     verifier = form.get(spec.P_CODE_VERIFIER)
     if code is None or verifier is None:
         raise InvalidRequest(detail="code or code_verifier missing")
-    data = idp.store.use_code(code, now)
-    if isinstance(data, str):
-        raise InvalidGrant(detail=data)
-    if data["client_id"] != client.client_id:
+    grant = idp.store.use_code(code, now)
+    if grant.client_id != client.client_id:
         raise InvalidGrant(detail="code issued to another client")
-    if form.get(spec.P_REDIRECT_URI) != data["redirect_uri"]:
+    if form.get(spec.P_REDIRECT_URI) != grant.redirect_uri:
         raise InvalidGrant(detail="redirect_uri mismatch")
-    if not pkce.verifier_matches(verifier, data["code_challenge"]):
+    if not pkce.verifier_matches(verifier, grant.code_challenge):
         raise InvalidGrant(detail="PKCE verifier mismatch")
-    session = Session(data["sub"], data["auth_time"], data["acr"], tuple(data["amr"]))
     family = token_hash(code)  # a reused code revokes this family
-    return _tokens(idp, client, session, data["scope"], data.get("nonce"), family, now)
+    return _tokens(idp, client, grant.session, grant.scope, grant.nonce, family, now)
 
 
 def _refresh_grant(idp: Idp, client: AuthenticatedClient, form: Form, now: float) -> dict[str, Any]:
@@ -484,17 +484,13 @@ def _refresh_grant(idp: Idp, client: AuthenticatedClient, form: Form, now: float
     validate_refresh_token(
         idp.store, token, client_id=client.client_id, now=now, error=InvalidGrant
     )
-    result = idp.store.rotate_refresh_token(
+    rotated = idp.store.rotate_refresh_token(
         token, client.client_id, idp.config.refresh_token_lifetime, now, scope=asked
     )
-    if isinstance(result, str):
-        raise InvalidGrant(detail=result)
-    new_token, row = result
-    granted = row["scope"] if asked is None else format_scope(asked)
-    if idp.store.find_subject(row["sub"]) is None:
+    granted = rotated.scope if asked is None else format_scope(asked)
+    if idp.store.find_subject(rotated.session.sub) is None:
         raise InvalidGrant(detail="subject disabled")
-    session = Session(row["sub"], row["auth_time"], row["acr"], tuple(json.loads(row["amr"])))
-    return _tokens(idp, client, session, granted, None, new_token, now, rotated=True)
+    return _tokens(idp, client, rotated.session, granted, None, rotated.token, now, rotated=True)
 
 
 def _tokens(

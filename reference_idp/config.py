@@ -79,9 +79,6 @@ class IdpConfig(BaseModel):
     actors: ActorsConfig | None = None  # actor profile (docs/actors.md); None: no actor_token
     saml: SamlConfig | None = None  # SAML 2.0 IdP (docs/saml.md); None: no SAML
     demo: dict[str, Any] = Field(default_factory=dict)
-    # TEST ONLY (reference_idp.broken): disable exactly this one check of the token exchange
-    # so the conformance tests can prove the suite flags it. Never set in a deployment.
-    test_only_break: str | None = None
 
     @property
     def max_signed_lifetime(self) -> int:

@@ -28,12 +28,8 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from xaa import AuditEvent, format_scope, spec
-from xaa.adapters.saml import (
-    SamlAssertionSigner,
-    SamlAssertionValidator,
-    SamlServiceProvider,
-    generate_signing_credentials,
-)
+from xaa.adapters.saml import SamlAssertionValidator, SamlServiceProvider
+from xaa.adapters.saml_signer import SamlAssertionSigner, generate_signing_credentials
 from xaa.adapters.starlette import HTML_SECURITY_HEADERS
 from xaa.idp import (
     IssuedRefreshToken,
@@ -85,6 +81,10 @@ def save_signing_credentials(store: Store, key_pem: str, cert_pem: str, now: flo
         db.execute(
             "INSERT OR REPLACE INTO saml_credentials VALUES (1, ?, ?, ?)", (key_pem, cert_pem, now)
         )
+
+
+class SsoRefused(Exception):
+    """A ``/saml/sso`` request the IdP refuses; the message is the error page's text."""
 
 
 class StoreRefreshTokens:
@@ -168,19 +168,19 @@ class SamlIdp:
             body, media_type=MEDIA_TYPE_METADATA, headers={"cache-control": "max-age=60"}
         )
 
-    def begin(self, params: Mapping[str, str]) -> dict[str, Any] | str:
-        """The pending sign-in for ``/saml/sso``, or why it is refused."""
+    def begin(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """The pending sign-in for ``/saml/sso``; raises :class:`SsoRefused` saying why not."""
         sp = self.service_providers.get(params.get("sp", ""))
         if sp is None:
-            return "Unknown SAML service provider."
+            raise SsoRefused("Unknown SAML service provider.")
         acs = params.get("acs", sp.acs_urls[0])
         if acs not in sp.acs_urls:
-            return "Unknown assertion consumer service URL."
+            raise SsoRefused("Unknown assertion consumer service URL.")
         if len(params.get("RelayState", "").encode("utf-8")) > MAX_RELAY_STATE:
-            return "RelayState is too long."
+            raise SsoRefused("RelayState is too long.")
         record = self.store.client_record(sp.client_id)
         if record is None or record.status != "active":
-            return "This service provider is not allowed to sign users in."
+            raise SsoRefused("This service provider is not allowed to sign users in.")
         return {
             "client_id": sp.client_id,
             PENDING_KEY: sp.entity_id,
@@ -268,9 +268,10 @@ def saml_routes(saml: SamlIdp, *, resume: Resume) -> list[Route]:
         params = {k: request.query_params.get(k) for k in ("sp", "acs", "RelayState")}
         if any(len(request.query_params.getlist(k)) > 1 for k in params):
             return HTMLResponse(error_page("A parameter is repeated."), status_code=400)
-        pending = saml.begin({k: v for k, v in params.items() if v})
-        if isinstance(pending, str):
-            return HTMLResponse(error_page(pending), status_code=400)
+        try:
+            pending = saml.begin({k: v for k, v in params.items() if v})
+        except SsoRefused as exc:
+            return HTMLResponse(error_page(str(exc)), status_code=400)
         return resume(request, pending)
 
     return [

@@ -17,12 +17,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xaa import (
     AuditEvent,
+    InvalidGrant,
     JwkSet,
     KeyRing,
     KeyState,
@@ -91,9 +92,8 @@ def check_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest.hex(), digest_hex)
 
 
-def token_hash(value: str) -> str:
-    """Stored form of a session id or code (SHA-256 hex)."""
-    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+# Session ids and codes are stored as refresh tokens are: xaa.idp.hash_refresh_token.
+token_hash = hash_refresh_token
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +115,39 @@ class Session:
     auth_time: int
     acr: str | None
     amr: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CodeGrant:
+    """What a redeemed authorization code stands for (RFC 6749 §4.1.2, RFC 7636 §4.6)."""
+
+    client_id: str
+    redirect_uri: str
+    code_challenge: str
+    scope: str
+    nonce: str | None
+    session: Session
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> CodeGrant:
+        """The record :meth:`IdpStore.new_code` stored."""
+        return cls(
+            client_id=data["client_id"],
+            redirect_uri=data["redirect_uri"],
+            code_challenge=data["code_challenge"],
+            scope=data["scope"],
+            nonce=data.get("nonce"),
+            session=Session(data["sub"], data["auth_time"], data["acr"], tuple(data["amr"])),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedRefresh:
+    """A refresh token swapped for a new one in its family (RFC 9700 §4.14.2)."""
+
+    token: str = field(repr=False)
+    scope: str
+    session: Session
 
 
 def _insert_refresh(
@@ -389,33 +422,39 @@ class Store:
         now: float,
         *,
         scope: frozenset[str] | None = None,
-    ) -> tuple[str, sqlite3.Row] | str:
+    ) -> RotatedRefresh:
         """Swap ``token`` (already checked by :func:`xaa.idp.validate_refresh_token`) for a
-        new one in its family, atomically; returns ``(new, old row)`` or why it was refused.
+        new one in its family, atomically; raises :class:`~xaa.InvalidGrant` when refused.
         A token rotated meanwhile by a concurrent request is reuse: its family is revoked.
         ``scope``, when given, must be within the token's."""
+        refused = ""
         with self.tx() as db:
             row = db.execute(
                 "SELECT * FROM refresh_tokens WHERE token_hash=? AND client_id=?",
                 (hash_refresh_token(token), client_id),
             ).fetchone()
             if row is None:
-                return "unknown refresh token"
-            if row["revoked_at"] is not None:
+                refused = "unknown refresh token"
+            elif row["revoked_at"] is not None:
                 db.execute(
                     "UPDATE refresh_tokens SET revoked_at=? WHERE family=? AND revoked_at IS NULL",
                     (now, row["family"]),
                 )
-                return "refresh token rotated concurrently: family revoked"
-            if scope is not None and not scope <= set(row["scope"].split()):
-                return "scope beyond the refresh token"
-            fields = (row["family"], client_id, row["sub"], row["scope"], row["auth_time"])
-            new = _insert_refresh(db, (*fields, row["acr"]), row["amr"], now, now + lifetime)
-            db.execute(
-                "UPDATE refresh_tokens SET revoked_at=?, replaced_by=? WHERE token_hash=?",
-                (now, hash_refresh_token(new), row["token_hash"]),
-            )
-        return new, row
+                refused = "refresh token rotated concurrently: family revoked"
+            elif scope is not None and not scope <= set(row["scope"].split()):
+                refused = "scope beyond the refresh token"
+            else:
+                fields = (row["family"], client_id, row["sub"], row["scope"], row["auth_time"])
+                new = _insert_refresh(db, (*fields, row["acr"]), row["amr"], now, now + lifetime)
+                db.execute(
+                    "UPDATE refresh_tokens SET revoked_at=?, replaced_by=? WHERE token_hash=?",
+                    (now, hash_refresh_token(new), row["token_hash"]),
+                )
+        if refused:  # raised after the transaction committed what a refusal revokes
+            raise InvalidGrant(detail=refused)
+        amr = tuple(json.loads(row["amr"]))
+        session = Session(row["sub"], row["auth_time"], row["acr"], amr)
+        return RotatedRefresh(new, row["scope"], session)
 
     def revoke_refresh_family(self, token: str, now: float) -> None:
         """:class:`xaa.idp.RefreshTokenStore`: reuse detected, revoke ``token``'s family."""
@@ -507,26 +546,30 @@ class Store:
             )
         return code
 
-    def use_code(self, code: str, now: float) -> dict[str, Any] | str:
-        """The code's data, marking it used; or why it is refused. A reused code revokes
-        the refresh tokens issued for it (RFC 6749 §4.1.2): their family is the code's hash."""
+    def use_code(self, code: str, now: float) -> CodeGrant:
+        """The code's grant, marking it used; raises :class:`~xaa.InvalidGrant` when refused.
+        A reused code revokes the refresh tokens issued for it (RFC 6749 §4.1.2): their
+        family is the code's hash."""
+        refused = ""
         with self.tx() as db:
             row = db.execute(
                 "SELECT data, expires_at, used FROM codes WHERE code_hash=?", (token_hash(code),)
             ).fetchone()
             if row is None:
-                return "unknown code"
-            if row["used"]:
+                refused = "unknown code"
+            elif row["used"]:
                 db.execute(
                     "UPDATE refresh_tokens SET revoked_at=? WHERE family=? AND revoked_at IS NULL",
                     (now, token_hash(code)),
                 )
-                return "code reused: its tokens are revoked"
-            db.execute("UPDATE codes SET used=1 WHERE code_hash=?", (token_hash(code),))
-        if now >= row["expires_at"]:
-            return "code expired"
-        data: dict[str, Any] = json.loads(row["data"])
-        return data
+                refused = "code reused: its tokens are revoked"
+            else:
+                db.execute("UPDATE codes SET used=1 WHERE code_hash=?", (token_hash(code),))
+        if not refused and now >= row["expires_at"]:
+            refused = "code expired"
+        if refused:  # raised after the transaction committed what a refusal revokes
+            raise InvalidGrant(detail=refused)
+        return CodeGrant.from_data(json.loads(row["data"]))
 
     # -- single-use ids (xaa.ReplayStore) -----------------------------------------------
 

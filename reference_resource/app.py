@@ -56,6 +56,7 @@ from xaa.adapters.starlette_resource import (
 from xaa.dpop import HmacNonceSource
 from xaa.dpop_server import DpopVerifier
 from xaa.resource import (
+    JwtBearerEndpoint,
     ResourceServer,
     authorization_server_metadata,
     protected_resource_metadata,
@@ -67,7 +68,6 @@ from xaa.stores.sqlite import SqliteReplayStore
 
 from . import wiring
 from .activity import activity_routes
-from .broken import endpoint_class
 from .code_flow import CodeFlow
 from .mcp import mount_mcp
 from .settings import CHANNELS, Settings
@@ -106,7 +106,7 @@ def replay_store(settings: Settings) -> ReplayStore:
     if settings.replay == "sqlite":
         return SqliteReplayStore(settings.db)
     if settings.replay.startswith(("redis://", "rediss://", "unix://")):
-        from xaa.stores.redis import AsyncRedisReplayStore
+        from xaa.adapters.redis_store import AsyncRedisReplayStore
 
         # Redemptions await their claims on the event loop (redis.asyncio): a hung Redis
         # holds no worker thread; the blocking API serves the other paths.
@@ -143,8 +143,11 @@ def _resource_metadata(
     )
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The chat app for ``settings``."""
+def create_app(
+    settings: Settings, *, endpoint_type: type[JwtBearerEndpoint] = JwtBearerEndpoint
+) -> Starlette:
+    """The chat app for ``settings`` (``endpoint_type``: a subclass composing the public
+    steps of the jwt-bearer endpoint differently, as tests do)."""
     store = ChatStore(settings.db)
     store.seed(settings.users, CHANNELS)
     # Repeated unauthenticated denials become one counted row per window (docs/resource.md).
@@ -161,13 +164,6 @@ def create_app(settings: Settings) -> Starlette:
     trust = wiring.trust_registry(settings)
     replay = replay_store(settings)
     dpop = _dpop_verifier(settings, replay, store)
-    endpoint_type = endpoint_class(settings.test_only_break)
-    if settings.test_only_break is not None:
-        log.warning(
-            "TEST ONLY: the %r check of the token endpoint is DISABLED "
-            "(test_only_break); this AS is deliberately insecure",
-            settings.test_only_break,
-        )
     endpoint = endpoint_type(
         issuer=settings.issuer,
         token_endpoint=settings.issuer.rstrip("/") + "/token",

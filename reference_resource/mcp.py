@@ -39,8 +39,8 @@ from xaa import (
     parse_scope,
 )
 from xaa.actors import describe_delegation
-from xaa.adapters.starlette import BlockingCalls, lower_headers, to_starlette
-from xaa.adapters.starlette_resource import protected_resource_route
+from xaa.adapters.starlette import BlockingCalls, to_starlette
+from xaa.adapters.starlette_resource import authorize_request, protected_resource_route
 from xaa.audit import clean_text
 from xaa.dpop_server import DpopVerifier
 from xaa.resource import (
@@ -73,18 +73,9 @@ class _Guarded:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        headers = lower_headers(request)
-        query = list(request.query_params.keys())
         try:
-            claims = await self.calls.run(
-                lambda: self.rs.authorize(
-                    headers,
-                    query,
-                    self.scopes,
-                    any_of=True,
-                    method=request.method,
-                    path=request.url.path,
-                )
+            claims = await authorize_request(
+                self.rs, request, self.scopes, any_of=True, calls=self.calls
             )
         except OAuthError as exc:
             log.info("mcp rejected: %s (%s)", exc.error, clean_text(exc.detail))

@@ -60,9 +60,6 @@ class Settings:
     # (xaa.actors.ConfigResourceActorPolicy, docs/actors.md).
     actor_requirements: tuple[tuple[str, ActorRequirement], ...] = ()
     actor_default: ActorRequirement = "allow"
-    # TEST ONLY (reference_resource.broken): disable exactly this one check of the AS so the
-    # conformance tests can prove the suite flags it. Never set in a deployment.
-    test_only_break: str | None = None
     # From a configuration file (reference_resource.config); None: the demo world above.
     registered_clients: tuple[RegisteredClient, ...] | None = None
     client_grants: tuple[ClientGrant, ...] | None = None

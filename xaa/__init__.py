@@ -4,8 +4,8 @@ The public API of the sans-I/O core. Adapters (HTTP clients, Starlette,
 storage backends, MCP) live in their own modules and import this one.
 """
 
-from . import pkce, spec
-from .audit import AggregatingAuditSink, AuditEvent, AuditSink, MemoryAuditSink
+from . import pkce, rules, spec
+from .audit import AggregatingAuditSink, AuditEvent, AuditSink, AuditTrace, MemoryAuditSink
 from .client_auth import (
     AuthenticatedClient,
     ClientStore,
@@ -13,6 +13,9 @@ from .client_auth import (
     authenticate_client,
     make_client_assertion,
 )
+
+# The endpoints, last: their packages import the core above (xaa.idp, xaa.resource).
+from .dpop_server import DpopProofVerifier, DpopVerifier
 from .errors import (
     AccessDenied,
     ConfigurationError,
@@ -27,18 +30,22 @@ from .errors import (
     InvalidScope,
     InvalidTarget,
     InvalidToken,
+    MalformedEncoding,
     OAuthError,
     ProtocolViolation,
     RemoteOAuthError,
     ServerError,
+    SignInFailed,
     TemporarilyUnavailable,
     UnauthorizedClient,
     UnsupportedGrantType,
     UseDpopNonce,
+    XaaError,
     error_from_response,
     json_response,
 )
 from .forms import Form, basic_header, encode_form, format_scope, parse_form, parse_scope
+from .idp.token_exchange import TokenExchangeEndpoint
 from .keys import (
     JwkSet,
     KeyRing,
@@ -66,6 +73,8 @@ from .models import (
     TokenResponse,
 )
 from .replay import ReplayStore, ReplayStoreUnavailable
+from .resource.access import ResourceServer
+from .resource.jwt_bearer import JwtBearerEndpoint
 from .tokens import (
     VerifiedJwt,
     issue_access_token,
@@ -87,12 +96,15 @@ __all__ = [
     "AggregatingAuditSink",
     "AuditEvent",
     "AuditSink",
+    "AuditTrace",
     "AuthenticatedClient",
     "AuthorizationDetail",
     "AuthorizationServerMetadata",
     "ClientStore",
     "ConfigurationError",
     "Confirmation",
+    "DpopProofVerifier",
+    "DpopVerifier",
     "ErrorResponse",
     "Form",
     "HttpResponse",
@@ -109,9 +121,11 @@ __all__ = [
     "InvalidTarget",
     "InvalidToken",
     "JwkSet",
+    "JwtBearerEndpoint",
     "JwtBearerRequest",
     "KeyRing",
     "KeyState",
+    "MalformedEncoding",
     "ManagedKey",
     "MemoryAuditSink",
     "OAuthError",
@@ -121,10 +135,13 @@ __all__ = [
     "RemoteOAuthError",
     "ReplayStore",
     "ReplayStoreUnavailable",
+    "ResourceServer",
     "RotationRefused",
     "ServerError",
+    "SignInFailed",
     "SigningKey",
     "TemporarilyUnavailable",
+    "TokenExchangeEndpoint",
     "TokenExchangeRequest",
     "TokenExchangeResponse",
     "TokenResponse",
@@ -134,6 +151,7 @@ __all__ = [
     "UseDpopNonce",
     "VerificationKey",
     "VerifiedJwt",
+    "XaaError",
     "__version__",
     "authenticate_client",
     "basic_header",
@@ -149,6 +167,7 @@ __all__ = [
     "parse_form",
     "parse_scope",
     "pkce",
+    "rules",
     "spec",
     "verify_access_token",
     "verify_id_jag",

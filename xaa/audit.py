@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -110,6 +110,43 @@ def _clean_extra(extra: Any) -> Any:
         out[key] = value
         used += size
     return out
+
+
+@dataclass
+class AuditTrace:
+    """What the audit event of one token request will say, filled in step by step by an
+    endpoint (IdP token exchange, resource AS jwt-bearer) and rendered by :meth:`event`."""
+
+    client_id: str | None = None
+    attempted_client_id: str | None = None  # invalid_client: who the caller claimed to be
+    issuer: str | None = None
+    subject: str | None = None
+    audience: str | None = None
+    jti: str | None = None
+    actors: list[str] = field(default_factory=list)
+    requested_scope: str | None = None
+    requested_resource: list[str] = field(default_factory=list)
+
+    def event(self, event: str, decision: Literal["issued", "denied"], **fields: Any) -> AuditEvent:
+        """The :class:`AuditEvent` of this request: the traced fields, then ``fields``
+        (which win)."""
+        traced: dict[str, Any] = {
+            "client_id": self.client_id,
+            "issuer": self.issuer,
+            "subject": self.subject,
+            "audience": self.audience,
+            "jti": self.jti,
+            "actors": self.actors,
+            "requested_scope": self.requested_scope,
+            "requested_resource": self.requested_resource,
+        }
+        return AuditEvent(event=event, decision=decision, **(traced | fields))
+
+    def attempted(self) -> dict[str, Any]:
+        """``{"attempted_client_id": ...}`` for a refused client authentication, else ``{}``."""
+        if self.attempted_client_id is None:
+            return {}
+        return {"attempted_client_id": self.attempted_client_id}
 
 
 class AuditEvent(BaseModel):

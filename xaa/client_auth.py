@@ -137,6 +137,36 @@ def _fail(detail: str, basic: bool) -> InvalidClient:
     return InvalidClient(detail=detail, headers=headers)
 
 
+class ClientAuthenticationStep:
+    """The client authentication step both token endpoints share (RFC 6749 §2.3, RFC 7523 §3;
+    draft §8.1: confidential clients only, suspended clients fail here).
+
+    Mixed into :class:`xaa.idp.TokenExchangeEndpoint` and
+    :class:`xaa.resource.JwtBearerEndpoint`, which supply these attributes.
+    """
+
+    clients: ClientStore
+    issuer: str
+    replay: ReplayStore
+    lenient_basic: bool = False
+    leeway: int = DEFAULT_LEEWAY
+
+    def authenticate(
+        self, headers: Mapping[str, str], form: Form, now: float
+    ) -> AuthenticatedClient:
+        """The authenticated client of a token request, or raise ``invalid_client``."""
+        return authenticate_client(
+            headers,
+            form,
+            clients=self.clients,
+            issuer=self.issuer,
+            replay=self.replay,
+            now=now,
+            lenient_basic=self.lenient_basic,
+            leeway=self.leeway,
+        )
+
+
 def authenticate_client(
     headers: Mapping[str, str],
     form: Form,

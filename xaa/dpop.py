@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
-from . import spec
+from . import rules, spec
 from .errors import (
     HttpResponse,
     InvalidDpopProof,
@@ -212,7 +212,7 @@ def check_cnf_binding(cnf: object, key: DpopKey) -> None:
     """
     jkt = cnf.get("jkt") if isinstance(cnf, Mapping) else None
     if jkt != key.jkt:
-        raise ProtocolViolation("dpop-downgrade", "the ID-JAG is not bound to our DPoP key")
+        raise ProtocolViolation(rules.DPOP_DOWNGRADE, "the ID-JAG is not bound to our DPoP key")
 
 
 def check_dpop_token_type(token_type: object) -> None:
@@ -221,7 +221,7 @@ def check_dpop_token_type(token_type: object) -> None:
     Compared case-insensitively (RFC 6749 §7.1). Raises :class:`ProtocolViolation`.
     """
     if not isinstance(token_type, str) or token_type.lower() != spec.TOKEN_TYPE_DPOP.lower():
-        raise ProtocolViolation("dpop-downgrade", "the access token is not DPoP-bound")
+        raise ProtocolViolation(rules.DPOP_DOWNGRADE, "the access token is not DPoP-bound")
 
 
 def dpop_nonce_challenge(status: int, headers: Mapping[str, str], body: bytes) -> str | None:
@@ -248,7 +248,7 @@ def dpop_nonce_challenge(status: int, headers: Mapping[str, str], body: bytes) -
     if not asked:
         return None
     if not _NQCHAR.fullmatch(nonce):
-        raise ProtocolViolation("dpop-nonce", "the DPoP-Nonce header is not NQCHAR")
+        raise ProtocolViolation(rules.DPOP_NONCE, "the DPoP-Nonce header is not NQCHAR")
     return nonce
 
 

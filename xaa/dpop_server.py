@@ -1,10 +1,10 @@
-"""DPoP at every server hop (RFC 9449): one configured verifier for the IdP, the AS and the RS.
+"""DPoP at every server hop (RFC 9449): one seam and one configured verifier for the IdP,
+the AS and the RS.
 
-:class:`DpopVerifier` fills the token-endpoint seams of both authorization
-servers — :class:`xaa.idp.DpopProofVerifier` (``verify_proof``, draft §8.6.1.1)
-and :class:`xaa.resource.DpopProofVerifier` (``verify``, draft §8.6.1.2) — and
-checks proofs at a resource server (``verify`` with ``access_token``, RFC 9449
-§7.1). Every proof goes through :func:`xaa.dpop.verify_proof`: ``jti`` replay in
+:class:`DpopProofVerifier` is the one seam: the IdP's token endpoint (draft §8.6.1.1),
+the resource AS's (draft §8.6.1.2) and the resource server (``access_token`` given,
+RFC 9449 §7.1) all call ``verify``. :class:`DpopVerifier` is the ready implementation.
+Every proof goes through :func:`xaa.dpop.verify_proof`: ``jti`` replay in
 the deployment's :class:`~xaa.replay.ReplayStore` (memory, SQLite or Redis),
 optional server nonces (:class:`~xaa.dpop.HmacNonceSource`).
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from .dpop import (
     DEFAULT_DPOP_ALGS,
@@ -27,7 +28,33 @@ from .dpop import (
 )
 from .replay import ReplayClaim, ReplayStore
 
-__all__ = ["DpopVerifier"]
+__all__ = ["DpopProofVerifier", "DpopVerifier"]
+
+
+@runtime_checkable
+class DpopProofVerifier(Protocol):
+    """Checks an RFC 9449 §4.3 proof; returns its key's RFC 7638 thumbprint (``jkt``).
+
+    Raises :class:`~xaa.errors.InvalidDpopProof` (or ``UseDpopNonce``) on any defect.
+    With ``access_token`` (at a resource server) the proof must carry its ``ath``.
+    """
+
+    @property
+    def algs(self) -> tuple[str, ...]:
+        """Accepted proof algorithms (advertised, and the challenge's ``algs``)."""
+        ...
+
+    def verify(
+        self,
+        proof: str | Sequence[str],
+        *,
+        method: str,
+        url: str,
+        now: float,
+        access_token: str | None = None,
+    ) -> str:
+        """The proof key's thumbprint, or raise ``invalid_dpop_proof``/``use_dpop_nonce``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +127,3 @@ class DpopVerifier:
             access_token=access_token,
         )
         return result.jkt, call
-
-    def verify_proof(self, proof: str, *, method: str, url: str, now: float) -> str:
-        """:meth:`verify` under the name of the IdP's seam (draft §8.6.1.1)."""
-        return self.verify(proof, method=method, url=url, now=now)

@@ -8,6 +8,10 @@ generic public ``description`` (safe to send; never token bytes) and a private
 On the client side a peer that breaks the protocol raises
 :class:`ProtocolViolation`; an error body a server sent us is rebuilt with
 :func:`error_from_response`.
+
+Every exception xaa raises derives from :class:`XaaError` (docs/errors.md), so one
+``except XaaError`` catches anything the library refuses; ``rule`` identifiers are the
+kebab-case constants of :mod:`xaa.rules`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any, ClassVar, NamedTuple
+
+from . import rules
 
 JsonScalar = str | int | float | bool | None
 
@@ -41,7 +47,19 @@ def json_response(
     return HttpResponse(status, out, json.dumps(body, separators=(",", ":")).encode())
 
 
-class OAuthError(Exception):
+class XaaError(Exception):
+    """The root of every exception the xaa library raises (docs/errors.md)."""
+
+
+class MalformedEncoding(XaaError, ValueError):
+    """Bytes that are not canonical base64url or strict JSON (RFC 7515 §2, §5.2)."""
+
+
+class SignInFailed(XaaError):
+    """An IdP's login form refused the username or password (not a protocol violation)."""
+
+
+class OAuthError(XaaError):
     """An RFC 6749 §5.2 error: ``error`` code, HTTP status, public description.
 
     ``detail`` is for logs only and is never rendered into the response.
@@ -217,11 +235,11 @@ ERRORS_BY_CODE: dict[str, type[OAuthError]] = {
 }
 
 
-class ProtocolViolation(Exception):
+class ProtocolViolation(XaaError):
     """A remote peer (IdP, AS, RS) answered in a way the protocol forbids.
 
-    Raised on the client side; ``rule`` names the broken rule, e.g.
-    ``"issued_token_type"``. Never carries token bytes.
+    Raised on the client side; ``rule`` names the broken rule, one of the kebab-case
+    constants of :mod:`xaa.rules` (e.g. ``"issued-token-type"``). Never carries token bytes.
     """
 
     def __init__(self, rule: str, message: str) -> None:
@@ -229,7 +247,7 @@ class ProtocolViolation(Exception):
         super().__init__(f"{rule}: {message}")
 
 
-class ConfigurationError(ValueError):
+class ConfigurationError(XaaError, ValueError):
     """A deployment's own input is unusable (a file, a line in it, an option); the message
     names which, in one line, and never holds a secret. The ``xaa`` command prints it
     without a traceback (exit status 2)."""
@@ -252,7 +270,7 @@ def error_from_response(status: int, body: Mapping[str, Any]) -> OAuthError:
     """
     code = body.get("error")
     if not isinstance(code, str) or not code:
-        raise ProtocolViolation("error-response", f"HTTP {status} without an error code")
+        raise ProtocolViolation(rules.ERROR_RESPONSE, f"HTTP {status} without an error code")
     raw_description = body.get("error_description")
     description = raw_description if isinstance(raw_description, str) else None
     extra = {

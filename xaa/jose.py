@@ -19,9 +19,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from .errors import OAuthError
+from .errors import MalformedEncoding, OAuthError
 from .keys import JwkSet, SigningKey, VerificationKey, b64url
-from .safejson import JsonRejected, parse_json_object
+from .safejson import parse_json_object
 
 __all__ = [
     "DEFAULT_MAX_TOKEN_BYTES",
@@ -52,30 +52,23 @@ class CompactJws(NamedTuple):
     signature: bytes
 
 
-class _Malformed(ValueError):
-    pass
-
-
 _TO_STANDARD_ALPHABET = bytes.maketrans(b"-_", b"+/")
 
 
 def strict_json_object(data: bytes) -> dict[str, Any]:
     """Decode a UTF-8 JSON object with no duplicate members (RFC 7515 §5.2 step 4),
     nested no deeper than :data:`xaa.safejson.MAX_JSON_DEPTH`."""
-    try:
-        return parse_json_object(data)
-    except JsonRejected as exc:
-        raise _Malformed(str(exc)) from None
+    return parse_json_object(data)  # JsonRejected is a MalformedEncoding
 
 
 def b64url_decode(segment: str) -> bytes:
-    """Decode canonical, unpadded base64url; anything else is malformed."""
+    """Decode canonical, unpadded base64url; anything else raises :class:`MalformedEncoding`."""
     remainder = len(segment) % 4
     if remainder == 1 or _B64URL_SEGMENT.fullmatch(segment) is None:
-        raise _Malformed("not base64url")
+        raise MalformedEncoding("not base64url")
     if segment and _B64URL_VALUE[segment[-1]] & _UNUSED_BITS_MASK[remainder]:
         # Unused bits set: another spelling of the same bytes (RFC 4648 §3.5).
-        raise _Malformed("non-canonical base64url")
+        raise MalformedEncoding("non-canonical base64url")
     padded = (segment + "=" * (-remainder % 4)).encode("ascii")
     return binascii.a2b_base64(padded.translate(_TO_STANDARD_ALPHABET))
 
@@ -106,7 +99,7 @@ def parse_compact(
         header = dict(_decoded_header(parts[0]))
         payload = strict_json_object(b64url_decode(parts[1]))
         signature = b64url_decode(parts[2])
-    except _Malformed as exc:
+    except MalformedEncoding as exc:
         raise error(detail=str(exc)) from None
     if not signature:
         raise error(detail="empty signature")

@@ -27,6 +27,7 @@ from joserfc.jwk import ECKey, OKPKey, RSAKey
 from joserfc.jws import JWSRegistry
 
 from . import spec
+from .errors import XaaError
 
 log = logging.getLogger("xaa.keys")
 
@@ -55,11 +56,11 @@ _PUBLIC_MEMBERS = {"kty", "crv", "x", "y", "n", "e", "kid", "alg", "use"}
 DEFAULT_MIN_STAGING = 3600.0
 
 
-class UnusableKey(ValueError):
+class UnusableKey(XaaError, ValueError):
     """A key cannot be used: wrong type, too small, unknown algorithm."""
 
 
-class RotationRefused(RuntimeError):
+class RotationRefused(XaaError, RuntimeError):
     """:meth:`KeyRing.rotate` would sign with a key resource servers may not have yet."""
 
 

@@ -65,29 +65,46 @@ class _Claims(BaseModel):
         return _exclude_none(self)
 
 
-class IdJagClaims(_Claims):
-    """Claims of an Identity Assertion JWT Authorization Grant (draft §3.1)."""
+class RegisteredClaims(_Claims):
+    """The registered claims (RFC 7519 §4.1) every JWT xaa verifies carries: ``iss``, ``sub``,
+    ``aud``, ``exp``, ``iat`` required, ``nbf`` optional."""
 
     iss: NonEmpty
     sub: NonEmpty
     aud: NonEmpty | list[NonEmpty]
-    client_id: NonEmpty
-    jti: NonEmpty
     exp: int
     iat: int
     nbf: int | None = None
-    resource: NonEmpty | list[NonEmpty] | None = None
+
+
+class _GrantClaims(RegisteredClaims):
+    """What the ID-JAG (draft §3.1) and the access token (RFC 9068 §2.2) both carry: issued
+    to ``client_id`` for a scope, with the user's authentication and the actor chain."""
+
+    client_id: NonEmpty
+    jti: NonEmpty
     scope: str | None = None
     authorization_details: list[AuthorizationDetail] | None = None
     act: Actor | None = None
-    tenant: NonEmpty | None = None
     auth_time: int | None = None
     acr: str | None = None
     amr: list[str] | None = None
+    cnf: Confirmation | None = None
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The granted scope as a set."""
+        return frozenset(self.scope.split()) if self.scope else frozenset()
+
+
+class IdJagClaims(_GrantClaims):
+    """Claims of an Identity Assertion JWT Authorization Grant (draft §3.1)."""
+
+    resource: NonEmpty | list[NonEmpty] | None = None
+    tenant: NonEmpty | None = None
     aud_tenant: NonEmpty | None = None
     aud_sub: NonEmpty | None = None
     email: str | None = None
-    cnf: Confirmation | None = None
 
     @classmethod
     def new(
@@ -117,11 +134,6 @@ class IdJagClaims(_Claims):
         )
 
     @property
-    def scopes(self) -> frozenset[str]:
-        """The granted scope as a set."""
-        return frozenset(self.scope.split()) if self.scope else frozenset()
-
-    @property
     def resources(self) -> list[str]:
         """``resource`` as a list, whatever its JSON form."""
         if self.resource is None:
@@ -129,40 +141,13 @@ class IdJagClaims(_Claims):
         return [self.resource] if isinstance(self.resource, str) else list(self.resource)
 
 
-class AccessTokenClaims(_Claims):
+class AccessTokenClaims(_GrantClaims):
     """RFC 9068 §2.2 JWT access token claims, plus what xaa carries over."""
 
-    iss: NonEmpty
-    sub: NonEmpty
-    aud: NonEmpty | list[NonEmpty]
-    client_id: NonEmpty
-    jti: NonEmpty
-    exp: int
-    iat: int
-    nbf: int | None = None
-    scope: str | None = None
-    auth_time: int | None = None
-    acr: str | None = None
-    amr: list[str] | None = None
-    act: Actor | None = None
-    cnf: Confirmation | None = None
-    authorization_details: list[AuthorizationDetail] | None = None
 
-    @property
-    def scopes(self) -> frozenset[str]:
-        """The granted scope as a set."""
-        return frozenset(self.scope.split()) if self.scope else frozenset()
-
-
-class IdTokenClaims(_Claims):
+class IdTokenClaims(RegisteredClaims):
     """OpenID Connect Core §2 ID Token claims."""
 
-    iss: NonEmpty
-    sub: NonEmpty
-    aud: NonEmpty | list[NonEmpty]
-    exp: int
-    iat: int
-    nbf: int | None = None
     azp: NonEmpty | None = None
     nonce: str | None = None
     auth_time: int | None = None

@@ -11,9 +11,10 @@ import hmac
 import re
 import secrets
 
+from . import spec
 from .keys import b64url
 
-METHOD = "S256"
+METHOD = spec.PKCE_METHOD_S256
 _VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
 _CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of a SHA-256 digest
 

@@ -12,7 +12,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
 
-from .errors import OAuthError, TemporarilyUnavailable
+from .errors import OAuthError, TemporarilyUnavailable, XaaError
 
 T = TypeVar("T")
 
@@ -22,7 +22,7 @@ NS_DPOP = "dpop"
 NS_SAML = "saml"
 
 
-class ReplayStoreUnavailable(Exception):
+class ReplayStoreUnavailable(XaaError):
     """The replay store could not answer; the caller must reject the request."""
 
 

@@ -6,7 +6,8 @@ accepts; RFC 7515 §5.2 and RFC 7519 §7.2 want duplicate member names refused.
 standard library, so no input reaches the recursive decoder deeper than
 ``max_depth`` (no ``RecursionError``) and no string comes back that UTF-8
 cannot encode (a lone surrogate such as ``"\\ud800"`` would fail later, in a
-database or a log). Every refusal is :class:`JsonRejected` (a ``ValueError``).
+database or a log). Every refusal is :class:`JsonRejected` (a
+:class:`~xaa.errors.MalformedEncoding`, so a ``ValueError`` too).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+
+from .errors import MalformedEncoding
 
 __all__ = ["MAX_JSON_BYTES", "MAX_JSON_DEPTH", "JsonRejected", "parse_json", "parse_json_object"]
 
@@ -24,7 +27,7 @@ _STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-class JsonRejected(ValueError):
+class JsonRejected(MalformedEncoding):
     """The text is not JSON this parser accepts (malformed, too big, too deep)."""
 
 

@@ -81,6 +81,12 @@ P_CODE: Final = "code"
 P_CODE_VERIFIER: Final = "code_verifier"
 P_REDIRECT_URI: Final = "redirect_uri"
 
+# Query parameter carrying a bearer token (RFC 6750 §2.3): refused by xaa's resource servers.
+Q_ACCESS_TOKEN: Final = "access_token"
+
+# PKCE code challenge method (RFC 7636 §4.2): the only one xaa accepts.
+PKCE_METHOD_S256: Final = "S256"
+
 # Response parameters (RFC 6749 §5.1, RFC 8693 §2.2.1, RFC 9470 §3).
 R_ACCESS_TOKEN: Final = "access_token"
 R_ISSUED_TOKEN_TYPE: Final = "issued_token_type"
@@ -106,6 +112,11 @@ ID_JAG_REQUIRED_CLAIMS: Final = ("iss", "sub", "aud", "client_id", "jti", "exp",
 ACCESS_TOKEN_REQUIRED_CLAIMS: Final = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
 ID_TOKEN_REQUIRED_CLAIMS: Final = ("iss", "sub", "aud", "exp", "iat")
 
+# Claims the resource AS adds to its access tokens: which IdP vouched for the user (xaa).
+CLAIM_IDP_ISSUER: Final = "idp_iss"
+CLAIM_IDP_SUBJECT: Final = "idp_sub"
+CLAIM_IDP_TENANT: Final = "idp_tenant"
+
 # JOSE header parameters that carry or point at keys: never trusted (RFC 8725 §3.10).
 UNTRUSTED_KEY_HEADERS: Final = frozenset({"jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256"})
 
@@ -121,11 +132,35 @@ M_SUBJECT_TOKEN_TYPES: Final = "subject_token_types_supported"  # xaa extension
 M_TOKEN_ENDPOINT_AUTH_METHODS: Final = "token_endpoint_auth_methods_supported"
 M_TOKEN_ENDPOINT_AUTH_SIGNING_ALGS: Final = "token_endpoint_auth_signing_alg_values_supported"
 M_DPOP_SIGNING_ALGS: Final = "dpop_signing_alg_values_supported"
+M_ISS_PARAMETER_SUPPORTED: Final = "authorization_response_iss_parameter_supported"  # RFC 9207 §3
 
 # Well-known paths (RFC 8414 §3, OIDC Discovery §4, RFC 9728 §3).
 WELL_KNOWN_OAUTH_AS: Final = "/.well-known/oauth-authorization-server"
 WELL_KNOWN_OPENID: Final = "/.well-known/openid-configuration"
 WELL_KNOWN_PROTECTED_RESOURCE: Final = "/.well-known/oauth-protected-resource"
+
+# Endpoint paths xaa's servers use under their issuer by default (xaa, not the draft).
+PATH_TOKEN: Final = "/token"
+PATH_JWKS: Final = "/jwks.json"
+PATH_REVOKE: Final = "/revoke"
+
+# SAML 2.0 and XML-DSig identifiers (SAML core §2-3, SAML metadata §2, SAML bindings §3.5,
+# SAML authn context §3.4, XML-DSig §6).
+SAML_NS_ASSERTION: Final = "urn:oasis:names:tc:SAML:2.0:assertion"
+SAML_NS_PROTOCOL: Final = "urn:oasis:names:tc:SAML:2.0:protocol"
+SAML_NS_METADATA: Final = "urn:oasis:names:tc:SAML:2.0:metadata"
+XMLDSIG_NS: Final = "http://www.w3.org/2000/09/xmldsig#"
+XMLDSIG_ENVELOPED: Final = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+SAML_CM_BEARER: Final = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+SAML_NAMEID_EMAIL: Final = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+SAML_NAMEID_UNSPECIFIED: Final = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
+SAML_NAMEID_PERSISTENT: Final = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+SAML_NAMEID_ENTITY: Final = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
+SAML_BINDING_HTTP_POST: Final = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"
+SAML_AC_PASSWORD_PROTECTED: Final = (
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+)
+SAML_STATUS_SUCCESS: Final = "urn:oasis:names:tc:SAML:2.0:status:Success"
 
 # Signature algorithms xaa signs and verifies with (RFC 7518, RFC 8037).
 ALG_ES256: Final = "ES256"

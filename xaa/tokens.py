@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar, Unpack
 
 from pydantic import BaseModel, ValidationError
 
@@ -37,6 +37,8 @@ __all__ = [
     "ID_TOKEN",
     "JwtProfile",
     "VerifiedJwt",
+    "VerifyOptions",
+    "client_id_ok",
     "issue_access_token",
     "issue_id_jag",
     "issue_id_token",
@@ -67,7 +69,13 @@ def normalize_typ(value: object) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class JwtProfile(Generic[C]):
-    """What makes a JWT one kind of token and not another."""
+    """What makes a JWT one kind of token and not another.
+
+    The checks of a profile live here once; servers (:func:`verify_parsed`) and the
+    client's response processors (``xaa.client.requests``) both call them.
+    ``expired`` and ``other_client`` are the public descriptions of those two refusals
+    (``None``: the error's default description).
+    """
 
     name: str
     claims: type[C]
@@ -75,6 +83,24 @@ class JwtProfile(Generic[C]):
     audience_rule: Literal["single", "contains"]
     error: type[OAuthError]
     max_lifetime: int
+    expired: str | None = None
+    other_client: str | None = None
+
+    def typ_ok(self, header: Mapping[str, Any]) -> bool:
+        """``typ`` names this kind of token (RFC 7515 §4.1.9, RFC 8725 §3.11)."""
+        return normalize_typ(header.get("typ")) in self.typs
+
+    def audience_ok(self, aud: str | list[str], expected: str) -> bool:
+        """``aud`` is ``expected`` alone (draft §4.4.1: a string or a one-element array)
+        or, for ``contains`` profiles, lists it (RFC 7519 §4.1.3)."""
+        if isinstance(aud, str):
+            return aud == expected
+        return aud == [expected] if self.audience_rule == "single" else expected in aud
+
+
+def client_id_ok(claims: object, client_id: str) -> bool:
+    """The token's ``client_id`` claim names ``client_id`` (draft §4.4.1, RFC 9068 §2.2)."""
+    return getattr(claims, "client_id", None) == client_id
 
 
 ID_JAG = JwtProfile(
@@ -124,16 +150,6 @@ def _validated_claims(profile: JwtProfile[C], payload: Mapping[str, Any]) -> C:
         raise profile.error(detail=f"claims missing or mistyped: {','.join(names)[:200]}") from None
 
 
-def _check_audience(profile: JwtProfile[C], aud: str | list[str], expected: str) -> None:
-    if profile.audience_rule == "single":
-        # draft §4.4.1: a string, or an array of exactly one element, equal to the issuer.
-        ok = aud == expected if isinstance(aud, str) else aud == [expected]
-    else:
-        ok = aud == expected if isinstance(aud, str) else expected in aud
-    if not ok:
-        raise profile.error(detail="aud mismatch")
-
-
 def _check_times(
     profile: JwtProfile[C],
     claims: Any,
@@ -143,7 +159,7 @@ def _check_times(
 ) -> None:
     exp, iat, nbf = claims.exp, claims.iat, claims.nbf
     if now >= exp + leeway:
-        raise profile.error(detail="expired")
+        raise profile.error(profile.expired, detail="expired")
     if nbf is not None and now < nbf - leeway:
         raise profile.error(detail="nbf in the future")
     if iat > now + leeway:
@@ -154,6 +170,23 @@ def _check_times(
         raise profile.error(detail="lifetime exceeds maximum")
 
 
+class VerifyOptions(TypedDict, total=False):
+    """The optional knobs every ``verify_*`` takes, as keywords.
+
+    ``now`` (default: the clock), ``leeway`` seconds for ``exp``/``nbf``/``iat``
+    (default 30), ``max_lifetime`` (default: the profile's), ``max_bytes`` before
+    parsing (default 8192; ignored by :func:`verify_parsed`, the token is parsed),
+    ``allow_cnf`` (default ``False``: pass ``True`` only when the caller checks the
+    proof of possession, draft §8.6.1.2).
+    """
+
+    now: float | None
+    leeway: int
+    max_lifetime: int | None
+    max_bytes: int
+    allow_cnf: bool
+
+
 def verify_jwt(
     token: object,
     profile: JwtProfile[C],
@@ -161,25 +194,17 @@ def verify_jwt(
     keys: JwkSet,
     issuer: str,
     audience: str,
-    now: float | None = None,
-    leeway: int = DEFAULT_LEEWAY,
-    max_lifetime: int | None = None,
-    max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
-    allow_cnf: bool = False,
+    client_id: str | None = None,
+    **options: Unpack[VerifyOptions],
 ) -> VerifiedJwt[C]:
-    """Verify ``token`` as a ``profile`` JWT; any defect raises ``profile.error``."""
-    error = profile.error
-    jws = parse_compact(token, error=error, max_bytes=max_bytes)
+    """Verify ``token`` as a ``profile`` JWT; any defect raises ``profile.error``.
+
+    With ``client_id``, the token's ``client_id`` claim must name that client.
+    """
+    max_bytes = options.get("max_bytes", DEFAULT_MAX_TOKEN_BYTES)
+    jws = parse_compact(token, error=profile.error, max_bytes=max_bytes)
     return verify_parsed(
-        jws,
-        profile,
-        keys=keys,
-        issuer=issuer,
-        audience=audience,
-        now=now,
-        leeway=leeway,
-        max_lifetime=max_lifetime,
-        allow_cnf=allow_cnf,
+        jws, profile, keys=keys, issuer=issuer, audience=audience, client_id=client_id, **options
     )
 
 
@@ -190,23 +215,27 @@ def verify_parsed(
     keys: JwkSet,
     issuer: str,
     audience: str,
-    now: float | None = None,
-    leeway: int = DEFAULT_LEEWAY,
-    max_lifetime: int | None = None,
-    allow_cnf: bool = False,
+    client_id: str | None = None,
+    **options: Unpack[VerifyOptions],
 ) -> VerifiedJwt[C]:
     """:func:`verify_jwt` for a token already split by :func:`xaa.jose.parse_compact`."""
     error = profile.error
-    if normalize_typ(jws.header.get("typ")) not in profile.typs:
+    if not profile.typ_ok(jws.header):
         raise error(detail=f"typ is not that of an {profile.name}")
     key = verify_compact(jws, keys, error=error)
     claims: Any = _validated_claims(profile, jws.payload)
     if claims.iss != issuer:
         raise error(detail="iss mismatch")
-    _check_audience(profile, claims.aud, audience)
-    _check_times(profile, claims, _now(now), leeway, max_lifetime or profile.max_lifetime)
+    if not profile.audience_ok(claims.aud, audience):
+        raise error(detail="aud mismatch")
+    now, leeway = _now(options.get("now")), options.get("leeway", DEFAULT_LEEWAY)
+    _check_times(profile, claims, now, leeway, options.get("max_lifetime") or profile.max_lifetime)
+    if client_id is not None and not client_id_ok(claims, client_id):
+        raise error(
+            profile.other_client, detail=f"client_id: {profile.name} issued to another client"
+        )
     cnf = getattr(claims, "cnf", None)
-    if cnf is not None and not allow_cnf:
+    if cnf is not None and not options.get("allow_cnf", False):
         raise error(detail="cnf present but proof of possession is not checked")
     return VerifiedJwt(jws.header, claims, key)
 
@@ -218,60 +247,25 @@ def verify_id_jag(
     issuer: str,
     audience: str,
     client_id: str,
-    now: float | None = None,
-    leeway: int = DEFAULT_LEEWAY,
-    max_lifetime: int = DEFAULT_MAX_ID_JAG_LIFETIME,
-    max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
-    allow_cnf: bool = False,
+    **options: Unpack[VerifyOptions],
 ) -> VerifiedJwt[IdJagClaims]:
     """Verify an ID-JAG for the resource AS ``audience`` and the authenticated ``client_id``.
 
     Raises :class:`~xaa.errors.InvalidGrant` (draft §4.4.1). Pass
     ``allow_cnf=True`` only when the caller checks the DPoP proof against
-    ``cnf.jkt`` (draft §8.6.1.2).
+    ``cnf.jkt`` (draft §8.6.1.2). ``options``: :class:`VerifyOptions`.
     """
-    verified = verify_jwt(
-        token,
-        ID_JAG,
-        keys=keys,
-        issuer=issuer,
-        audience=audience,
-        now=now,
-        leeway=leeway,
-        max_lifetime=max_lifetime,
-        max_bytes=max_bytes,
-        allow_cnf=allow_cnf,
+    return verify_jwt(
+        token, ID_JAG, keys=keys, issuer=issuer, audience=audience, client_id=client_id, **options
     )
-    if verified.claims.client_id != client_id:
-        raise InvalidGrant(detail="client_id does not match the authenticated client")
-    return verified
 
 
 def verify_access_token(
-    token: object,
-    *,
-    keys: JwkSet,
-    issuer: str,
-    resource: str,
-    now: float | None = None,
-    leeway: int = DEFAULT_LEEWAY,
-    max_lifetime: int = DEFAULT_MAX_ACCESS_TOKEN_LIFETIME,
-    max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
-    allow_cnf: bool = False,
+    token: object, *, keys: JwkSet, issuer: str, resource: str, **options: Unpack[VerifyOptions]
 ) -> VerifiedJwt[AccessTokenClaims]:
-    """Verify an RFC 9068 access token for ``resource``; raises ``InvalidToken``."""
-    return verify_jwt(
-        token,
-        ACCESS_TOKEN,
-        keys=keys,
-        issuer=issuer,
-        audience=resource,
-        now=now,
-        leeway=leeway,
-        max_lifetime=max_lifetime,
-        max_bytes=max_bytes,
-        allow_cnf=allow_cnf,
-    )
+    """Verify an RFC 9068 access token for ``resource``; raises ``InvalidToken``.
+    ``options``: :class:`VerifyOptions`."""
+    return verify_jwt(token, ACCESS_TOKEN, keys=keys, issuer=issuer, audience=resource, **options)
 
 
 def verify_id_token(
@@ -280,29 +274,18 @@ def verify_id_token(
     keys: JwkSet,
     issuer: str,
     client_id: str,
-    now: float | None = None,
-    leeway: int = DEFAULT_LEEWAY,
-    max_lifetime: int = DEFAULT_MAX_ID_TOKEN_LIFETIME,
-    max_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
     error: type[OAuthError] = InvalidRequest,
+    **options: Unpack[VerifyOptions],
 ) -> VerifiedJwt[IdTokenClaims]:
     """Verify an OIDC ID token issued to ``client_id`` (``aud`` contains it, ``azp`` agrees).
 
     Raises ``error`` (``invalid_request`` by default: RFC 8693 §2.2.2 for a
     subject token). Access tokens, ID-JAGs and DPoP proofs are refused by ``typ``.
+    ``options``: :class:`VerifyOptions` (``allow_cnf`` does not apply).
     """
     profile = ID_TOKEN if error is InvalidRequest else _id_token_profile(error)
-    verified = verify_jwt(
-        token,
-        profile,
-        keys=keys,
-        issuer=issuer,
-        audience=client_id,
-        now=now,
-        leeway=leeway,
-        max_lifetime=max_lifetime,
-        max_bytes=max_bytes,
-    )
+    options.pop("allow_cnf", None)
+    verified = verify_jwt(token, profile, keys=keys, issuer=issuer, audience=client_id, **options)
     claims = verified.claims
     several = isinstance(claims.aud, list) and len(claims.aud) > 1
     if (several and claims.azp is None) or (claims.azp is not None and claims.azp != client_id):

@@ -15,7 +15,7 @@ import pytest
 
 from tests.client.reference_stacks import Servers, reference_stack
 from tests.support.servers import free_port, serve
-from xaa import ProtocolViolation, SigningKey, spec
+from xaa import ProtocolViolation, SignInFailed, SigningKey, spec
 from xaa.adapters import httpx2_client, httpx_client
 from xaa.adapters.httpx_client import XAAAuth, XAAClient
 from xaa.adapters.httpx_login import login_with_password
@@ -99,10 +99,11 @@ def test_reference_idp_denial_is_typed(idp: str) -> None:
             client.get_id_jag("https://unknown-as.example", None, "chat.read", client_id="x")
 
 
-def test_wrong_password_is_refused(idp: str) -> None:
-    with httpx.Client() as http, pytest.raises(ProtocolViolation) as caught:
+def test_wrong_password_is_not_a_protocol_violation(idp: str) -> None:
+    with httpx.Client() as http, pytest.raises(SignInFailed) as caught:
         wiki_client(idp, http, password="wrong")
-    assert caught.value.rule == "login"
+    assert not isinstance(caught.value, ProtocolViolation)
+    assert "401" in str(caught.value)
 
 
 def test_decode_cli(idp: str, capsys: pytest.CaptureFixture[str]) -> None:

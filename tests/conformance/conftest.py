@@ -11,6 +11,7 @@ import pytest
 from reference_idp.app import create_app
 from reference_idp.config import load_config
 from reference_idp.store import Store
+from tests.conformance import broken_idp
 from tests.support.servers import free_port, serve
 from xaa.conformance.pytest_plugin import xaa_contexts, xaa_http, xaa_serve, xaa_test_idp
 
@@ -18,16 +19,16 @@ __all__ = ["xaa_contexts", "xaa_http", "xaa_serve", "xaa_test_idp"]
 
 
 @contextlib.contextmanager
-def running_reference_idp(db: Path, test_only_break: str | None = None) -> Iterator[str]:
+def running_reference_idp(db: Path, broken: str | None = None) -> Iterator[str]:
     """The reference IdP with its demo configuration on an ephemeral port
-    (``test_only_break``: the one check disabled, reference_idp.broken)."""
+    (``broken``: the one check disabled, tests/conformance/broken_idp.py)."""
     port = free_port()
     issuer = f"http://127.0.0.1:{port}"
     config = load_config().with_issuer(issuer)
-    config = config.model_copy(update={"test_only_break": test_only_break})
     store = Store(str(db))
     try:
-        with serve(create_app(config, store), port=port):
+        app = create_app(config, store, endpoint_type=broken_idp.endpoint_class(broken))
+        with serve(app, port=port):
             yield issuer
     finally:
         store.close()

@@ -1,23 +1,23 @@
-"""Can every check fail? The reference apps with exactly one check disabled (their test-only
-setting, reference_resource/broken.py and reference_idp/broken.py): the suite flags exactly
-the broken rule, and nothing against the unbroken app."""
+"""Can every check fail? The reference apps with exactly one check disabled (an endpoint
+class of tests/conformance/broken_resource.py or broken_idp.py, composed from the public
+endpoint steps): the suite flags exactly the broken rule, and nothing against the unbroken
+app. Nothing installed can switch a check off."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
+import importlib.util
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from reference_idp.broken import BROKEN as BROKEN_IDP_STEPS
-from reference_idp.broken import JwtTyp
+from reference_idp.config import IdpConfig
 from reference_resource import Settings, create_app
-from reference_resource.broken import BROKEN as BROKEN_AS_STEPS
+from tests.conformance.broken_idp import BROKEN as BROKEN_IDP_STEPS
+from tests.conformance.broken_resource import BROKEN as BROKEN_AS_STEPS
+from tests.conformance.broken_resource import endpoint_class
 from tests.conformance.conftest import running_reference_idp
 from tests.conformance.test_conformance_idp_e2e import wiki_target
 from tests.support.servers import free_port, serve
@@ -59,7 +59,7 @@ RESOURCE_AS_VARIANTS: dict[str | None, set[str]] = {
     "scope-subset": {"ras-rejects-scope-beyond-id-jag"},
     "refresh-token": {"ras-issues-no-refresh-token"},
 }
-# The lenient ways of handling keys (reference_resource/broken_keys.py): run on the cases
+# The lenient ways of handling keys (tests/conformance/broken_keys.py): run on the cases
 # about algorithms, keys and signatures only (KEY_TAGS), which is where they can show.
 KEY_TAGS = ("alg", "keys", "signature")
 KEY_VARIANTS: dict[str, set[str]] = {
@@ -119,14 +119,14 @@ def test_every_variant_is_tested() -> None:
 
 @contextlib.contextmanager
 def reference_resource_as(
-    tmp_path: Path, idp: TestIdp, test_only_break: str | None
+    tmp_path: Path, idp: TestIdp, broken: str | None
 ) -> Iterator[ResourceAsTarget]:
     """The reference chat app (in-process) trusting the test IdP, one check disabled."""
     port = free_port()
     settings = Settings.make(
         port=port, db=str(tmp_path / "chat.db"), replay="memory", trust_idps=[idp.url]
     )
-    app = create_app(replace(settings, test_only_break=test_only_break))
+    app = create_app(settings, endpoint_type=endpoint_class(broken))
     with serve(app, port=port):
         yield ResourceAsTarget(
             settings.issuer,
@@ -138,20 +138,13 @@ def reference_resource_as(
 
 @pytest.mark.parametrize("variant", list(RESOURCE_AS_VARIANTS), ids=str)
 def test_the_suite_flags_exactly_the_broken_resource_as_rule(
-    xaa_test_idp: TestIdp,
-    tmp_path: Path,
-    variant: str | None,
-    caplog: pytest.LogCaptureFixture,
+    xaa_test_idp: TestIdp, tmp_path: Path, variant: str | None
 ) -> None:
-    with (
-        caplog.at_level(logging.WARNING, "reference_resource"),
-        reference_resource_as(tmp_path, xaa_test_idp, variant) as target,
-    ):
+    with reference_resource_as(tmp_path, xaa_test_idp, variant) as target:
         report = run_resource_as_suite(target, xaa_test_idp)
     assert flagged(report) == RESOURCE_AS_VARIANTS[variant]
     assert report.count(Outcome.SKIP) == 0
     assert report.exit_code == int(bool(RESOURCE_AS_VARIANTS[variant] & MUST_CASES))
-    assert len([r for r in caplog.records if "TEST ONLY" in r.message]) == (variant is not None)
 
 
 @pytest.mark.parametrize("variant", list(KEY_VARIANTS), ids=str)
@@ -173,42 +166,39 @@ def test_every_key_case_is_proven_by_a_lenient_variant() -> None:
 
 
 @pytest.mark.parametrize("variant", list(IDP_VARIANTS), ids=str)
-def test_the_suite_flags_exactly_the_broken_idp_rule(
-    tmp_path: Path, variant: str | None, caplog: pytest.LogCaptureFixture
-) -> None:
-    with (
-        caplog.at_level(logging.WARNING, "reference_idp"),
-        running_reference_idp(tmp_path / "idp.sqlite3", variant) as issuer,
-    ):
+def test_the_suite_flags_exactly_the_broken_idp_rule(tmp_path: Path, variant: str | None) -> None:
+    with running_reference_idp(tmp_path / "idp.sqlite3", variant) as issuer:
         report = run_idp_suite(wiki_target(issuer), skip=["private-key-jwt"])
     assert flagged(report) == IDP_VARIANTS[variant]
     assert report.count(Outcome.SKIP) == 0
     assert report.exit_code == int(bool(IDP_VARIANTS[variant] & MUST_CASES))
-    assert len([r for r in caplog.records if "TEST ONLY" in r.message]) == (variant is not None)
 
 
-def test_an_unknown_break_is_refused(tmp_path: Path) -> None:
-    settings = Settings.make(db=str(tmp_path / "chat.db"), replay="memory")
-    with pytest.raises(ValueError, match="unknown test-only break"):
-        create_app(replace(settings, test_only_break="everything"))
-    with (
-        pytest.raises(ValueError, match="unknown test-only break"),
-        running_reference_idp(tmp_path / "idp.sqlite3", "everything"),
+def test_no_installed_code_can_switch_a_check_off(tmp_path: Path) -> None:
+    """The broken variants are test code: no CLI flag, setting or module ships them."""
+    for name in (
+        "reference_idp.broken",
+        "reference_resource.broken",
+        "reference_resource.broken_keys",
     ):
-        pass
+        assert importlib.util.find_spec(name) is None
+    assert not hasattr(Settings.make(db=str(tmp_path / "chat.db")), "test_only_break")
+    assert "test_only_break" not in IdpConfig.model_fields
+    for command in (["idp", "serve"], ["resource", "serve"]):
+        with pytest.raises(SystemExit):
+            xaa_main([*command, "--port", str(free_port()), "--test-only-break", "typ"])
 
 
-def test_xaa_idp_serve_has_a_hidden_test_only_break(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_cli_names_a_missing_reference_app_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    served: list[Any] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: served.append(app))
-    serve_args = ["idp", "serve", "--port", str(free_port()), "--db", str(tmp_path / "i.db")]
-    assert xaa_main([*serve_args, "--test-only-break", "typ"]) == 0
-    assert isinstance(served[0].state.idp.exchange, JwtTyp)
-    with pytest.raises(SystemExit):
-        xaa_main(["idp", "serve", "--help"])
-    assert "test-only" not in capsys.readouterr().out
+    import sys
+
+    monkeypatch.setitem(sys.modules, "reference_idp.config", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "reference_idp", None)
+    assert xaa_main(["idp", "keys", "list", "--db", str(tmp_path / "i.db")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "reference_idp is not importable" in err
 
 
 def test_jku_fetch_case_counts_only_the_fetches_of_its_own_run(

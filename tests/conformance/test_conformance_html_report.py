@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from reference_resource import Settings, create_app
+from tests.conformance.broken_resource import endpoint_class
 from tests.support.servers import free_port, serve
 from xaa.cli import main as xaa_main
 from xaa.conformance.recording import redact_body, redact_headers
@@ -67,7 +68,7 @@ def test_html_report_shows_failures_first_in_chromium(
         port=port, db=str(tmp_path / "chat.db"), replay="memory", trust_idps=[test_idp]
     )
     report = tmp_path / "report.html"
-    app = create_app(Settings(**{**settings.__dict__, "test_only_break": "typ"}))
+    app = create_app(settings, endpoint_type=endpoint_class("typ"))
     with serve(app, port):
         code = xaa_main(
             [

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reference_resource import Settings, create_app
+from tests.conformance.broken_resource import endpoint_class
 from tests.conformance.conformance_apps import CLIENT, POST_CLIENT, SECRET, resource_as_app
 from tests.support.servers import free_port, serve
 from xaa.cli import main as xaa_main
@@ -113,19 +115,22 @@ def test_cli_against_the_reference_resource_app(
 def test_cli_exits_one_when_a_must_case_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The hidden ``--test-only-break`` of ``xaa resource serve``: loud, and caught."""
+    """The chat app with its client binding broken (a test-only endpoint class): caught."""
     idp_url = f"http://127.0.0.1:{free_port()}"
-    broken = ("--test-only-break", "client-binding")
-    with reference_resource_app(tmp_path, idp_url, *broken) as issuer:
+    port = free_port()
+    settings = Settings.make(
+        port=port, db=str(tmp_path / "chat.db"), replay="memory", trust_idps=[idp_url]
+    )
+    app = create_app(settings, endpoint_type=endpoint_class("client-binding"))
+    with serve(app, port=port):
         code = xaa_main(
-            ["conformance", "resource-as", "--issuer", issuer,
+            ["conformance", "resource-as", "--issuer", settings.issuer,
              "--client-id", "wiki-at-chat", "--client-secret", "wiki-chat-secret",
              "--test-idp-url", idp_url, "--only", "client"]
         )  # fmt: skip
     out = capsys.readouterr().out
     assert code == 1
     assert "FAIL  MUST          ras-rejects-client-id-claim-of-another-client" in out
-    assert "TEST ONLY: the 'client-binding' check" in (tmp_path / "resource.log").read_text()
 
 
 def test_cli_usage_errors_exit_two(capsys: pytest.CaptureFixture[str]) -> None:

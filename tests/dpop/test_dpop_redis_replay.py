@@ -8,8 +8,8 @@ import pytest
 
 from tests.dpop.dpop_support import ES_KEY, HTM, HTU, NOW
 from xaa import InvalidDpopProof, OAuthError
+from xaa.adapters.redis_store import RedisReplayStore
 from xaa.dpop import make_proof, verify_proof
-from xaa.stores.redis import RedisReplayStore
 
 pytestmark = pytest.mark.redis
 

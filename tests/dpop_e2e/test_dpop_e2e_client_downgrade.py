@@ -120,7 +120,7 @@ def test_as_that_answers_bearer_is_a_downgrade(tmp_path: Path) -> None:
         with pytest.raises(ProtocolViolation) as caught:
             client.get_token(stack.api, SCOPE, authorization_server=stack.chat)
         client.close()
-    assert caught.value.rule == "token_type"
+    assert caught.value.rule == "token-type"
 
 
 @pytest.fixture

@@ -498,7 +498,9 @@ def test_dpop_header_without_verifier_is_rejected(idp: Idp) -> None:
 
 
 class _Dpop:
-    def verify_proof(self, proof: str, *, method: str, url: str, now: float) -> str:
+    algs = ("ES256",)
+
+    def verify(self, proof: Any, *, method: str, url: str, now: float, **_: Any) -> str:
         if proof != "good":
             raise InvalidDpopProof(detail="bad proof")
         assert (method, url) == ("POST", IDP + "/token")

@@ -211,7 +211,7 @@ def test_only_stores_that_declare_it_never_block() -> None:
 @pytest.mark.anyio
 async def test_async_redis_store_claims_a_key_exactly_once_under_concurrency() -> None:
     from tests.support.redis import start_redis, stop_redis
-    from xaa.stores.redis import AsyncRedisReplayStore
+    from xaa.adapters.redis_store import AsyncRedisReplayStore
 
     url, proc = start_redis()
     store = AsyncRedisReplayStore(url)
@@ -242,7 +242,7 @@ async def test_async_redis_store_claims_a_key_exactly_once_under_concurrency() -
 @pytest.mark.anyio
 async def test_async_redis_store_pipelined_connection_selects_its_db_and_fails_closed() -> None:
     from tests.support.redis import start_redis, stop_redis
-    from xaa.stores.redis import AsyncRedisReplayStore
+    from xaa.adapters.redis_store import AsyncRedisReplayStore
 
     url, proc = start_redis()
     store = AsyncRedisReplayStore(url.rsplit("/", 1)[0] + "/3")

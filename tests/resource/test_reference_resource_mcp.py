@@ -146,6 +146,21 @@ def test_mcp_challenge_leads_to_the_authorization_server(servers: ReferenceServe
     assert as_metadata["issuer"] == servers.chat
 
 
+def test_repeated_authorization_at_mcp_is_invalid_request_not_a_500(
+    servers: ReferenceServers,
+) -> None:
+    headers = [("authorization", "Bearer a"), ("authorization", "Bearer b")]
+    with httpx.Client() as http:
+        refused = http.post(
+            servers.chat + "/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "initialize"},
+            headers=httpx.Headers(headers),
+        )
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+    assert refused.headers["cache-control"] == "no-store"
+    assert 'error="invalid_request"' in refused.headers["www-authenticate"]
+
+
 def test_a_token_for_the_chat_api_is_refused_at_mcp(servers: ReferenceServers) -> None:
     session = servers.sign_in()
 

@@ -12,8 +12,8 @@ import pytest
 
 from tests.support.servers import free_port
 from xaa import ReplayStore, ReplayStoreUnavailable
+from xaa.adapters.redis_store import RedisReplayStore
 from xaa.stores import MemoryReplayStore
-from xaa.stores.redis import RedisReplayStore
 from xaa.stores.sqlite import SqliteReplayStore
 
 NOW = 1_800_000_000.0
@@ -141,13 +141,15 @@ def test_redis_without_persistence_warns_at_startup(
     from reference_resource import Settings, create_app
 
     settings = Settings.make(port=free_port(), db=str(tmp_path / "chat.db"), replay=own_redis)
-    with caplog.at_level(logging.WARNING, logger="xaa.stores.redis"):
+    with caplog.at_level(logging.WARNING, logger="xaa.adapters.redis_store"):
         create_app(settings)
-    warnings = [r.getMessage() for r in caplog.records if r.name == "xaa.stores.redis"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "xaa.adapters.redis_store"]
     assert len(warnings) == 1
     assert "no persistence" in warnings[0]
     assert "appendonly" in warnings[0] and "save" in warnings[0]
-    assert all(r.levelno == logging.WARNING for r in caplog.records if r.name == "xaa.stores.redis")
+    assert all(
+        r.levelno == logging.WARNING for r in caplog.records if r.name == "xaa.adapters.redis_store"
+    )
 
 
 @pytest.mark.redis

@@ -22,12 +22,11 @@ from lxml import etree
 from xaa.adapters.saml import (
     DS,
     SAML,
-    SamlAssertionSigner,
     SamlAssertionValidator,
     SamlServiceProvider,
     encode_subject_token,
-    generate_signing_credentials,
 )
+from xaa.adapters.saml_signer import SamlAssertionSigner, generate_signing_credentials
 from xaa.errors import InvalidRequest, OAuthError
 from xaa.replay import NS_SAML
 from xaa.stores.memory import MemoryReplayStore

@@ -19,11 +19,10 @@ from xaa.adapters.saml import (
     MD,
     NAMEID_PERSISTENT,
     SAMLP,
-    SamlAssertionSigner,
     assertion_from_response,
     encode_subject_token,
-    generate_signing_credentials,
 )
+from xaa.adapters.saml_signer import SamlAssertionSigner, generate_signing_credentials
 from xaa.errors import ProtocolViolation
 
 

@@ -104,10 +104,11 @@ def test_sso_refuses_unknown_sp_or_acs(stack: DemoStack, params: dict[str, str])
 
 
 def test_wrong_password_gets_no_assertion(stack: DemoStack) -> None:
-    from xaa.errors import ProtocolViolation
+    from xaa.errors import ProtocolViolation, SignInFailed
 
-    with httpx.Client(follow_redirects=False, timeout=10) as http, pytest.raises(ProtocolViolation):
+    with httpx.Client(follow_redirects=False, timeout=10) as http, pytest.raises(SignInFailed) as e:
         login_with_saml(http, stack.idp, SP, "alice", "wrong")
+    assert not isinstance(e.value, ProtocolViolation)  # a wrong password breaks no protocol
 
 
 def metadata_certificate(url: str) -> bytes:
@@ -253,3 +254,15 @@ def test_name_id_format_is_configurable(tmp_path: Path) -> None:
             assert response.status_code == 200, response.text
     finally:
         store.close()
+
+
+def test_sso_refusals_are_typed_and_shown_as_a_400_page(stack: DemoStack) -> None:
+    """The SAML IdP's begin step raises SsoRefused (no error strings told apart by type);
+    the page shows its message with status 400."""
+    cases = [
+        ({"sp": "https://unknown-sp.example"}, "Unknown SAML service provider."),
+        ({"sp": SP, "acs": "https://evil.example/acs"}, "Unknown assertion consumer service URL."),
+    ]
+    for params, message in cases:
+        page = httpx.get(stack.idp + "/saml/sso", params=params)
+        assert page.status_code == 400 and message in page.text

@@ -12,7 +12,7 @@ from typing import Literal
 
 from ..errors import InvalidGrant, InvalidRequest
 from ..models import AccessTokenClaims, Actor, IdJagClaims
-from ..resource.policy import ActorPolicy as ResourceActorPolicy
+from ..resource.policy import ResourceActorPolicy
 from .validation import ValidatedActor
 
 __all__ = [

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from .. import spec
+from ..errors import XaaError
 
 
-class ActorTokenUnavailable(Exception):
+class ActorTokenUnavailable(XaaError):
     """No usable actor token right now (missing, unreadable or expired); never carries it."""
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import XaaError
 from ..keys import JwkSet, UnusableKey
 
 SCHEME_PREFIX = "spiffe://"
@@ -24,7 +25,7 @@ _TRUST_DOMAIN_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
 _SEGMENT_CHARS = _TRUST_DOMAIN_CHARS | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
-class InvalidSpiffeId(ValueError):
+class InvalidSpiffeId(XaaError, ValueError):
     """The string is not a SPIFFE ID; the message names the broken rule."""
 
 

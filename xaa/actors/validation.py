@@ -19,13 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from .. import spec
 from ..errors import InvalidRequest
 from ..jose import DEFAULT_MAX_TOKEN_BYTES, parse_compact
 from ..keys import JwkSet
-from ..models import AccessTokenClaims, Actor, NonEmpty
+from ..models import AccessTokenClaims, Actor, NonEmpty, RegisteredClaims
 from ..tokens import DEFAULT_LEEWAY, JwtProfile, verify_parsed
 from .spiffe import InvalidSpiffeId, SpiffeId, check_trust_domain, looks_like_spiffe
 
@@ -35,16 +33,9 @@ HARD_MAX_DEPTH = 8
 ACTOR_TOKEN_TYPES = frozenset({spec.TOKEN_TYPE_JWT, spec.TOKEN_TYPE_ACCESS_TOKEN})
 
 
-class WorkloadJwtClaims(BaseModel):
+class WorkloadJwtClaims(RegisteredClaims):
     """Claims of a workload-identity JWT (JWT-SVID §3); ``iss`` and ``iat`` are required here."""
 
-    model_config = ConfigDict(frozen=True, extra="allow", strict=True)
-    iss: NonEmpty
-    sub: NonEmpty
-    aud: NonEmpty | list[NonEmpty]
-    exp: int
-    iat: int
-    nbf: int | None = None
     jti: NonEmpty | None = None
 
 
@@ -186,11 +177,10 @@ def verify_actor_token(
         now=now,
         leeway=leeway,
         max_lifetime=config.max_lifetime,
+        client_id=client_id if profile is ACTOR_ACCESS_TOKEN else None,
     ).claims
     prior: Actor | None = None
     if isinstance(claims, AccessTokenClaims):
-        if claims.client_id != client_id:
-            raise InvalidRequest(detail="actor access token was issued to another client")
         if claims.act is not None and len(claims.act.chain()) >= HARD_MAX_DEPTH:
             raise InvalidRequest(detail=f"actor chain longer than {HARD_MAX_DEPTH}")
         prior = _prior_chain(claims.act)

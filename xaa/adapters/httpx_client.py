@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
-from .. import spec
+from .. import rules, spec
 from ..client.cache import IdentitySession
 from ..client.discovery import parse_www_authenticate
 from ..client.errors import (
@@ -530,7 +530,7 @@ class XAAAuthLogic:
         if token.authorization().startswith(spec.TOKEN_TYPE_DPOP + " "):
             prover = self._flow.config.dpop
             if prover is None:
-                raise ProtocolViolation("token_type", "a DPoP token but no DPoP key")
+                raise ProtocolViolation(rules.TOKEN_TYPE, "a DPoP token but no DPoP key")
             request.headers["DPoP"] = prover.proof(
                 request.method, str(request.url), nonce=nonce, access_token=token.token
             )

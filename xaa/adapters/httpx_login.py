@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 
-from .. import pkce, spec
+from .. import pkce, rules, spec
 from ..client import (
     ClientCredentials,
     IdentitySession,
@@ -32,11 +32,14 @@ from ..client import (
 )
 from ..client.http import Request, require_same_origin
 from ..client.requests import raise_for_error
-from ..errors import ProtocolViolation
+from ..errors import ProtocolViolation, SignInFailed
 from ..forms import encode_form
 from .httpx_client import send as http_send
 
 __all__ = ["LoginForm", "SamlLogin", "login_with_password", "login_with_saml"]
+
+# A login form answering these refused the credentials: a wrong username or password.
+_REFUSED = frozenset({400, 401, 403})
 
 
 class LoginForm(HTMLParser):
@@ -72,13 +75,14 @@ def login_with_password(
     """Sign ``username`` in at the IdP's login form (OIDC code flow with PKCE); demo only.
 
     Returns the session with the ID token (and refresh token, if the IdP gave one).
+    Raises :class:`~xaa.errors.SignInFailed` when the form refuses the password.
     """
     send = functools.partial(http_send, http)
     meta = run_sync(
         discover_authorization_server(idp_issuer, MetadataCache(), 0.0, require=None), send
     )
     if meta.authorization_endpoint is None or meta.token_endpoint is None:
-        raise ProtocolViolation("as-metadata", "the IdP has no authorization or token endpoint")
+        raise ProtocolViolation(rules.AS_METADATA, "the IdP has no authorization or token endpoint")
     require_same_origin(meta.token_endpoint, idp_issuer)
     verifier, challenge = pkce.new_pair()
     state, nonce = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
@@ -95,7 +99,7 @@ def login_with_password(
     authorize_url = f"{meta.authorization_endpoint}?{urlencode(params)}"
     page = http.get(authorize_url, follow_redirects=False)
     if page.status_code != 200:
-        raise ProtocolViolation("login", f"the authorize page answered HTTP {page.status_code}")
+        raise ProtocolViolation(rules.LOGIN, f"the authorize page answered HTTP {page.status_code}")
     form = LoginForm()
     form.feed(page.text)
     fields = {**form.fields, "username": username, "password": password}
@@ -103,13 +107,15 @@ def login_with_password(
     require_same_origin(action, idp_issuer)
     answer = http.post(action, data=fields, follow_redirects=False)
     location = answer.headers.get("location")
+    if answer.status_code in _REFUSED:
+        raise SignInFailed(f"the IdP refused the sign-in (HTTP {answer.status_code})")
     if answer.status_code not in (302, 303) or not location:
-        raise ProtocolViolation("login", f"sign-in failed (HTTP {answer.status_code})")
+        raise ProtocolViolation(rules.LOGIN, f"sign-in failed (HTTP {answer.status_code})")
     query = parse_qs(urlsplit(location).query)
     if query.get("state") != [state] or "code" not in query:
-        raise ProtocolViolation("login", "the IdP did not return a code for our state")
+        raise ProtocolViolation(rules.LOGIN, "the IdP did not return a code for our state")
     if "iss" in query and query["iss"] != [idp_issuer]:  # RFC 9207 §2.4
-        raise ProtocolViolation("login", "the authorization response names another issuer")
+        raise ProtocolViolation(rules.LOGIN, "the authorization response names another issuer")
     token_form: dict[str, str | list[str]] = {
         spec.P_GRANT_TYPE: spec.GRANT_AUTHORIZATION_CODE,
         spec.P_CODE: query["code"][0],
@@ -123,7 +129,7 @@ def login_with_password(
     body = json.loads(response.body)
     id_token, refresh = body.get("id_token"), body.get("refresh_token")
     if not isinstance(id_token, str):
-        raise ProtocolViolation("login", "the IdP returned no ID token")
+        raise ProtocolViolation(rules.LOGIN, "the IdP returned no ID token")
     return IdentitySession(
         id_token=id_token, refresh_token=refresh if isinstance(refresh, str) else None
     )
@@ -154,7 +160,7 @@ def login_with_saml(
     start = f"{idp_issuer.rstrip('/')}/saml/sso?{urlencode({'sp': sp_entity_id})}"
     page = http.get(start, follow_redirects=False)
     if page.status_code != 200:
-        raise ProtocolViolation("saml-login", f"the SSO page answered HTTP {page.status_code}")
+        raise ProtocolViolation(rules.SAML_LOGIN, f"the SSO page answered HTTP {page.status_code}")
     form = LoginForm()
     form.feed(page.text)
     if "SAMLResponse" not in form.fields:  # no live session: the login page
@@ -162,11 +168,13 @@ def login_with_saml(
         require_same_origin(action, idp_issuer)
         fields = {**form.fields, "username": username, "password": password}
         page = http.post(action, data=fields, follow_redirects=False)
+        if page.status_code in _REFUSED:
+            raise SignInFailed(f"the IdP refused the sign-in (HTTP {page.status_code})")
         if page.status_code != 200:
-            raise ProtocolViolation("saml-login", f"sign-in failed (HTTP {page.status_code})")
+            raise ProtocolViolation(rules.SAML_LOGIN, f"sign-in failed (HTTP {page.status_code})")
         form = LoginForm()
         form.feed(page.text)
     response = form.fields.get("SAMLResponse")
     if not response or not form.action:
-        raise ProtocolViolation("saml-login", "the IdP did not answer with a SAMLResponse")
+        raise ProtocolViolation(rules.SAML_LOGIN, "the IdP did not answer with a SAMLResponse")
     return SamlLogin(form.action, response, form.fields.get("RelayState"))

@@ -37,6 +37,7 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from .. import spec
+from ..audit import AuditTrace
 from ..errors import OAuthError, UnauthorizedClient
 from ..resource import JwtBearerEndpoint, ResourceServer
 from .starlette_resource import JwksFetcher
@@ -79,13 +80,13 @@ class IdJagExchange:
             form[spec.P_SCOPE] = " ".join(params.scopes)
         if params.resource:
             form[spec.P_RESOURCE] = params.resource
-        event: dict[str, Any] = {"client_id": client.client_id}
+        trace = AuditTrace(client_id=client.client_id)
         try:
             if not endpoint.grants.grant_enabled(client.client_id, spec.GRANT_JWT_BEARER):
                 raise UnauthorizedClient(detail="jwt-bearer not enabled for this client")
-            issued = endpoint.redeem(form, client.client_id, {}, now, event)
+            issued = endpoint.redeem(form, client.client_id, {}, now, trace)
         except OAuthError as exc:
-            endpoint.audit_denial(exc, event)
+            endpoint.audit_denial(exc, trace)
             raise _token_error(exc) from None
         body = issued.response()
         details = body.authorization_details

@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..audit import clean_text, client_address
-from ..errors import HttpResponse, InvalidRequest, OAuthError, TemporarilyUnavailable
+from ..errors import HttpResponse, InvalidRequest, OAuthError, TemporarilyUnavailable, XaaError
 from ..forms import MAX_FORM_BYTES
 from ..replay import AsyncReplayStore, ClaimFlow, ReplayClaim, never_blocks
 from .http_common import RequestTooLarge, header_map, require_form
@@ -234,12 +234,12 @@ class AuditAddressMiddleware:
             client_address.reset(token)
 
 
-class _BodyOverCap(Exception):
+class _BodyOverCap(XaaError):
     """Raised from ``receive`` when a streamed body passes the cap (not an ``OAuthError``,
     so no handler turns it into something else)."""
 
 
-class _BodyTooSlow(Exception):
+class _BodyTooSlow(XaaError):
     """Raised from ``receive`` when the next part of the body does not come in time."""
 
 

@@ -64,7 +64,7 @@ def idp_routes(
     doc = metadata.to_json()
     meta = json_document(lambda: doc)
     return [
-        Route("/token", token_exchange_handler(endpoint), methods=["POST"]),
+        Route(spec.PATH_TOKEN, token_exchange_handler(endpoint), methods=["POST"]),
         Route("/jwks", json_document(lambda: endpoint.keys.verification_keys().jwks())),
         Route(spec.WELL_KNOWN_OAUTH_AS, meta),
         Route(spec.WELL_KNOWN_OPENID, meta),

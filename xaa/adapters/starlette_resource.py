@@ -31,7 +31,7 @@ from ..actors import actor_chain
 from ..audit import clean_text
 from ..errors import HttpResponse, InvalidRequest, OAuthError
 from ..forms import Form
-from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
+from ..models import AccessTokenClaims, AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..replay import never_blocks
 from ..resource import (
     JwtBearerEndpoint,
@@ -39,7 +39,6 @@ from ..resource import (
     TrustRegistry,
     protected_resource_metadata_url,
 )
-from ..resource.metadata import JWKS_PATH, TOKEN_PATH
 from ..resource.trust import FetchResult
 from ..safejson import parse_json_object
 from .starlette import (
@@ -115,7 +114,7 @@ class JwksFetcher:
 def token_route(
     endpoint: JwtBearerEndpoint,
     fetcher: JwksFetcher,
-    path: str = TOKEN_PATH,
+    path: str = spec.PATH_TOKEN,
     *,
     calls: BlockingCalls | None = None,
 ) -> Route:
@@ -131,7 +130,7 @@ def token_route(
     inline = endpoint.never_blocks
 
     def refuse(exc: OAuthError) -> None:
-        endpoint.audit_denial(exc, {})
+        endpoint.audit_denial(exc)
 
     async def token(request: Request) -> Response:
         try:
@@ -190,7 +189,7 @@ def metadata_routes(metadata: AuthorizationServerMetadata, jwks: Mapping[str, An
         del request
         return JSONResponse(keys, headers={"cache-control": "max-age=300"})
 
-    jwks_path = urlsplit(metadata.jwks_uri or JWKS_PATH).path
+    jwks_path = urlsplit(metadata.jwks_uri or spec.PATH_JWKS).path
     return [
         Route(f"/.well-known/oauth-authorization-server{issuer_path}", as_metadata),
         Route(jwks_path, jwks_document),
@@ -209,37 +208,50 @@ def protected_resource_route(metadata: ProtectedResourceMetadata) -> Route:
     return Route(path, resource_metadata)
 
 
+async def authorize_request(
+    server: ResourceServer,
+    request: Request,
+    scopes: tuple[str, ...],
+    *,
+    any_of: bool = False,
+    calls: BlockingCalls,
+) -> AccessTokenClaims:
+    """The verified access token of ``request`` for ``scopes`` (RFC 6750, RFC 9449).
+
+    Raises the :class:`~xaa.errors.OAuthError` to answer with ``server.response``; a
+    repeated ``Authorization`` header is ``invalid_request`` with a challenge (RFC 6750
+    §3.1). The check (a DPoP proof's ``jti`` goes to the replay store) runs through
+    ``calls``.
+    """
+    try:
+        headers = lower_headers(request)
+    except InvalidRequest as exc:
+        exc.headers[spec.H_WWW_AUTHENTICATE] = server.challenge(exc)
+        raise
+    query = list(request.query_params.keys())
+    return await calls.run(
+        lambda: server.authorize(
+            headers, query, scopes, any_of=any_of, method=request.method, path=request.url.path
+        )
+    )
+
+
 def requires(
     server: ResourceServer,
     *scopes: str,
     any_of: bool = False,
     calls: BlockingCalls | None = None,
 ) -> Callable[[Endpoint], Endpoint]:
-    """Guard an endpoint: a valid access token with ``scopes`` (all, or one with ``any_of``).
-
-    The check (a DPoP proof's ``jti`` goes to the replay store) runs through ``calls``.
-    """
+    """Guard an endpoint: a valid access token with ``scopes`` (all, or one with ``any_of``),
+    checked by :func:`authorize_request`."""
     blocking = calls or BlockingCalls()
 
     def decorate(handler: Endpoint) -> Endpoint:
         @functools.wraps(handler)
         async def guarded(request: Request) -> Response:
-            query = list(request.query_params.keys())
             try:
-                try:
-                    headers = lower_headers(request)
-                except InvalidRequest as exc:  # RFC 6750 §3.1: 400 with a challenge
-                    exc.headers[spec.H_WWW_AUTHENTICATE] = server.challenge(exc)
-                    raise
-                claims = await blocking.run(
-                    lambda: server.authorize(
-                        headers,
-                        query,
-                        scopes,
-                        any_of=any_of,
-                        method=request.method,
-                        path=request.url.path,
-                    )
+                claims = await authorize_request(
+                    server, request, scopes, any_of=any_of, calls=blocking
                 )
             except OAuthError as exc:
                 log.info("resource rejected: %s (%s)", exc.error, clean_text(exc.detail))
@@ -255,6 +267,7 @@ def requires(
 
 __all__ = [
     "JwksFetcher",
+    "authorize_request",
     "handle_token_form",
     "metadata_routes",
     "protected_resource_route",

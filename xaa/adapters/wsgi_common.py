@@ -39,7 +39,6 @@ from ..resource import (
     drive,
     protected_resource_metadata_url,
 )
-from ..resource.metadata import JWKS_PATH, TOKEN_PATH
 from ..resource.trust import FetchResult
 from ..safejson import parse_json_object
 from .http_common import wsgi_headers
@@ -117,7 +116,7 @@ def redeem(
     try:
         form = endpoint.parse(body)
     except OAuthError as exc:
-        endpoint.audit_denial(exc, {})
+        endpoint.audit_denial(exc)
         return refusal(exc, where="token")
     now = time.time()
     stale = endpoint.pending_refresh(form.get(spec.P_ASSERTION), now)
@@ -240,12 +239,12 @@ def resource_endpoints(
         return redeem(endpoint, keys, headers, body)
 
     out = [
-        Endpoint(_path(metadata.token_endpoint or TOKEN_PATH), "POST", token, True, "token"),
+        Endpoint(_path(metadata.token_endpoint or spec.PATH_TOKEN), "POST", token, True, "token"),
         Endpoint(
             f"{spec.WELL_KNOWN_OAUTH_AS}{issuer_path}", "GET", document(metadata.to_json()),
             name="as-metadata",
         ),
-        Endpoint(_path(metadata.jwks_uri or JWKS_PATH), "GET", document(jwks), name="jwks"),
+        Endpoint(_path(metadata.jwks_uri or spec.PATH_JWKS), "GET", document(jwks), name="jwks"),
     ]  # fmt: skip
     for prm in resources:
         url = protected_resource_metadata_url(prm.resource)
@@ -267,7 +266,7 @@ def idp_endpoints(
         return document(endpoint.keys.verification_keys().jwks())(headers, body)
 
     return [
-        Endpoint(_path(metadata.token_endpoint or TOKEN_PATH), "POST", token, True, "token"),
+        Endpoint(_path(metadata.token_endpoint or spec.PATH_TOKEN), "POST", token, True, "token"),
         Endpoint(_path(metadata.jwks_uri or "/jwks"), "GET", jwks, name="jwks"),
         Endpoint(spec.WELL_KNOWN_OAUTH_AS, "GET", meta, name="as-metadata"),
         Endpoint(spec.WELL_KNOWN_OPENID, "GET", meta, name="openid-configuration"),

@@ -16,10 +16,10 @@ from .errors import (
     VaultIntegrityError,
 )
 from .flow import (
+    BrokerCacheKey,
     BrokerConfig,
     BrokeredToken,
     BrokerFlow,
-    CacheKey,
     MemorySessions,
     RevocationReport,
     SessionSource,
@@ -27,7 +27,7 @@ from .flow import (
 )
 from .killswitch import MemoryRevocationList, RevocationList, RevocationTarget, covering
 from .oauth import (
-    Grant,
+    IssuedTokens,
     PendingAuthorization,
     PendingAuthorizations,
     PendingStore,
@@ -49,12 +49,12 @@ __all__ = [
     "AttributionLog",
     "AuthorizationRequired",
     "BlockedByPolicy",
+    "BrokerCacheKey",
     "BrokerConfig",
     "BrokerError",
     "BrokerFlow",
     "BrokeredToken",
-    "CacheKey",
-    "Grant",
+    "IssuedTokens",
     "MemoryAttributionLog",
     "MemoryRevocationList",
     "MemorySessions",

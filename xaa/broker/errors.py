@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+from ..errors import XaaError
 
-class BrokerError(Exception):
+
+class BrokerError(XaaError):
     """Base of the broker's errors."""
 
 

@@ -45,7 +45,7 @@ from .errors import (
 )
 from .killswitch import RevocationList, RevocationTarget, covering
 from .oauth import (
-    Grant,
+    IssuedTokens,
     PendingAuthorization,
     PendingAuthorizations,
     PendingStore,
@@ -64,7 +64,6 @@ from .vault import CLIENT_SUBJECT, SecretKind, Slot, Vault, VaultEntry
 T = TypeVar("T")
 Flow = Generator[Request, HttpResponse, T]
 DEFAULT_SKEW = 30.0
-M_ISS_PARAMETER_SUPPORTED = "authorization_response_iss_parameter_supported"  # RFC 9207 §3
 
 
 class SessionSource(Protocol):
@@ -118,7 +117,7 @@ class BrokeredToken:
 
 
 @dataclass(frozen=True, slots=True)
-class CacheKey:
+class BrokerCacheKey:
     """Tokens are cached per person, agent, app and requested scope set."""
 
     person: str
@@ -161,7 +160,7 @@ class BrokerFlow:
         self.config = config
         self.metadata = MetadataCache()
         self.pending: PendingStore = config.pending or PendingAuthorizations()
-        self._cache: dict[CacheKey, BrokeredToken] = {}
+        self._cache: dict[BrokerCacheKey, BrokeredToken] = {}
 
     # -- lookups ------------------------------------------------------------------
     def app(self, name: str) -> AppConfig:
@@ -183,7 +182,7 @@ class BrokerFlow:
         """A cached token still valid beyond the skew (after the kill-switch check)."""
         self.check_not_revoked(person, agent, app)
         self.app(app)
-        hit = self._cache.get(CacheKey(person, agent, app, scopes))
+        hit = self._cache.get(BrokerCacheKey(person, agent, app, scopes))
         now = self.config.clock()
         if hit is None or not hit.access.valid(now, self.config.skew):
             return None
@@ -270,7 +269,7 @@ class BrokerFlow:
         self.check_not_revoked(pending.person, pending.agent, pending.app)
         app = self.app(pending.app)
         meta = yield from self._metadata(app)
-        iss_required = (meta.model_extra or {}).get(M_ISS_PARAMETER_SUPPORTED) is True
+        iss_required = (meta.model_extra or {}).get(spec.M_ISS_PARAMETER_SUPPORTED) is True
         if issuer != meta.issuer and (issuer is not None or iss_required):
             raise InvalidRequest("The authorization response is not from this app.", detail="iss")
         assert meta.token_endpoint is not None
@@ -441,7 +440,7 @@ class BrokerFlow:
         )
         now = self.config.clock()
         self._cache = {k: v for k, v in self._cache.items() if v.access.valid(now, 0)}
-        self._cache[CacheKey(person, agent, app, requested)] = minted
+        self._cache[BrokerCacheKey(person, agent, app, requested)] = minted
         self.config.log.append(
             MintRecord(
                 time=now,
@@ -580,7 +579,7 @@ def _processed(
     requested: frozenset[str],
     ceiling: frozenset[str] | None,
     now: float,
-) -> Grant:
+) -> IssuedTokens:
     """Process a token response; a policy denial is :class:`BlockedByPolicy`."""
     try:
         return process_grant_response(

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlencode, urlsplit
 
-from .. import spec
+from .. import rules, spec
 from ..client import AccessToken, ClientCredentials, Request, process_token_response
 from ..client.http import json_body, require_same_origin, require_secure
 from ..errors import HttpResponse, InvalidRequest, ProtocolViolation
@@ -60,9 +60,9 @@ def authorization_request(
     ttl: float = AUTHORIZATION_TTL,
 ) -> PendingAuthorization:
     """A fresh authorization request (RFC 6749 §4.1.1) with PKCE S256, state and resource."""
-    require_secure(authorization_endpoint, "authorization-endpoint")
+    require_secure(authorization_endpoint, rules.AUTHORIZATION_ENDPOINT)
     if urlsplit(authorization_endpoint).fragment:
-        raise ProtocolViolation("authorization-endpoint", "the endpoint has a fragment")
+        raise ProtocolViolation(rules.AUTHORIZATION_ENDPOINT, "the endpoint has a fragment")
     verifier = new_verifier()
     state = secrets.token_urlsafe(24)
     params = {
@@ -241,7 +241,7 @@ def revocation_succeeded(response: HttpResponse) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Grant:
+class IssuedTokens:
     """What a token response gave: the access token and, maybe, a refresh token."""
 
     access: AccessToken
@@ -256,17 +256,19 @@ def process_grant_response(
     requested: frozenset[str],
     ceiling: frozenset[str] | None = None,
     now: float,
-) -> Grant:
+) -> IssuedTokens:
     """Check a token response (RFC 6749 §5.1); ``ceiling``: scopes it may never exceed."""
     access = process_token_response(
         response, as_issuer=issuer, resource=resource, requested_scope=requested, now=now
     )
     if ceiling is not None and not access.scopes <= ceiling:
-        raise ProtocolViolation("scope-beyond-grant", "the AS granted more than the stored grant")
-    refresh = json_body(response, "token-response").get(spec.R_REFRESH_TOKEN)
+        raise ProtocolViolation(
+            rules.SCOPE_BEYOND_GRANT, "the AS granted more than the stored grant"
+        )
+    refresh = json_body(response, rules.TOKEN_RESPONSE).get(spec.R_REFRESH_TOKEN)
     if refresh is not None and (not isinstance(refresh, str) or not refresh):
-        raise ProtocolViolation("refresh_token", "refresh_token is not a string")
-    return Grant(access, refresh)
+        raise ProtocolViolation(rules.REFRESH_TOKEN, "refresh_token is not a string")
+    return IssuedTokens(access, refresh)
 
 
 def downscope(app: str, requested: frozenset[str], grant: frozenset[str]) -> frozenset[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .. import spec
+from .. import rules, spec
 from ..client import ClientCredentials
 from ..errors import ProtocolViolation
 from ..keys import SigningKey
@@ -63,7 +63,9 @@ def choose_strategy(app: AppConfig, metadata: AuthorizationServerMetadata) -> St
     """The strategy for ``app`` given its AS metadata (configuration first, then discovery)."""
     grants = metadata.grant_types_supported or list(DEFAULT_GRANT_TYPES)
     if app.strategy == Strategy.XAA and not metadata.accepts_id_jag:
-        raise ProtocolViolation("as-id-jag-profile", "the app is configured for XAA but lacks it")
+        raise ProtocolViolation(
+            rules.AS_ID_JAG_PROFILE, "the app is configured for XAA but lacks it"
+        )
     if app.strategy is not None:
         return app.strategy
     if metadata.accepts_id_jag and spec.GRANT_JWT_BEARER in grants:
@@ -76,4 +78,4 @@ def choose_strategy(app: AppConfig, metadata: AuthorizationServerMetadata) -> St
         return Strategy.AUTHORIZATION_CODE
     if spec.GRANT_CLIENT_CREDENTIALS in grants:
         return Strategy.CLIENT_CREDENTIALS
-    raise ProtocolViolation("no-strategy", "the app's AS offers no grant the broker can use")
+    raise ProtocolViolation(rules.NO_STRATEGY, "the app's AS offers no grant the broker can use")

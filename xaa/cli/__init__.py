@@ -27,6 +27,10 @@ COMMAND_MODULES = (
     "xaa.cli.token",
 )
 USAGE_ERROR = 2
+__all__ = ["build_parser", "describe", "main"]
+# The reference apps ship with the repository, not the library: imported lazily, by the
+# ``xaa idp`` and ``xaa resource`` commands only (docs/architecture.md).
+REFERENCE_APPS = ("reference_idp", "reference_resource", "reference_broker")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -49,6 +53,12 @@ def describe(exc: BaseException) -> str | None:
     """One line for an error caused by the user's input or environment; ``None`` for a bug."""
     if isinstance(exc, ConfigurationError | RotationRefused | UnusableKey):
         return str(exc)
+    app = (exc.name or "").partition(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
+    if app in REFERENCE_APPS:
+        return (
+            f"{app} is not importable: the reference apps ship with the xaa repository; "
+            "run this command from its root"
+        )
     if isinstance(exc, ReplayStoreUnavailable):
         return f"replay store: {exc}"
     if isinstance(exc, UnicodeDecodeError):

@@ -32,8 +32,6 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: the issuer's, or 9400")
     serve.add_argument("--issuer", default=None, help="default: from the configuration")
-    # TEST ONLY (reference_idp.broken): disable one check to prove the conformance suite.
-    serve.add_argument("--test-only-break", default=None, metavar="RULE", help=argparse.SUPPRESS)
     _common(serve)
     add_workers(serve)
     serve.set_defaults(func=_serve, build=build_app)
@@ -110,8 +108,6 @@ def _configured(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.issuer is None and args.port is not None:
         config = config.with_issuer(f"http://{args.host}:{args.port}")
     config = config.with_issuer(args.issuer)
-    if args.test_only_break is not None:
-        config = config.model_copy(update={"test_only_break": args.test_only_break})
     return config, store
 
 

@@ -73,8 +73,6 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--dpop-nonces", action="store_true", help="require server nonces in DPoP proofs"
     )
-    # TEST ONLY (reference_resource.broken): disable one check to prove the conformance suite.
-    serve.add_argument("--test-only-break", default=None, metavar="RULE", help=argparse.SUPPRESS)
     add_workers(serve)
     serve.set_defaults(func=_serve, build=build_app)
 
@@ -117,7 +115,6 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         dpop=not args.no_dpop,
         dpop_required=args.require_dpop,
         dpop_nonces=args.dpop_nonces,
-        test_only_break=args.test_only_break,
     )
 
 
@@ -151,7 +148,7 @@ def _from_config(args: argparse.Namespace) -> Settings:
         settings = replace(settings, dpop_required=True)
     if args.dpop_nonces:
         settings = replace(settings, dpop_nonces=True)
-    return replace(settings, test_only_break=args.test_only_break)
+    return settings
 
 
 def _config(args: argparse.Namespace) -> int:

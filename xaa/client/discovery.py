@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ValidationError
 
-from .. import spec
+from .. import rules, spec
 from ..errors import HttpResponse, ProtocolViolation
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from .http import Request, json_body, require_secure
@@ -109,11 +109,11 @@ def discover_resource(
     if cached is not None:
         return cached
     urls = [metadata_url] if metadata_url else protected_resource_metadata_urls(resource)
-    document = yield from _fetch(urls, ProtectedResourceMetadata, "resource-metadata")
+    document = yield from _fetch(urls, ProtectedResourceMetadata, rules.RESOURCE_METADATA)
     if document.resource != resource:
-        raise ProtocolViolation("resource-metadata", "metadata names another resource")
+        raise ProtocolViolation(rules.RESOURCE_METADATA, "metadata names another resource")
     if not document.authorization_servers:
-        raise ProtocolViolation("resource-metadata", "no authorization_servers listed")
+        raise ProtocolViolation(rules.RESOURCE_METADATA, "no authorization_servers listed")
     cache.put("resource", resource, document, now)
     return document
 
@@ -127,19 +127,21 @@ def discover_authorization_server(
     (a resource AS, draft §7.2) or ``None``. The token endpoint must be on the
     issuer's origin.
     """
-    require_secure(issuer, "issuer")
+    require_secure(issuer, rules.ISSUER)
     cached: AuthorizationServerMetadata | None = cache.get("as", issuer, now)
     if cached is not None:
         return cached
     urls = authorization_server_metadata_urls(issuer)
-    document = yield from _fetch(urls, AuthorizationServerMetadata, "as-metadata")
+    document = yield from _fetch(urls, AuthorizationServerMetadata, rules.AS_METADATA)
     if document.issuer != issuer:
-        raise ProtocolViolation("issuer-mismatch", "metadata issuer is not the expected issuer")
+        raise ProtocolViolation(rules.ISSUER_MISMATCH, "metadata issuer is not the expected issuer")
     if document.token_endpoint is None:
-        raise ProtocolViolation("as-metadata", "no token_endpoint")
+        raise ProtocolViolation(rules.AS_METADATA, "no token_endpoint")
     if require == "issues-id-jag" and not document.issues_id_jag:
-        raise ProtocolViolation("idp-id-jag", "the IdP does not advertise ID-JAG issuance")
+        raise ProtocolViolation(rules.IDP_ID_JAG, "the IdP does not advertise ID-JAG issuance")
     if require == "accepts-id-jag" and not document.accepts_id_jag:
-        raise ProtocolViolation("as-id-jag-profile", "the AS does not advertise the id-jag profile")
+        raise ProtocolViolation(
+            rules.AS_ID_JAG_PROFILE, "the AS does not advertise the id-jag profile"
+        )
     cache.put("as", issuer, document, now)
     return document

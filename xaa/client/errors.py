@@ -19,7 +19,8 @@ A peer breaking the protocol raises :class:`xaa.errors.ProtocolViolation`.
 
 from __future__ import annotations
 
-from ..errors import ProtocolViolation
+from .. import rules
+from ..errors import ProtocolViolation, XaaError
 
 POLICY_DENIAL_CODES = frozenset(
     {"access_denied", "invalid_target", "invalid_scope", "unauthorized_client"}
@@ -34,7 +35,7 @@ _HOPS = {
 }
 
 
-class XaaClientError(Exception):
+class XaaClientError(XaaError):
     """Base of the errors the client side raises."""
 
 
@@ -161,4 +162,4 @@ class ResponseTooLarge(ProtocolViolation):
         self.hop = hop
         self.url = url
         self.limit = limit
-        super().__init__("response-too-large", f"{hop} at {url}: body over {limit} bytes")
+        super().__init__(rules.RESPONSE_TOO_LARGE, f"{hop} at {url}: body over {limit} bytes")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 from urllib.parse import urlencode
 
-from .. import spec
+from .. import rules, spec
 from ..actors import ActorTokenProvider
 from ..errors import HttpResponse, ProtocolViolation
 from ..forms import encode_form
@@ -64,7 +64,6 @@ from .requests import (
 from .saml import exchange_saml_assertion
 
 T = TypeVar("T")
-M_SUBJECT_TOKEN_TYPES = "subject_token_types_supported"  # IdP metadata of the reference IdP
 RETRYABLE_SUBJECT_ERRORS = frozenset({"invalid_request", "invalid_grant"})  # next rung
 Flow = Generator[Request, HttpResponse, T]
 
@@ -100,7 +99,7 @@ class IdpConfig:
     def __post_init__(self) -> None:
         if self.token_endpoint is not None:
             try:
-                require_secure(self.token_endpoint, "idp-token-endpoint")
+                require_secure(self.token_endpoint, rules.IDP_TOKEN_ENDPOINT)
             except ProtocolViolation as exc:
                 raise ValueError(f"IdpConfig.token_endpoint: {exc}") from None
 
@@ -213,7 +212,7 @@ class XaaFlow:
         """The IdP's metadata (RFC 8414, draft §7.1), or only its configured token endpoint."""
         idp = self.config.idp
         if idp.token_endpoint is not None:
-            require_secure(idp.issuer, "issuer")
+            require_secure(idp.issuer, rules.ISSUER)
             return AuthorizationServerMetadata(issuer=idp.issuer, token_endpoint=idp.token_endpoint)
         meta = yield from discover_authorization_server(
             idp.issuer,
@@ -342,7 +341,7 @@ class XaaFlow:
                 raise
             session.refresh_token = None
             return False
-        body = json_body(response, "refresh-response")
+        body = json_body(response, rules.REFRESH_RESPONSE)
         id_token, rotated = body.get("id_token"), body.get(spec.R_REFRESH_TOKEN)
         if not isinstance(id_token, str) or not id_token:
             return False
@@ -410,7 +409,7 @@ def _granted(token: AccessToken, required: frozenset[str], hop: str) -> AccessTo
 def _refresh_token_as_subject(idp: IdpConfig, meta: AuthorizationServerMetadata) -> bool:
     if idp.refresh_token_as_subject is not None:
         return idp.refresh_token_as_subject
-    advertised = (meta.model_extra or {}).get(M_SUBJECT_TOKEN_TYPES)
+    advertised = (meta.model_extra or {}).get(spec.M_SUBJECT_TOKEN_TYPES)
     return isinstance(advertised, list) and spec.TOKEN_TYPE_REFRESH_TOKEN in advertised
 
 

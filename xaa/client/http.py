@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-from .. import spec
+from .. import rules, spec
 from ..errors import HttpResponse, ProtocolViolation
 from ..jose import strict_json_object
 
@@ -95,7 +95,7 @@ def is_secure(url: str) -> bool:
     return parts.scheme == "http" and bool(parts.hostname) and is_loopback(parts.hostname or "")
 
 
-def require_secure(url: str, rule: str = "https-required") -> None:
+def require_secure(url: str, rule: str = rules.HTTPS_REQUIRED) -> None:
     """:func:`is_secure`, else :class:`ProtocolViolation`."""
     if not is_secure(url):
         raise ProtocolViolation(rule, "URL must be https (http only on loopback)")
@@ -105,7 +105,7 @@ def require_same_origin(url: str, issuer: str) -> None:
     """Token calls go only to the origin of the metadata ``issuer`` (RFC 8414 §3.3)."""
     require_secure(url)
     if origin(url) != origin(issuer):
-        raise ProtocolViolation("endpoint-origin", "endpoint is not on the issuer's origin")
+        raise ProtocolViolation(rules.ENDPOINT_ORIGIN, "endpoint is not on the issuer's origin")
 
 
 def json_body(response: HttpResponse, rule: str) -> dict[str, Any]:

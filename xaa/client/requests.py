@@ -24,13 +24,13 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from .. import spec
+from .. import rules, spec
 from ..errors import HttpResponse, InvalidGrant, OAuthError, ProtocolViolation, error_from_response
 from ..forms import encode_form, format_scope, parse_scope
 from ..jose import parse_compact
 from ..keys import JwkSet
 from ..models import AuthorizationDetail, IdJagClaims, TokenExchangeRequest, TokenResponse
-from ..tokens import normalize_typ, verify_id_jag
+from ..tokens import ID_JAG, client_id_ok, verify_id_jag
 from .auth import ClientCredentials
 from .errors import (
     HOP_RESOURCE_AS,
@@ -208,11 +208,11 @@ def jwt_bearer_request(
 def raise_for_error(response: HttpResponse, *, where: str) -> None:
     """Raise what a non-200 token response means; return on 200 without an error member."""
     if 300 <= response.status < 400:
-        raise ProtocolViolation("no-redirects", f"{where} answered with a redirect")
-    body = json_body(response, "error-response")
+        raise ProtocolViolation(rules.NO_REDIRECTS, f"{where} answered with a redirect")
+    body = json_body(response, rules.ERROR_RESPONSE)
     if response.status == 200:
         if spec.R_ERROR in body:
-            raise ProtocolViolation("error-in-success", f"{where} sent an error body with 200")
+            raise ProtocolViolation(rules.ERROR_IN_SUCCESS, f"{where} sent an error body with 200")
         return
     error = error_from_response(response.status, body)
     if error.error == "insufficient_user_authentication":
@@ -235,7 +235,7 @@ def raise_for_refusal(response: HttpResponse, *, hop: str, issuer: str) -> None:
             denied.error, denied.status, denied.description, where, hop=hop, issuer=issuer
         ) from None
     except OAuthError as exc:
-        described = _description(json_body(response, "error-response"))
+        described = _description(json_body(response, rules.ERROR_RESPONSE))
         raise TokenRequestRefused(
             exc.error, response.status, described, hop=hop, issuer=issuer
         ) from exc
@@ -258,14 +258,14 @@ def exchanged_token(
     """The token of an RFC 8693 §2.2.1 response and its body: an error body raises, the
     token must be present, ``issued_token_type`` the one asked for and ``token_type`` ``N_A``."""
     raise_for_error(response, where="IdP")
-    body = json_body(response, "token-exchange-response")
+    body = json_body(response, rules.TOKEN_EXCHANGE_RESPONSE)
     token = body.get(spec.R_ACCESS_TOKEN)
     if not isinstance(token, str) or not token:
-        raise ProtocolViolation("access_token", "token exchange response has no token")
+        raise ProtocolViolation(rules.ACCESS_TOKEN, "token exchange response has no token")
     if body.get(spec.R_ISSUED_TOKEN_TYPE) != issued_token_type:
-        raise ProtocolViolation("issued_token_type", f"issued_token_type is not {label}")
+        raise ProtocolViolation(rules.ISSUED_TOKEN_TYPE, f"issued_token_type is not {label}")
     if body.get(spec.R_TOKEN_TYPE) != spec.TOKEN_TYPE_N_A:
-        raise ProtocolViolation("token_type", "token_type is not N_A")
+        raise ProtocolViolation(rules.TOKEN_TYPE, "token_type is not N_A")
     return token, body
 
 
@@ -299,12 +299,12 @@ def process_token_exchange_response(
                 allow_cnf=True,
             )
         except OAuthError:
-            raise ProtocolViolation("id-jag-signature", "the ID-JAG does not verify") from None
+            raise ProtocolViolation(rules.ID_JAG_SIGNATURE, "the ID-JAG does not verify") from None
     if dpop_jkt is not None and (claims.cnf is None or claims.cnf.jkt != dpop_jkt):
-        raise ProtocolViolation("dpop-downgrade", "the ID-JAG is not bound to our DPoP key")
+        raise ProtocolViolation(rules.DPOP_DOWNGRADE, "the ID-JAG is not bound to our DPoP key")
     scope = _scope(body, requested_scope)
     if claims.scope is not None and claims.scopes != scope:
-        raise ProtocolViolation("id-jag-scope", "response scope differs from the ID-JAG scope")
+        raise ProtocolViolation(rules.ID_JAG_SCOPE, "response scope differs from the ID-JAG scope")
     return IdJag(token, claims, scope)
 
 
@@ -313,27 +313,26 @@ def decode_id_jag(token: str, *, idp_issuer: str, now: float) -> IdJagClaims:
     try:
         jws = parse_compact(token, error=InvalidGrant)
     except OAuthError:
-        raise ProtocolViolation("id-jag-malformed", "the ID-JAG is not a compact JWS") from None
-    if normalize_typ(jws.header.get("typ")) != spec.TYP_ID_JAG:
-        raise ProtocolViolation("id-jag-typ", "typ is not oauth-id-jag+jwt")
+        raise ProtocolViolation(rules.ID_JAG_MALFORMED, "the ID-JAG is not a compact JWS") from None
+    if not ID_JAG.typ_ok(jws.header):
+        raise ProtocolViolation(rules.ID_JAG_TYP, "typ is not oauth-id-jag+jwt")
     try:
         claims = IdJagClaims.model_validate(jws.payload)
     except ValidationError:
-        raise ProtocolViolation("id-jag-claims", "ID-JAG claims missing or mistyped") from None
+        raise ProtocolViolation(rules.ID_JAG_CLAIMS, "ID-JAG claims missing or mistyped") from None
     if claims.iss != idp_issuer:
-        raise ProtocolViolation("id-jag-iss", "the ID-JAG was not issued by our IdP")
+        raise ProtocolViolation(rules.ID_JAG_ISS, "the ID-JAG was not issued by our IdP")
     if claims.exp <= now:
-        raise ProtocolViolation("id-jag-expired", "the ID-JAG is already expired")
+        raise ProtocolViolation(rules.ID_JAG_EXPIRED, "the ID-JAG is already expired")
     return claims
 
 
 def check_id_jag_target(claims: IdJagClaims, *, audience: str, client_id: str) -> None:
     """Before redeeming: ``aud`` is the target AS alone, ``client_id`` ours there (draft §4.4.1)."""
-    aud = claims.aud
-    if not (aud == audience or aud == [audience]):
-        raise ProtocolViolation("id-jag-aud", "the ID-JAG is not for this authorization server")
-    if claims.client_id != client_id:
-        raise ProtocolViolation("id-jag-client-id", "the ID-JAG names another client")
+    if not ID_JAG.audience_ok(claims.aud, audience):
+        raise ProtocolViolation(rules.ID_JAG_AUD, "the ID-JAG is not for this authorization server")
+    if not client_id_ok(claims, client_id):
+        raise ProtocolViolation(rules.ID_JAG_CLIENT_ID, "the ID-JAG names another client")
 
 
 def process_token_response(
@@ -347,22 +346,22 @@ def process_token_response(
 ) -> AccessToken:
     """Check the resource AS's access token response (RFC 6749 §5.1, draft §4.4.2)."""
     raise_for_error(response, where="authorization server")
-    body = json_body(response, "token-response")
+    body = json_body(response, rules.TOKEN_RESPONSE)
     token = body.get(spec.R_ACCESS_TOKEN)
     if not isinstance(token, str) or not token:
-        raise ProtocolViolation("access_token", "token response has no access token")
+        raise ProtocolViolation(rules.ACCESS_TOKEN, "token response has no access token")
     try:
         message = TokenResponse.model_validate(body)
     except ValidationError:
-        raise ProtocolViolation("token-response", "token response members mistyped") from None
+        raise ProtocolViolation(rules.TOKEN_RESPONSE, "token response members mistyped") from None
     allowed = {"dpop"} if dpop else {"bearer"}
     if message.token_type.lower() not in allowed:
-        raise ProtocolViolation("token_type", "unexpected token_type")
+        raise ProtocolViolation(rules.TOKEN_TYPE, "unexpected token_type")
     lifetime = message.expires_in
     if lifetime is None:
         lifetime = DEFAULT_ACCESS_TOKEN_LIFETIME
     elif lifetime <= 0:
-        raise ProtocolViolation("expires_in", "expires_in is not positive")
+        raise ProtocolViolation(rules.EXPIRES_IN, "expires_in is not positive")
     return AccessToken(
         message.access_token,
         message.token_type,
@@ -380,11 +379,11 @@ def _scope(body: dict[str, Any], requested: frozenset[str]) -> frozenset[str]:
     if raw is None:
         return requested
     if not isinstance(raw, str):
-        raise ProtocolViolation("scope", "scope is not a string")
+        raise ProtocolViolation(rules.SCOPE, "scope is not a string")
     try:
         return parse_scope(raw)
     except OAuthError:
-        raise ProtocolViolation("scope", "scope is malformed") from None
+        raise ProtocolViolation(rules.SCOPE, "scope is malformed") from None
 
 
 def _int_or_none(value: object) -> int | None:

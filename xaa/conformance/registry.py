@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from ..errors import XaaError
+
 T = TypeVar("T")
 
 _ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
@@ -26,11 +28,11 @@ class Level(StrEnum):
     BEST_PRACTICE = "best-practice"
 
 
-class CaseFailed(AssertionError):
+class CaseFailed(XaaError, AssertionError):
     """The target broke the rule of the case; the message says how (never token bytes)."""
 
 
-class CaseSkipped(Exception):
+class CaseSkipped(XaaError):
     """The case cannot run against this target (a setting or a credential is missing)."""
 
 

@@ -37,7 +37,6 @@ from .forge import CurveKey, WeakRsaKey
 from .serving import host_port, serve_in_thread
 
 DEFAULT_TEST_IDP_URL = "http://127.0.0.1:9401"
-JWKS_PATH = "/jwks.json"
 ATTACKER_JWKS_PATH = "/attacker/jwks.json"
 
 
@@ -79,7 +78,7 @@ class TestIdp:
     @property
     def jwks_uri(self) -> str:
         """Where the JWKS is served."""
-        return self.url + JWKS_PATH
+        return self.url + spec.PATH_JWKS
 
     @property
     def attacker_jwks_uri(self) -> str:
@@ -149,7 +148,7 @@ class TestIdp:
             routes=[
                 document(spec.WELL_KNOWN_OAUTH_AS, self.metadata),
                 document(spec.WELL_KNOWN_OPENID, self.metadata),
-                document(JWKS_PATH, self.jwks),
+                document(spec.PATH_JWKS, self.jwks),
                 document(ATTACKER_JWKS_PATH, attacker),
                 Route("/token", token, methods=["POST"]),
             ]

@@ -1,6 +1,7 @@
 """The IdP side of XAA: token exchange that issues ID-JAGs (draft §4.3), its policy hooks
 and its metadata (draft §7.1). Sans-I/O; serve it with :mod:`xaa.adapters.starlette_idp`."""
 
+from ..dpop_server import DpopProofVerifier
 from .actor_validation import (
     ActorIssuerConfig,
     ActorsConfig,
@@ -52,7 +53,6 @@ from .subjects import (
 )
 from .token_exchange import (
     ActorTokenValidator,
-    DpopProofVerifier,
     ExchangeRequest,
     RequestedTokenIssuer,
     TokenExchangeEndpoint,

@@ -27,13 +27,14 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from .. import spec
 from ..actors import ActorDecision, narrow_scope
-from ..audit import AuditEvent, AuditSink
+from ..audit import AuditSink, AuditTrace
 from ..client_auth import (
     AuthenticatedClient,
+    ClientAuthenticationStep,
     ClientStore,
     attempted_client_id,
-    authenticate_client,
 )
+from ..dpop_server import DpopProofVerifier
 from ..errors import (
     HttpResponse,
     InvalidAuthorizationDetails,
@@ -63,7 +64,6 @@ from .subjects import (
 
 __all__ = [
     "ActorTokenValidator",
-    "DpopProofVerifier",
     "ExchangeRequest",
     "RequestedTokenIssuer",
     "TokenExchangeEndpoint",
@@ -71,16 +71,6 @@ __all__ = [
 
 REPEATABLE = ("resource", "audience")
 AUDIT_EVENT = "token_exchange.id_jag"
-
-
-@runtime_checkable
-class DpopProofVerifier(Protocol):
-    """Seam for draft §8.6.1.1: validates a DPoP proof on the token exchange request."""
-
-    def verify_proof(self, proof: str, *, method: str, url: str, now: float) -> str:
-        """The RFC 7638 thumbprint of the proof key (goes to ``cnf.jkt``), or raise
-        ``InvalidDpopProof``."""
-        ...
 
 
 @runtime_checkable
@@ -134,18 +124,6 @@ class ExchangeRequest:
     actor_token_type: str | None = None
 
 
-@dataclass
-class _Trace:
-    """What the audit event of this request will say."""
-
-    client_id: str | None = None
-    subject: str | None = None
-    audience: str | None = None
-    requested_scope: str | None = None
-    requested_resource: list[str] = field(default_factory=list)
-    attempted_client_id: str | None = None  # invalid_client: who the caller claimed to be
-
-
 def _required(form: Form, name: str) -> str:
     value = form.get(name)
     if value is None:
@@ -170,7 +148,7 @@ def _authorization_details(raw: str | None) -> tuple[dict[str, Any], ...] | None
 
 
 @dataclass
-class TokenExchangeEndpoint:
+class TokenExchangeEndpoint(ClientAuthenticationStep):
     """Issues ID-JAGs at the IdP token endpoint (draft §4.3). Sans-I/O: bytes in, bytes out.
 
     ``subject_validators`` adds subject token types (e.g. ``saml2``) to the
@@ -240,7 +218,7 @@ class TokenExchangeEndpoint:
         try:
             form = self.parse(body)
         except OAuthError as exc:
-            return self._deny(exc, _Trace(), self.clock() if now is None else now)
+            return self._deny(exc, AuditTrace(), self.clock() if now is None else now)
         return self.exchange(headers, form, now=now)
 
     def exchange(
@@ -248,7 +226,7 @@ class TokenExchangeEndpoint:
     ) -> HttpResponse:
         """Run every step on a form parsed by :meth:`parse`."""
         now = self.clock() if now is None else now
-        trace = _Trace(
+        trace = AuditTrace(
             audience=form.get(spec.P_AUDIENCE),
             requested_scope=form.get(spec.P_SCOPE),
             requested_resource=form.all(spec.P_RESOURCE),
@@ -285,20 +263,6 @@ class TokenExchangeEndpoint:
     def parse(body: bytes) -> Form:
         """RFC 6749 §3.2: a form; repeats rejected (``resource`` and ``audience`` counted)."""
         return parse_form(body, repeatable=REPEATABLE)
-
-    def authenticate(
-        self, headers: Mapping[str, str], form: Form, now: float
-    ) -> AuthenticatedClient:
-        """Confidential clients only (draft §8.1); suspended clients fail here."""
-        return authenticate_client(
-            headers,
-            form,
-            clients=self.clients,
-            issuer=self.issuer,
-            replay=self.replay,
-            now=now,
-            lenient_basic=self.lenient_basic,
-        )
 
     def check_request(self, form: Form) -> ExchangeRequest:
         """Grant type, requested token type and the required parameters (draft §4.3)."""
@@ -338,7 +302,7 @@ class TokenExchangeEndpoint:
         if self.dpop is None:
             raise InvalidDpopProof("DPoP is not supported here.", detail="no DPoP verifier")
         assert self.token_endpoint is not None
-        return self.dpop.verify_proof(proof, method="POST", url=self.token_endpoint, now=now)
+        return self.dpop.verify(proof, method="POST", url=self.token_endpoint, now=now)
 
     def validate_subject(
         self, request: ExchangeRequest, client: AuthenticatedClient, now: float
@@ -492,13 +456,13 @@ class TokenExchangeEndpoint:
 
     # -- audit --------------------------------------------------------------------------
 
-    def _deny(self, exc: OAuthError, trace: _Trace, now: float) -> HttpResponse:
+    def _deny(self, exc: OAuthError, trace: AuditTrace, now: float) -> HttpResponse:
         self._emit(trace, now, "denied", reason=exc.error, detail=exc.detail)
         return exc.to_response()
 
     def _emit(
         self,
-        trace: _Trace,
+        trace: AuditTrace,
         now: float,
         decision: Literal["issued", "denied"],
         *,
@@ -507,30 +471,20 @@ class TokenExchangeEndpoint:
         claims: IdJagClaims | None = None,
         grant: Grant | None = None,
     ) -> None:
-        event = AuditEvent(
+        event = trace.event(
+            AUDIT_EVENT,
+            decision,
             time=now,
-            event=AUDIT_EVENT,
-            decision=decision,
             reason=reason,
             issuer=self.issuer,
-            subject=trace.subject,
-            client_id=trace.client_id,
-            audience=trace.audience,
             actors=claims.act.chain() if claims and claims.act else [],
-            requested_scope=trace.requested_scope,
             granted_scope=claims.scope if claims else None,
-            requested_resource=trace.requested_resource,
             granted_resource=list(grant.resources) if grant else [],
             jti=claims.jti if claims else None,
             extra=(
                 {"client_id_at_audience": claims.client_id, "sub_at_audience": claims.sub}
                 if claims
-                else {"detail": detail}
-                | (
-                    {"attempted_client_id": trace.attempted_client_id}
-                    if trace.attempted_client_id is not None
-                    else {}
-                )
+                else {"detail": detail} | trace.attempted()
             ),
         )
         self.audit.emit(event)

@@ -4,11 +4,10 @@ Sans-I/O: endpoints return ``HttpResponse``; key fetching is a generator an
 adapter drives (:mod:`xaa.adapters.starlette_resource`).
 """
 
-from .access import PresentedProofVerifier, ResourceServer
+from ..dpop_server import DpopProofVerifier
+from ..spec import CLAIM_IDP_ISSUER, CLAIM_IDP_SUBJECT, CLAIM_IDP_TENANT
+from .access import ResourceServer
 from .jwt_bearer import (
-    CLAIM_IDP_ISSUER,
-    CLAIM_IDP_SUBJECT,
-    CLAIM_IDP_TENANT,
     Granted,
     IssuedAccessToken,
     JwtBearerEndpoint,
@@ -20,11 +19,10 @@ from .metadata import (
     protected_resource_metadata_url,
 )
 from .policy import (
-    ActorPolicy,
     CarryActor,
     ClientGrant,
-    DpopProofVerifier,
     GrantPolicy,
+    ResourceActorPolicy,
     ServedResource,
     StaticGrantPolicy,
 )
@@ -46,7 +44,6 @@ __all__ = [
     "Account",
     "AccountResolver",
     "AccountStore",
-    "ActorPolicy",
     "CarryActor",
     "ClientGrant",
     "DpopProofVerifier",
@@ -57,8 +54,8 @@ __all__ = [
     "JitPolicy",
     "JwtBearerEndpoint",
     "MemoryAccountStore",
-    "PresentedProofVerifier",
     "ReplayPolicy",
+    "ResourceActorPolicy",
     "ResourceServer",
     "ServedResource",
     "StaticGrantPolicy",

@@ -30,13 +30,13 @@ is ``["header"]``); a query ``access_token`` alone counts as no token.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import urlsplit
 
 from .. import spec
 from ..dpop import DEFAULT_DPOP_ALGS, check_token_binding, www_authenticate_dpop
+from ..dpop_server import DpopProofVerifier
 from ..errors import (
     HttpResponse,
     InsufficientScope,
@@ -51,33 +51,9 @@ from ..keys import JwkSet
 from ..models import AccessTokenClaims
 from ..tokens import DEFAULT_LEEWAY, verify_access_token
 
-QUERY_ACCESS_TOKEN = "access_token"
-
 
 def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-class PresentedProofVerifier(Protocol):
-    """Checks the proof that comes with a DPoP-bound token (RFC 9449 §4.3, §7.1);
-    :class:`xaa.dpop_server.DpopVerifier` is the ready one."""
-
-    @property
-    def algs(self) -> tuple[str, ...]:
-        """Accepted proof algorithms (the challenge's ``algs``)."""
-        ...
-
-    def verify(
-        self,
-        proof: str | Sequence[str],
-        *,
-        method: str,
-        url: str,
-        now: float,
-        access_token: str | None = None,
-    ) -> str:
-        """The proof key's thumbprint, or raise ``invalid_dpop_proof``/``use_dpop_nonce``."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +68,7 @@ class ResourceServer:
     keys: JwkSet
     resource_metadata_url: str
     leeway: int = DEFAULT_LEEWAY
-    dpop: PresentedProofVerifier | None = None
+    dpop: DpopProofVerifier | None = None
     require_dpop: bool = False
 
     def __post_init__(self) -> None:
@@ -167,7 +143,7 @@ class ResourceServer:
         with ``any_of``); else raise. ``method`` and ``path`` are the request's (DPoP)."""
         header = headers.get(spec.H_AUTHORIZATION)
         scheme, _, token = (header or "").partition(" ")
-        if header is not None and QUERY_ACCESS_TOKEN in query:
+        if header is not None and spec.Q_ACCESS_TOKEN in query:
             raise self._error(InvalidRequest(detail="token sent two ways"), scheme=scheme)
         at = time.time() if now is None else now
         dpop = self.dpop is not None and scheme.lower() == "dpop"

@@ -12,7 +12,7 @@
 4. ``verify``: the checks of :func:`~xaa.tokens.verify_id_jag` with the trusted issuer's keys,
    ``aud`` exactly this issuer, ``client_id`` the authenticated client;
 5. ``proof``: the DPoP seam (draft §8.6.1.2, four cases, via :func:`xaa.dpop.bind_decision`);
-6. ``check_actor``: the ``act`` chain through the :class:`ActorPolicy`;
+6. ``check_actor``: the ``act`` chain through the :class:`ResourceActorPolicy`;
 7. ``resolve_subject``: ``(iss, tenant, sub)`` -> local account, else ``invalid_grant``
    (an ``email`` links across issuers only where the deployer said so, docs/resource.md);
 8. ``grant``: resource, scope and authorization_details as subsets under policy, then
@@ -38,6 +38,7 @@ who vouched for them.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -48,15 +49,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from .. import spec
-from ..audit import AuditEvent, AuditSink
+from ..audit import AuditSink, AuditTrace
 from ..client_auth import (
     AuthenticatedClient,
+    ClientAuthenticationStep,
     ClientStore,
     attempted_client_id,
-    authenticate_client,
 )
 from ..dpop import bind_decision
-from ..dpop_server import DpopVerifier
+from ..dpop_server import DpopProofVerifier, DpopVerifier
 from ..errors import (
     HttpResponse,
     InvalidAuthorizationDetails,
@@ -84,15 +85,13 @@ from ..tokens import (
     issue_access_token,
     verify_parsed,
 )
-from .policy import ActorPolicy, CarryActor, DpopProofVerifier, GrantPolicy, ServedResource
+from .policy import CarryActor, GrantPolicy, ResourceActorPolicy, ServedResource
 from .subjects import SUBJECT_UNKNOWN, Account, FederatedSubject, SubjectResolver
 from .trust import TrustRegistry
 
 # Claims naming the IdP that vouched for the subject (documented in docs/resource.md).
-CLAIM_IDP_ISSUER = "idp_iss"
-CLAIM_IDP_SUBJECT = "idp_sub"
-CLAIM_IDP_TENANT = "idp_tenant"
 DEFAULT_ACCESS_TOKEN_LIFETIME = 900
+AUDIT_EVENT = "jwt_bearer"
 
 # Public ``error_description`` of the invalid_grant refusals a client can act on
 # (RFC 6749 §5.2, docs/errors.md): each says which check failed, none carries token
@@ -103,6 +102,10 @@ ISSUER_NOT_TRUSTED = "The ID-JAG issuer is not trusted here."
 ID_JAG_EXPIRED = "The ID-JAG has expired."
 ID_JAG_ALREADY_USED = "The ID-JAG was already used."
 ID_JAG_OTHER_CLIENT = "The ID-JAG was issued to another client."
+# The ID-JAG profile of xaa.tokens, with the descriptions above for its two refusals.
+_ID_JAG_AT_AS = dataclasses.replace(
+    ID_JAG, expired=ID_JAG_EXPIRED, other_client=ID_JAG_OTHER_CLIENT
+)
 
 
 class ReplayPolicy(StrEnum):
@@ -163,8 +166,9 @@ class IssuedAccessToken:
 
 
 @dataclass
-class JwtBearerEndpoint:
-    """Configuration and steps of the jwt-bearer token endpoint (draft §4.4)."""
+class JwtBearerEndpoint(ClientAuthenticationStep):
+    """Configuration and steps of the jwt-bearer token endpoint (draft §4.4); step 2, client
+    authentication, is :meth:`ClientAuthenticationStep.authenticate`."""
 
     issuer: str
     token_endpoint: str
@@ -177,7 +181,7 @@ class JwtBearerEndpoint:
     resources: Sequence[ServedResource]
     audit: AuditSink
     replay_policy: ReplayPolicy = ReplayPolicy.SINGLE_USE
-    actors: ActorPolicy = field(default_factory=CarryActor)
+    actors: ResourceActorPolicy = field(default_factory=CarryActor)
     dpop: DpopProofVerifier | None = None
     require_dpop: bool = False
     access_token_lifetime: int = DEFAULT_ACCESS_TOKEN_LIFETIME
@@ -187,6 +191,7 @@ class JwtBearerEndpoint:
     # The resource granted when neither the ID-JAG nor the request names one (RFC 8707 §2:
     # the AS may use a default); None: only when exactly one resource is served.
     default_resource: str | None = None
+    lenient_basic: bool = True  # Basic credentials some SDKs do not form-urlencode
 
     def __post_init__(self) -> None:
         if not self.resources:
@@ -224,7 +229,7 @@ class JwtBearerEndpoint:
         try:
             form = self.parse(body)
         except OAuthError as exc:
-            self.audit_denial(exc, {})
+            self.audit_denial(exc)
             return exc.to_response()
         return self.handle_form(headers, form, now=now)
 
@@ -242,21 +247,20 @@ class JwtBearerEndpoint:
         on an :class:`~xaa.replay.AsyncReplayStore` (:func:`~xaa.replay.run_claims` makes
         them blocking)."""
         at = time.time() if now is None else now
-        event: dict[str, Any] = {}
+        trace = AuditTrace()
         try:
             client = self.authenticate(headers, form, at)
-            event["client_id"] = client.client_id
+            trace.client_id = client.client_id
             self.check_grant(client)
             if self._overrides("redeem"):  # a subclass's step makes its own claims
-                issued = self.redeem(form, client.client_id, headers, at, event)
+                issued = self.redeem(form, client.client_id, headers, at, trace)
             else:
-                issued = yield from self.redeem_flow(form, client.client_id, headers, at, event)
+                issued = yield from self.redeem_flow(form, client.client_id, headers, at, trace)
         except OAuthError as exc:
-            if isinstance(exc, InvalidClient) and "client_id" not in event:
-                attempted = attempted_client_id(headers, form)  # the kill switch's audit row
-                if attempted is not None:
-                    event["extra"] = {"attempted_client_id": attempted}
-            self.audit_denial(exc, event)
+            if isinstance(exc, InvalidClient) and trace.client_id is None:
+                # the kill switch's audit row
+                trace.attempted_client_id = attempted_client_id(headers, form)
+            self.audit_denial(exc, trace)
             return exc.to_response()
         return json_response(200, issued.response_body())
 
@@ -273,21 +277,6 @@ class JwtBearerEndpoint:
             raise InvalidRequest(detail="assertion missing")
         return form
 
-    def authenticate(
-        self, headers: Mapping[str, str], form: Form, now: float
-    ) -> AuthenticatedClient:
-        """Step 2: client authentication (RFC 6749 §2.3, RFC 7523 §3)."""
-        return authenticate_client(
-            headers,
-            form,
-            clients=self.clients,
-            issuer=self.issuer,
-            replay=self.replay,
-            now=now,
-            lenient_basic=True,
-            leeway=self.leeway,
-        )
-
     def check_grant(self, client: AuthenticatedClient) -> None:
         """Step 3: the client may use jwt-bearer (RFC 6749 §5.2 ``unauthorized_client``);
         ``jwt-dpop`` is jwt-bearer with a proof and needs the same permission."""
@@ -300,10 +289,12 @@ class JwtBearerEndpoint:
         client_id: str,
         headers: Mapping[str, str],
         now: float,
-        event: dict[str, Any] | None = None,
+        trace: AuditTrace | None = None,
     ) -> IssuedAccessToken:
-        """Steps 4-10 for an authenticated ``client_id``; audits the success."""
-        return run_claims(self.redeem_flow(form, client_id, headers, now, event))
+        """Steps 4-10 for an authenticated ``client_id``; audits the success.
+
+        ``trace`` collects what a denial's audit event says (:meth:`audit_denial`)."""
+        return run_claims(self.redeem_flow(form, client_id, headers, now, trace))
 
     def redeem_flow(
         self,
@@ -311,10 +302,10 @@ class JwtBearerEndpoint:
         client_id: str,
         headers: Mapping[str, str],
         now: float,
-        event: dict[str, Any] | None = None,
+        trace: AuditTrace | None = None,
     ) -> ClaimFlow[IssuedAccessToken]:
         """:meth:`redeem` as a flow yielding its replay claims (:meth:`handle_form_flow`)."""
-        event = {} if event is None else event
+        trace = AuditTrace(client_id=client_id) if trace is None else trace
         assertion = form.get(spec.P_ASSERTION)
         if assertion is None:
             raise InvalidRequest(detail="assertion missing")
@@ -323,16 +314,16 @@ class JwtBearerEndpoint:
                 "A DPoP proof is required for this grant type.", detail="jwt-dpop without DPoP"
             )
         jag = self.verify(assertion, client_id, headers, now)
-        event.update(issuer=jag.iss, subject=jag.sub, jti=jag.jti)
+        trace.issuer, trace.subject, trace.jti = jag.iss, jag.sub, jag.jti
         if jag.act is not None:
-            event["actors"] = jag.act.chain()
+            trace.actors = jag.act.chain()
         if self._overrides("proof"):
             jkt = self.proof(jag, headers, now)
         else:
             jkt = yield from self.proof_flow(jag, headers, now)
         self.actors.check(jag.act, client_id)
         account = self.resolve_subject(jag)
-        event["requested_scope"] = form.get(spec.P_SCOPE)
+        trace.requested_scope = form.get(spec.P_SCOPE)
         granted = self.grant(jag, form, client_id, account)
         self.check_constrained(granted, jkt)
         # Last: a request refused above can be corrected and retried with the same ID-JAG.
@@ -342,15 +333,14 @@ class JwtBearerEndpoint:
             yield from self.check_replay_flow(jag, client_id, now)
         issued = self.issue(jag, client_id, account, granted, jkt, now)
         self.audit.emit(
-            AuditEvent(
-                event="jwt_bearer",
-                decision="issued",
+            trace.event(
+                AUDIT_EVENT,
+                "issued",
                 client_id=client_id,
                 audience=self.issuer,
                 granted_scope=format_scope(granted.scopes),
                 granted_resource=list(granted.resources),
                 extra={"account": account.id, "access_token_jti": issued.claims.jti},
-                **{k: v for k, v in event.items() if k != "client_id"},
             )
         )
         return issued
@@ -370,28 +360,19 @@ class JwtBearerEndpoint:
         issuer = jws.payload.get("iss")
         if not isinstance(issuer, str) or not self.trust.is_trusted(issuer):
             raise InvalidGrant(ISSUER_NOT_TRUSTED, detail="iss is not a trusted IdP")
-        # verify_id_jag's checks, on the JWS parsed once above.
-        try:
-            verified = verify_parsed(
-                jws,
-                ID_JAG,
-                keys=self.trust.keys(issuer),
-                issuer=issuer,
-                audience=self.issuer,
-                now=now,
-                leeway=self.leeway,
-                max_lifetime=self.max_id_jag_lifetime,
-                allow_cnf=self.dpop is not None and spec.H_DPOP in headers,
-            )
-        except InvalidGrant as exc:
-            if exc.detail == "expired":  # xaa.tokens: after the signature verified
-                raise InvalidGrant(ID_JAG_EXPIRED, detail=exc.detail) from None
-            raise
-        if verified.claims.client_id != client_id:
-            raise InvalidGrant(
-                ID_JAG_OTHER_CLIENT, detail="client_id does not match the authenticated client"
-            )
-        return verified.claims
+        # verify_id_jag's checks (xaa.tokens.ID_JAG), on the JWS parsed once above.
+        return verify_parsed(
+            jws,
+            _ID_JAG_AT_AS,
+            keys=self.trust.keys(issuer),
+            issuer=issuer,
+            audience=self.issuer,
+            now=now,
+            leeway=self.leeway,
+            max_lifetime=self.max_id_jag_lifetime,
+            allow_cnf=self.dpop is not None and spec.H_DPOP in headers,
+            client_id=client_id,
+        ).claims
 
     @property
     def grant_types(self) -> tuple[str, ...]:
@@ -563,9 +544,9 @@ class JwtBearerEndpoint:
             "act": jag.act.model_dump(mode="json", exclude_none=True) if jag.act else None,
             "cnf": {"jkt": jkt} if jkt else None,
             "authorization_details": [d.model_dump(mode="json") for d in granted.details] or None,
-            CLAIM_IDP_ISSUER: jag.iss,
-            CLAIM_IDP_SUBJECT: jag.sub,
-            CLAIM_IDP_TENANT: jag.tenant,
+            spec.CLAIM_IDP_ISSUER: jag.iss,
+            spec.CLAIM_IDP_SUBJECT: jag.sub,
+            spec.CLAIM_IDP_TENANT: jag.tenant,
         }
         model = AccessTokenClaims.model_validate({k: v for k, v in claims.items() if v is not None})
         token = issue_access_token(model, self.signing_key)
@@ -582,7 +563,7 @@ class JwtBearerEndpoint:
             return None
         try:
             jws = self._parse(assertion)
-        except InvalidGrant:
+        except OAuthError:
             return None
         self._parsed = (assertion, jws)
         issuer, kid = jws.payload.get("iss"), jws.header.get("kid")
@@ -594,14 +575,15 @@ class JwtBearerEndpoint:
     def _parse(self, assertion: str) -> CompactJws:
         return parse_compact(assertion, error=InvalidGrant, max_bytes=self.max_assertion_bytes)
 
-    def audit_denial(self, exc: OAuthError, event: dict[str, Any]) -> None:
+    def audit_denial(self, exc: OAuthError, trace: AuditTrace | None = None) -> None:
         """Emit the audit event of a refused request."""
+        trace = trace or AuditTrace()
         self.audit.emit(
-            AuditEvent(
-                event="jwt_bearer",
-                decision="denied",
+            trace.event(
+                AUDIT_EVENT,
+                "denied",
                 reason=f"{exc.error}: {exc.detail}"[:300],
                 audience=self.issuer,
-                **event,
+                extra=trace.attempted(),
             )
         )

@@ -24,10 +24,6 @@ from urllib.parse import urlsplit, urlunsplit
 from .. import spec
 from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 
-TOKEN_PATH = "/token"
-JWKS_PATH = "/jwks.json"
-REVOCATION_PATH = "/revoke"
-
 
 def authorization_server_metadata(
     issuer: str,
@@ -57,10 +53,10 @@ def authorization_server_metadata(
         raise ValueError("authorization_code or response types without an authorization_endpoint")
     return AuthorizationServerMetadata(
         issuer=issuer,
-        token_endpoint=base + TOKEN_PATH,
+        token_endpoint=base + spec.PATH_TOKEN,
         authorization_endpoint=authorization_endpoint,
-        jwks_uri=base + JWKS_PATH,
-        revocation_endpoint=base + REVOCATION_PATH if revocation else None,
+        jwks_uri=base + spec.PATH_JWKS,
+        revocation_endpoint=base + spec.PATH_REVOKE if revocation else None,
         grant_types_supported=list(grant_types),
         response_types_supported=list(response_types),
         code_challenge_methods_supported=["S256"] if code_flow else None,

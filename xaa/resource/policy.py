@@ -5,11 +5,12 @@ Each hook is a typed ``Protocol`` with a ready, config-driven implementation:
 - :class:`GrantPolicy` / :class:`StaticGrantPolicy`: which grant types a client
   may use and which scopes and authorization detail types it may receive.
 - :class:`ServedResource`: an RFC 8707 resource this AS issues tokens for.
-- :class:`ActorPolicy` / :class:`CarryActor`: decides on the ``act`` chain
+- :class:`ResourceActorPolicy` / :class:`CarryActor`: decides on the ``act`` chain
   (RFC 8693 §4.1); the ready policy carries it into the access token unchanged.
-- :class:`DpopProofVerifier`: the seam for RFC 9449 proofs at the token
-  endpoint (draft §8.6.1.2). Without one, an ID-JAG with ``cnf`` is
-  ``invalid_grant`` and a ``DPoP`` header is ``invalid_dpop_proof``.
+  (The IdP's delegation policy is :class:`xaa.actors.ActorPolicy`.)
+- DPoP proofs at the token endpoint (draft §8.6.1.2) go through the one seam
+  :class:`xaa.dpop_server.DpopProofVerifier`. Without one, an ID-JAG with ``cnf``
+  is ``invalid_grant`` and a ``DPoP`` header is ``invalid_dpop_proof``.
 """
 
 from __future__ import annotations
@@ -85,8 +86,9 @@ class StaticGrantPolicy:
 
 
 @runtime_checkable
-class ActorPolicy(Protocol):
-    """Decides whether an ``act`` chain may be honoured; raises ``OAuthError`` to refuse."""
+class ResourceActorPolicy(Protocol):
+    """Decides whether an ``act`` chain may be honoured at the resource AS; raises
+    ``OAuthError`` to refuse."""
 
     def check(self, act: Actor | None, client_id: str) -> None:
         """Accept or refuse ``act`` for ``client_id``."""
@@ -94,7 +96,7 @@ class ActorPolicy(Protocol):
 
 
 class CarryActor:
-    """The ready :class:`ActorPolicy`: any chain is carried into the access token unchanged.
+    """The ready :class:`ResourceActorPolicy`: any chain is carried into the access token unchanged.
 
     The ID-JAG's signature already vouches for ``act``; the chain is recorded
     so the API can tell which actor acted (draft §8.5).
@@ -104,15 +106,3 @@ class CarryActor:
 
     def check(self, act: Actor | None, client_id: str) -> None:
         del act, client_id
-
-
-@runtime_checkable
-class DpopProofVerifier(Protocol):
-    """Checks an RFC 9449 §4.3 proof sent to the token endpoint; returns its key's ``jkt``.
-
-    Raises :class:`~xaa.errors.InvalidDpopProof` on any defect.
-    """
-
-    def verify(self, proof: str, *, method: str, url: str, now: float) -> str:
-        """The RFC 7638 thumbprint of the proof's key."""
-        ...

@@ -1,4 +1,5 @@
-"""Storage backends for xaa's hooks: memory (here), SQLite and Redis (adapters)."""
+"""Storage backends for xaa's hooks: memory (here) and SQLite (standard library only); Redis is
+the adapter :mod:`xaa.adapters.redis_store`."""
 
 from .memory import MemoryReplayStore
 

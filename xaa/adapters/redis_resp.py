@@ -19,12 +19,14 @@ import collections
 from typing import cast
 from urllib.parse import unquote, urlsplit
 
+from ..errors import XaaError
+
 __all__ = ["RespError", "RespPipe", "encode_command"]
 
 Reply = bytes | int | None
 
 
-class RespError(Exception):
+class RespError(XaaError):
     """An error reply (``-ERR ...``) from Redis."""
 
 

@@ -1,11 +1,11 @@
-"""TEST ONLY: variants of the chat AS whose JWS verification is lenient in exactly one way.
+"""Variants of the chat AS whose JWS verification is lenient in exactly one way.
 
 Each one is how real verifiers go wrong with keys (RFC 8725 §2.1, §3.1, §3.10): the
 library's verification runs first; when it refuses, the variant tries its one lenient
 rule against the issuer's raw JWKS (or the token's own headers). If the lenient rule
 accepts the signature, every other check of the ID-JAG still runs (on a stand-in
 signature), so the conformance suite sees exactly one check missing. Never use in a
-deployment; see reference_resource/broken.py.
+deployment; test code only, see tests/conformance/broken_resource.py.
 """
 
 from __future__ import annotations

@@ -27,9 +27,9 @@ import redis
 import redis.asyncio
 
 from ..replay import ReplayStoreUnavailable
-from .resp import RespError, RespPipe, encode_command
+from .redis_resp import RespError, RespPipe, encode_command
 
-log = logging.getLogger("xaa.stores.redis")
+log = logging.getLogger("xaa.adapters.redis_store")
 
 
 class RedisReplayStore:
@@ -113,7 +113,7 @@ class AsyncRedisReplayStore(RedisReplayStore):
     (``private_key_jwt`` client assertions, scripts). ``timeout`` bounds each call.
 
     A ``redis://`` URL is served by one pipelined connection per event loop
-    (:class:`~xaa.stores.resp.RespPipe`: no pool, no lock, a fraction of the CPU per
+    (:class:`~xaa.adapters.redis_resp.RespPipe`: no pool, no lock, a fraction of the CPU per
     call); ``rediss://`` and ``unix://`` by ``redis.asyncio``. Either belongs to the event
     loop that first used it; another loop (a second server in the same process) gets its own.
     """

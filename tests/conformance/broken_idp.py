@@ -1,9 +1,9 @@
-"""TEST ONLY: deliberately broken variants of the IdP's token exchange, each disabling one check.
+"""Deliberately broken variants of the IdP's token exchange, each disabling one check.
 
-They prove that the conformance suite can fail (docs/conformance.md): ``xaa idp serve
---test-only-break RULE`` (hidden) or ``test_only_break = "RULE"`` in the configuration
-swaps ONE named step of :class:`~xaa.idp.TokenExchangeEndpoint` for a variant without
-the check; the library's own checks are untouched. Never use in a deployment.
+They prove that the conformance suite can fail (docs/conformance.md): each overrides ONE
+public step of :class:`~xaa.idp.TokenExchangeEndpoint`, and the tests pass the class to
+``reference_idp.app.create_app(..., endpoint_type=...)``. They live under ``tests/`` only:
+nothing installed can switch a check off.
 """
 
 from __future__ import annotations
@@ -80,8 +80,4 @@ BROKEN: dict[str, type[TokenExchangeEndpoint]] = {
 
 def endpoint_class(rule: str | None) -> type[TokenExchangeEndpoint]:
     """The endpoint class with the check named ``rule`` disabled (the library's when None)."""
-    if rule is None:
-        return TokenExchangeEndpoint
-    if rule not in BROKEN:
-        raise ValueError(f"unknown test-only break {rule!r}; one of {', '.join(BROKEN)}")
-    return BROKEN[rule]
+    return TokenExchangeEndpoint if rule is None else BROKEN[rule]

@@ -1,9 +1,9 @@
-"""TEST ONLY: deliberately broken variants of the chat AS, each disabling exactly one check.
+"""Deliberately broken variants of the chat AS, each disabling exactly one check.
 
-They prove that the conformance suite can fail (docs/conformance.md): ``xaa resource serve
---test-only-break RULE`` (hidden) or ``Settings(test_only_break=RULE)`` swaps ONE named
-step of :class:`~xaa.resource.JwtBearerEndpoint` for a variant without the check; the
-library's own checks are untouched. Never use in a deployment.
+They prove that the conformance suite can fail (docs/conformance.md): each overrides ONE
+public step of :class:`~xaa.resource.JwtBearerEndpoint`, and the tests pass the class to
+``reference_resource.create_app(..., endpoint_type=...)``. They live under ``tests/`` only:
+nothing installed can switch a check off.
 """
 
 from __future__ import annotations
@@ -47,9 +47,8 @@ class _Verify(JwtBearerEndpoint):
             leeway=self.leeway,
             max_lifetime=self.max_id_jag_lifetime,
             allow_cnf=self.dpop is not None and spec.H_DPOP in headers,
+            client_id=client_id,
         )
-        if verified.claims.client_id != client_id:
-            raise InvalidGrant(detail="client_id does not match the authenticated client")
         return verified.claims
 
 
@@ -144,16 +143,12 @@ BROKEN: dict[str, type[JwtBearerEndpoint]] = {
     "scope-subset": ScopeBeyondIdJag,
     "refresh-token": IssuesRefreshToken,
 }
-BROKEN.update(LENIENT)  # one lenient way of handling keys each (reference_resource/broken_keys.py)
+BROKEN.update(LENIENT)  # one lenient way of handling keys each (tests/conformance/broken_keys.py)
 
 
 def endpoint_class(rule: str | None) -> type[JwtBearerEndpoint]:
     """The endpoint class with the check named ``rule`` disabled (the library's when None)."""
-    if rule is None:
-        return JwtBearerEndpoint
-    if rule not in BROKEN:
-        raise ValueError(f"unknown test-only break {rule!r}; one of {', '.join(BROKEN)}")
-    return BROKEN[rule]
+    return JwtBearerEndpoint if rule is None else BROKEN[rule]
 
 
 __all__ = ["BROKEN", "endpoint_class"]
