@@ -24,7 +24,7 @@ import anyio
 from ..broker.attribution import MintRecord
 from ..broker.flow import BrokerConfig
 from ..broker.killswitch import TargetKind
-from .options import db_path
+from .options import config_command, db_path
 
 DEFAULT_DB = "xaa-broker.sqlite3"
 
@@ -119,9 +119,14 @@ def _config_command(args: argparse.Namespace) -> int:
     from reference_broker.config import load_config
     from reference_broker.config_check import check_file, template_text
 
-    if args.template:
-        print(template_text(), end="")
-        return 0
+    def summary(path: str) -> str:
+        config = load_config(path)
+        return (
+            f"public_url {config.public_url}, {len(config.apps)} apps, "
+            f"{len(config.agents)} agents, {len(config.trust_domains)} trust domains"
+        )
+
+    return config_command(args, template_text, check_file, summary)
     problems = check_file(args.check)
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from .options import db_path
+from .options import config_command, db_path
 from .serving import add_workers, serve
 
 DEFAULT_PORT = 9400
@@ -221,9 +221,14 @@ def _config(args: argparse.Namespace) -> int:
     from reference_idp.config import load_config
     from reference_idp.config_check import check_file, template_text
 
-    if args.template:
-        print(template_text(), end="")
-        return 0
+    def summary(path: str) -> str:
+        config = load_config(path)
+        return (
+            f"issuer {config.issuer}, {len(config.users)} users, "
+            f"{len(config.clients)} clients, {len(config.policy.grants)} grants"
+        )
+
+    return config_command(args, template_text, check_file, summary)
     problems = check_file(args.check)
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 REPLAY_SCHEMES = ("redis", "rediss", "unix")
@@ -27,3 +30,24 @@ def replay_store(value: str) -> str:
             " use memory, sqlite or a redis:// URL"
         )
     return value
+
+
+def config_command(
+    args: argparse.Namespace,
+    template_text: Callable[[], str],
+    check_file: Callable[[Any], list[str]],
+    summary: Callable[[Any], str],
+) -> int:
+    """``xaa ... config --template | --check FILE`` of a reference app: the commented
+    template on stdout, or each problem as ``FILE:LINE: message`` on stderr and exit
+    status 2, or one ``FILE: OK (summary)`` line."""
+    if args.template:
+        print(template_text(), end="")
+        return 0
+    problems = check_file(args.check)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 2
+    print(f"{args.check}: OK ({summary(args.check)})")
+    return 0

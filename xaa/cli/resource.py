@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from reference_resource import Settings
 
-from .options import db_path, replay_store
+from .options import config_command, db_path, replay_store
 from .serving import add_workers, serve
 
 
@@ -154,9 +154,15 @@ def _from_config(args: argparse.Namespace) -> Settings:
 def _config(args: argparse.Namespace) -> int:
     from reference_resource.config import check_file, load_config, template_text
 
-    if args.template:
-        print(template_text(), end="")
-        return 0
+    def summary(path: str) -> str:
+        config = load_config(path)
+        paths = ", ".join(r.path for r in config.resources)
+        return (
+            f"issuer {config.issuer}, {len(config.trusted_idps)} trusted IdPs, "
+            f"{len(config.clients)} clients, resources {paths}"
+        )
+
+    return config_command(args, template_text, check_file, summary)
     problems = check_file(args.check)
     for problem in problems:
         print(problem, file=sys.stderr)
