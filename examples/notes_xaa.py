@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from examples.fastapi_vendor.stores import JsonLinesAudit, VendorDb
+from examples.fastapi_vendor.stores import EveryRegisteredClient, JsonLinesAudit, VendorDb
 from xaa import AccessTokenClaims, JwkSet, SigningKey, spec
 from xaa.models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from xaa.resource import (
     CLAIM_IDP_ISSUER,
-    Account,
     AccountResolver,
     JwtBearerEndpoint,
     ResourceServer,
@@ -87,25 +86,6 @@ class NotesXaa:
             issuer, resource, db, endpoint, server, metadata, {"keys": [key.public_jwk()]},
             protected_resource_metadata(resource, [issuer], SCOPES),
         )  # fmt: skip
-
-
-class EveryRegisteredClient:
-    """``xaa.resource.GrantPolicy``: jwt-bearer for every client in the database (a suspended
-    one is refused at authentication), any notes scope the ID-JAG carries."""
-
-    def __init__(self, db: VendorDb) -> None:
-        self._db = db
-
-    def grant_enabled(self, client_id: str, grant_type: str) -> bool:
-        return grant_type == spec.GRANT_JWT_BEARER and self._db.get_client(client_id) is not None
-
-    def allowed_scopes(self, client_id: str, account: Account) -> frozenset[str] | None:
-        del client_id, account
-        return None
-
-    def allowed_detail_types(self, client_id: str) -> frozenset[str]:
-        del client_id
-        return frozenset()
 
 
 @dataclass

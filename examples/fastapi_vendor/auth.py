@@ -30,7 +30,6 @@ from xaa.adapters.starlette_resource import (
     token_route,
 )
 from xaa.resource import (
-    Account,
     AccountResolver,
     JwtBearerEndpoint,
     ResourceServer,
@@ -43,7 +42,7 @@ from xaa.resource import (
 )
 from xaa.stores.sqlite import SqliteReplayStore
 
-from .stores import VendorDb
+from .stores import EveryRegisteredClient, VendorDb
 
 SCOPES = frozenset({"notes.read", "notes.write"})
 
@@ -94,7 +93,7 @@ class VendorAuth:
             token_endpoint=f"{base}/token",
             signing_key=key,
             clients=db,
-            grants=_EveryRegisteredClient(db),
+            grants=EveryRegisteredClient(db),
             trust=trust,
             replay=SqliteReplayStore(replay_file),
             subjects=AccountResolver(db),
@@ -138,25 +137,6 @@ class VendorAuth:
                 raise TokenRejected(server.response(exc)) from None
 
         return dependency
-
-
-class _EveryRegisteredClient:
-    """``xaa.resource.GrantPolicy``: jwt-bearer for every client in the store (whether it
-    is suspended is checked at authentication), any notes scope the ID-JAG carries."""
-
-    def __init__(self, db: VendorDb) -> None:
-        self._db = db
-
-    def grant_enabled(self, client_id: str, grant_type: str) -> bool:
-        return grant_type == spec.GRANT_JWT_BEARER and self._db.get_client(client_id) is not None
-
-    def allowed_scopes(self, client_id: str, account: Account) -> frozenset[str] | None:
-        del client_id, account
-        return None
-
-    def allowed_detail_types(self, client_id: str) -> frozenset[str]:
-        del client_id
-        return frozenset()
 
 
 __all__ = ["SCOPES", "TokenRejected", "VendorAuth", "token_rejected"]

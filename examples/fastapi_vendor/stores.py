@@ -1,5 +1,6 @@
 """The vendor's own stores, behind xaa's Protocols: clients (``xaa.ClientStore``),
-accounts (``xaa.resource.AccountStore``) and the audit log (``xaa.AuditSink``).
+accounts (``xaa.resource.AccountStore``), the audit log (``xaa.AuditSink``) and the grant
+policy over the clients (``xaa.resource.GrantPolicy``).
 
 All in one SQLite file, so a restart keeps them. Client secrets are kept only as
 SHA-256 digests; the audit log is one JSON object per line and never holds a token.
@@ -108,6 +109,25 @@ class VendorDb:
             "SELECT DISTINCT issuer, tenant FROM links WHERE account=?", (account_id,)
         )
         return frozenset((str(issuer), str(tenant) or None) for issuer, tenant in rows)
+
+
+class EveryRegisteredClient:
+    """``xaa.resource.GrantPolicy``: jwt-bearer for every client in ``db`` (whether it is
+    suspended is checked at authentication), any notes scope the ID-JAG carries."""
+
+    def __init__(self, db: VendorDb) -> None:
+        self._db = db
+
+    def grant_enabled(self, client_id: str, grant_type: str) -> bool:
+        return grant_type == spec.GRANT_JWT_BEARER and self._db.get_client(client_id) is not None
+
+    def allowed_scopes(self, client_id: str, account: Account) -> frozenset[str] | None:
+        del client_id, account
+        return None
+
+    def allowed_detail_types(self, client_id: str) -> frozenset[str]:
+        del client_id
+        return frozenset()
 
 
 def _text(value: object) -> str | None:
