@@ -14,7 +14,6 @@ fill in simple one-page login forms only.
 from __future__ import annotations
 
 import functools
-import json
 import secrets
 import time
 from html.parser import HTMLParser
@@ -30,7 +29,7 @@ from ..client import (
     discover_authorization_server,
     run_sync,
 )
-from ..client.http import Request, require_same_origin
+from ..client.http import Request, json_body, require_same_origin
 from ..client.requests import raise_for_error
 from ..errors import ProtocolViolation, SignInFailed
 from ..forms import encode_form
@@ -126,7 +125,7 @@ def login_with_password(
     credentials.apply(token_form, headers, issuer=idp_issuer, now=time.time())
     response = send(Request("POST", meta.token_endpoint, headers, encode_form(token_form)))
     raise_for_error(response, where="IdP")
-    body = json.loads(response.body)
+    body = json_body(response, rules.LOGIN)
     id_token, refresh = body.get("id_token"), body.get("refresh_token")
     if not isinstance(id_token, str):
         raise ProtocolViolation(rules.LOGIN, "the IdP returned no ID token")

@@ -1,0 +1,51 @@
+"""The demo login helper refuses a token response that is not one strict JSON object."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from xaa import rules
+from xaa.adapters.httpx_login import login_with_password
+from xaa.client import ClientCredentials
+from xaa.errors import ProtocolViolation
+
+IDP = "https://idp.example"
+REDIRECT = "https://app.example/callback"
+FORM = '<form method="post" action="/login"><input name="csrf" value="t"></form>'
+
+
+def idp_answering_token_with(body: bytes) -> httpx.Client:
+    """An IdP whose metadata, login page and redirect are fine; its token answer is ``body``."""
+    state: dict[str, str] = {}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.startswith("/.well-known/"):
+            return httpx.Response(200, json={
+                "issuer": IDP, "authorization_endpoint": IDP + "/authorize",
+                "token_endpoint": IDP + "/token",
+            })  # fmt: skip
+        if path == "/authorize":
+            state["state"] = parse_qs(urlsplit(str(request.url)).query)["state"][0]
+            return httpx.Response(200, text=FORM, headers={"content-type": "text/html"})
+        if path == "/login":
+            location = f"{REDIRECT}?code=c&state={state['state']}&iss={IDP}"
+            return httpx.Response(303, headers={"location": location})
+        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+
+    return httpx.Client(transport=httpx.MockTransport(handle))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b'{"id_token": "a", "id_token": "b"}', b'["id_token"]'],
+    ids=["not-json", "duplicate-member", "not-an-object"],
+)
+def test_login_refuses_a_token_response_that_is_not_one_json_object(body: bytes) -> None:
+    wiki = ClientCredentials.secret_basic("wiki", "wiki-secret")
+    with idp_answering_token_with(body) as http, pytest.raises(ProtocolViolation) as caught:
+        login_with_password(http, IDP, wiki, "alice", "alice", REDIRECT)
+    assert caught.value.rule == rules.ERROR_RESPONSE
