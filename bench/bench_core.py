@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from xaa import IdJagClaims, JwkSet, SigningKey, issue_id_jag, verify_id_jag
-from xaa.jose import b64url_decode
+from xaa._jose import b64url_decode
 
 from .common import Figure, interleaved_us
 

@@ -1,6 +1,6 @@
 """IdP token exchange throughput against a crypto-only handler on the same stack, same run.
 
-- ``token_exchange_rps``: the library endpoint (``xaa.adapters.starlette_idp``,
+- ``token_exchange_rps``: the library endpoint (``xaa.adapters._starlette_idp``,
   in-memory stores) on one uvicorn worker (h11 + asyncio) in a subprocess, driven over
   loopback by :mod:`bench.bench_resource`'s load generator (interleaved best-of rounds).
 - ``token_exchange_crypto_handler_rps``: the limit, a handler that reads the form,
@@ -30,6 +30,7 @@ from xaa import (
     JwkSet,
     RegisteredClient,
     SigningKey,
+    basic_header,
     encode_form,
     issue_id_jag,
     issue_id_token,
@@ -38,7 +39,6 @@ from xaa import (
     verify_id_token,
 )
 from xaa.adapters.serving import free_port
-from xaa.forms import basic_header
 
 from .bench_resource import STACKS, _best_rates
 from .common import Figure, per_call_us
@@ -99,9 +99,9 @@ def token_app() -> Any:
     """Uvicorn factory: the library token exchange endpoint with in-memory stores."""
     from starlette.applications import Starlette
 
-    from xaa.adapters.starlette_idp import idp_routes
+    from xaa.adapters.starlette import idp_routes
     from xaa.idp import ExchangePolicy, TokenExchangeEndpoint, idp_metadata
-    from xaa.stores.memory import MemoryReplayStore
+    from xaa.stores import MemoryReplayStore
 
     key = SigningKey.from_jwk(json.loads(os.environ[KEY_ENV]))
     endpoint = TokenExchangeEndpoint(

@@ -44,6 +44,7 @@ from xaa import (
     JwkSet,
     RegisteredClient,
     SigningKey,
+    basic_header,
     encode_form,
     issue_access_token,
     issue_id_jag,
@@ -52,7 +53,6 @@ from xaa import (
 )
 from xaa.adapters.serving import free_port
 from xaa.dpop import DpopKey, make_proof
-from xaa.forms import basic_header
 
 from .common import Figure, per_call_us
 
@@ -101,8 +101,8 @@ def build_app(mode: str, idp_jwk: dict[str, Any], redis_url: str | None) -> Any:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from xaa.adapters.starlette_resource import JwksFetcher, token_route
-    from xaa.dpop_server import DpopVerifier
+    from xaa import DpopVerifier
+    from xaa.adapters.starlette import JwksFetcher, token_route
     from xaa.resource import (
         AccountResolver,
         ClientGrant,
@@ -153,10 +153,9 @@ def crypto_route(idp_jwk: dict[str, Any], *, dpop: bool) -> Any:
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from xaa import AccessTokenClaims, json_response
+    from xaa import AccessTokenClaims, json_response, parse_form
+    from xaa._dpop import check_proof
     from xaa.adapters.starlette import lower_headers, read_form_body, to_starlette
-    from xaa.dpop import check_proof
-    from xaa.forms import parse_form
     from xaa.stores import MemoryReplayStore
 
     keys = JwkSet.from_jwks({"keys": [idp_jwk]})

@@ -21,10 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from xaa import spec
-from xaa.keys import SigningKey
-from xaa.models import AccessTokenClaims, Actor
-from xaa.tokens import issue_access_token, issue_jwt
+from xaa import AccessTokenClaims, Actor, SigningKey, issue_access_token, issue_jwt, spec
 
 SPIRE_ISSUER = "https://spire.acme.example"
 PLATFORM_ISSUER = "https://agents.acme.example"
@@ -76,8 +73,7 @@ def mint_platform_token(
 
 
 def _claims(token: str) -> dict[str, Any]:
-    from xaa.errors import InvalidToken
-    from xaa.jose import parse_compact
+    from xaa import InvalidToken, parse_compact
 
     return parse_compact(token, error=InvalidToken).payload
 

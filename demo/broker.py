@@ -2,7 +2,7 @@
 
 :func:`run_broker_demo` starts the reference IdP, the chat app (XAA) and the
 legacy chat app (``--legacy``: plain OAuth only) on loopback, then has the agent
-``summarizer`` act for ``alice`` through one :class:`~xaa.adapters.broker_http.Broker`:
+``summarizer`` act for ``alice`` through one :class:`~xaa.adapters.broker.Broker`:
 chat through XAA, the legacy chat through the authorization code fallback (the
 demo plays alice on the login and consent pages), a policy denial that is NOT
 turned into a fallback, and the kill switch. Returns the attribution log.
@@ -50,13 +50,16 @@ async def _demo(idp_port: int, chat_port: int, legacy_port: int) -> list[dict[st
     from reference_resource.demo import running_chat
     from reference_resource.settings import DEMO_EMAIL_DOMAIN, Settings
     from xaa import spec
-    from xaa.adapters.broker_http import Broker
+    from xaa.adapters.broker import Broker, Keyring
     from xaa.adapters.httpx_login import login_with_password
     from xaa.adapters.starlette_broker import callback_route
-    from xaa.adapters.vault import Keyring
-    from xaa.broker.errors import AuthorizationRequired, BlockedByPolicy, Revoked
-    from xaa.broker.flow import MemorySessions
-    from xaa.broker.strategy import AppConfig
+    from xaa.broker import (
+        AppConfig,
+        AuthorizationRequired,
+        BlockedByPolicy,
+        MemorySessions,
+        Revoked,
+    )
     from xaa.client import ClientCredentials, IdpConfig
 
     tmp = Path(tempfile.mkdtemp(prefix="xaa-broker-demo-"))

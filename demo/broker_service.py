@@ -43,8 +43,8 @@ def run_broker_service_demo(
     from reference_idp.store import Store
     from reference_resource.app import create_app as create_chat
     from reference_resource.settings import DEMO_EMAIL_DOMAIN, Settings
+    from xaa.adapters.broker import Keyring
     from xaa.adapters.serving import serve_in_thread
-    from xaa.adapters.vault import Keyring
 
     tmp = Path(tempfile.mkdtemp(prefix="xaa-broker-service-demo-"))
     broker = f"http://127.0.0.1:{broker_port}"
@@ -84,7 +84,7 @@ def _walk(broker: str, chat: str) -> list[dict[str, Any]]:
     import httpx
 
     from reference_idp.config import demo_config_text
-    from xaa.keys import SigningKey
+    from xaa import SigningKey
 
     from .actors import mint_jwt_svid
 

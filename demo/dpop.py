@@ -19,8 +19,7 @@ SCOPE = "chat.read chat.history"
 
 
 def _claims(token: str) -> dict[str, Any]:
-    from xaa.errors import InvalidRequest
-    from xaa.jose import parse_compact
+    from xaa import InvalidRequest, parse_compact
 
     return dict(parse_compact(token, error=InvalidRequest).payload)
 
@@ -36,8 +35,7 @@ def run_dpop_demo(idp_url: str, chat_url: str) -> None:
 
     from xaa.adapters.httpx_client import XAAAuth, XAAClient
     from xaa.adapters.httpx_login import login_with_password
-    from xaa.client import ClientConfig, ClientCredentials, IdpConfig
-    from xaa.client.dpop import DpopKeyProver
+    from xaa.client import ClientConfig, ClientCredentials, DpopKeyProver, IdpConfig
 
     idp_url, chat_url = idp_url.rstrip("/"), chat_url.rstrip("/")
     api = chat_url + "/api"

@@ -15,8 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from examples.fastapi_vendor.stores import EveryRegisteredClient, JsonLinesAudit, VendorDb
-from xaa import AccessTokenClaims, JwkSet, SigningKey, spec
-from xaa.models import AuthorizationServerMetadata, ProtectedResourceMetadata
+from xaa import (
+    AccessTokenClaims,
+    AuthorizationServerMetadata,
+    JwkSet,
+    ProtectedResourceMetadata,
+    SigningKey,
+    spec,
+)
 from xaa.resource import (
     CLAIM_IDP_ISSUER,
     AccountResolver,
@@ -29,7 +35,7 @@ from xaa.resource import (
     protected_resource_metadata,
     protected_resource_metadata_url,
 )
-from xaa.stores.sqlite import SqliteReplayStore
+from xaa.stores import SqliteReplayStore
 
 SCOPES = frozenset({"notes.read", "notes.write"})
 KEY_FILE = "as-signing-key.jwk"  # private JWK, mode 0600

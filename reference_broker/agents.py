@@ -4,7 +4,7 @@
   bundle of its trust domain (JWT-SVID §6, :func:`xaa.actors.verify_actor_token`),
   ``aud`` the service's ``public_url``; its SPIFFE ID names the agent.
 - ``private_key_jwt`` (RFC 7523 §3): ``client_assertion_type`` and
-  ``client_assertion`` in the JSON body (:func:`xaa.client_auth.authenticate_client`),
+  ``client_assertion`` in the JSON body (:func:`xaa.authenticate_client`),
   ``aud`` the service's ``public_url``, each ``jti`` once (shared replay store).
 
 Each failure is an :class:`AgentRefused` with its own code: ``invalid_agent``
@@ -17,12 +17,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from xaa import spec
+from xaa import (
+    Form,
+    InvalidClient,
+    InvalidRequest,
+    RegisteredClient,
+    ReplayStore,
+    authenticate_client,
+    spec,
+)
 from xaa.actors import ActorIssuer, ActorTrust, jwt_svid_keys, verify_actor_token
-from xaa.client_auth import RegisteredClient, authenticate_client
-from xaa.errors import InvalidClient, InvalidRequest
-from xaa.forms import Form
-from xaa.replay import ReplayStore
 
 from .config import AgentSection, BrokerServiceConfig
 
@@ -56,7 +60,7 @@ class Agent:
 
 
 class _Clients:
-    """The ``private_key_jwt`` agents as a :class:`xaa.client_auth.ClientStore`."""
+    """The ``private_key_jwt`` agents as a :class:`xaa.ClientStore`."""
 
     def __init__(self, agents: list[AgentSection]) -> None:
         self._by_id = {

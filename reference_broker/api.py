@@ -25,7 +25,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from xaa.audit import clean_text
+from xaa import (
+    InvalidRequest,
+    JsonRejected,
+    OAuthError,
+    ProtocolViolation,
+    ReplayStoreUnavailable,
+    clean_text,
+    parse_json,
+)
 from xaa.broker import (
     AuthorizationRequired,
     BlockedByPolicy,
@@ -38,9 +46,6 @@ from xaa.broker import (
     VaultIntegrityError,
 )
 from xaa.client import XaaClientError
-from xaa.errors import InvalidRequest, OAuthError, ProtocolViolation
-from xaa.replay import ReplayStoreUnavailable
-from xaa.safejson import JsonRejected, parse_json
 
 from .agents import AgentRefused
 

@@ -34,9 +34,9 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from xaa.adapters.broker_http import Broker
+from xaa import OAuthError, ProtocolViolation
+from xaa.adapters.broker import Broker, Keyring
 from xaa.adapters.starlette import HttpEdge
-from xaa.adapters.vault import Keyring
 from xaa.broker import (
     CLIENT_SUBJECT,
     BrokerConfig,
@@ -48,7 +48,6 @@ from xaa.broker import (
     VaultIntegrityError,
 )
 from xaa.client import ClientCredentials, IdpConfig, XaaClientError
-from xaa.errors import OAuthError, ProtocolViolation
 
 from . import api, signin
 from .agents import AgentRegistry

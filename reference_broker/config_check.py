@@ -1,6 +1,6 @@
 """``xaa broker config --check FILE``: every problem of a service configuration, with its line.
 
-The passes are :func:`xaa.toml_check.check_model_text`'s (TOML syntax, the
+The passes are :func:`xaa.adapters.toml_config.check_model_text`'s (TOML syntax, the
 schema of :class:`~reference_broker.config.BrokerServiceConfig`); this module
 adds the cross-references: an agent's apps must be configured, names and
 credentials unique, each SPIFFE ID valid and in a configured trust domain.
@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from xaa.actors import InvalidSpiffeId, SpiffeId
-from xaa.toml_check import Path_, Problem, check_model_file, check_model_text
+from xaa.adapters.toml_config import Path_, Problem, check_model_file, check_model_text
 
 from .config import BrokerServiceConfig
 

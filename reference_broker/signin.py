@@ -21,24 +21,30 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from xaa import pkce, spec
+from xaa import (
+    JwkSet,
+    OAuthError,
+    ProtocolViolation,
+    UnusableKey,
+    encode_form,
+    pkce,
+    spec,
+    verify_id_token,
+)
 from xaa.adapters.httpx_client import send_async
 from xaa.client import (
     IdentitySession,
     MetadataCache,
     XaaClientError,
     discover_authorization_server,
+    json_body,
+    require_same_origin,
     run_async,
 )
 from xaa.client import Request as HttpRequest
-from xaa.client.http import json_body, require_same_origin
-from xaa.errors import OAuthError, ProtocolViolation
-from xaa.forms import encode_form
-from xaa.keys import JwkSet, UnusableKey
-from xaa.tokens import verify_id_token
 
 if TYPE_CHECKING:
-    from xaa.models import AuthorizationServerMetadata
+    from xaa import AuthorizationServerMetadata
 
     from .app import Service
 

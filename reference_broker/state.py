@@ -1,7 +1,7 @@
 """Everything the service keeps, in one shared store (SQLite by default, Redis when configured).
 
 Workers and hosts share: the broker's vault, attribution log, kill switch and
-pending authorizations (:mod:`xaa.adapters.broker_shared`), plus the service's
+pending authorizations (:mod:`xaa.adapters.broker`), plus the service's
 own browser sessions, sign-ins in progress, the people's withdrawals of an
 app or an agent, and the replay store of client assertions. No state lives
 only in a worker's memory except the token cache, which the kill switch and
@@ -16,24 +16,27 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from xaa.adapters.broker_shared import (
+from xaa import ReplayStore
+from xaa.adapters.broker import (
+    Keyring,
     KeyValue,
     RedisAttributionLog,
     RedisKeyValue,
     RedisRevocationList,
+    RedisVaultBackend,
     SealedPendingAuthorizations,
+    SecretVault,
+    SqliteAttributionLog,
     SqliteKeyValue,
+    SqliteRevocationList,
+    SqliteVaultBackend,
     VaultSessions,
     seal,
     unseal,
 )
-from xaa.adapters.broker_sqlite import SqliteAttributionLog, SqliteRevocationList
 from xaa.adapters.redis_store import RedisReplayStore
-from xaa.adapters.vault import Keyring, RedisVaultBackend, SecretVault, SqliteVaultBackend
-from xaa.broker import AttributionLog, RevocationList
-from xaa.broker.errors import VaultIntegrityError
-from xaa.replay import ReplayStore
-from xaa.stores.sqlite import SqliteReplayStore
+from xaa.broker import AttributionLog, RevocationList, VaultIntegrityError
+from xaa.stores import SqliteReplayStore
 
 from .config import BrokerServiceConfig
 

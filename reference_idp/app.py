@@ -32,6 +32,7 @@ from xaa import (
     AuditEvent,
     AuditSink,
     AuthenticatedClient,
+    DpopVerifier,
     Form,
     HttpResponse,
     IdTokenClaims,
@@ -39,9 +40,12 @@ from xaa import (
     InvalidGrant,
     InvalidRequest,
     InvalidToken,
+    LoginThrottle,
     OAuthError,
     UnsupportedGrantType,
+    attempted_client_id,
     authenticate_client,
+    clean_text,
     format_scope,
     issue_access_token,
     issue_id_token,
@@ -57,22 +61,18 @@ from xaa.adapters.starlette import (
     BlockingCalls,
     HttpEdge,
     error_response,
+    json_document,
     lower_headers,
     read_form_body,
     to_starlette,
 )
-from xaa.adapters.starlette_idp import json_document
-from xaa.audit import clean_text
-from xaa.client_auth import attempted_client_id
 from xaa.dpop import HmacNonceSource
-from xaa.dpop_server import DpopVerifier
 from xaa.idp import (
     TokenExchangeEndpoint,
     actor_validator_from_config,
     idp_metadata,
     validate_refresh_token,
 )
-from xaa.throttle import LoginThrottle
 
 from .admin import admin_routes
 from .config import IdpConfig

@@ -9,10 +9,9 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from xaa import ConfigurationError, spec
+from xaa import DEFAULT_MIN_STAGING, ConfigurationError, spec
 from xaa.dpop import DEFAULT_DPOP_ALGS
 from xaa.idp import ActorsConfig, IssuancePolicy
-from xaa.keys import DEFAULT_MIN_STAGING
 
 from .saml_config import SamlConfig
 

@@ -1,7 +1,7 @@
 """``xaa idp config --check FILE``: every problem of a configuration file, with its line.
 
 The passes (TOML syntax, the schema of :class:`~reference_idp.config.IdpConfig`,
-cross-references) are :func:`xaa.toml_check.check_model_text`'s; this module
+cross-references) are :func:`xaa.adapters.toml_config.check_model_text`'s; this module
 adds the cross-references the schema cannot see (a grant for a client that is
 not configured, duplicate users).
 """
@@ -12,7 +12,14 @@ from importlib import resources
 from pathlib import Path
 
 from xaa import spec
-from xaa.toml_check import Path_, Problem, check_model_file, check_model_text, dotted, key_lines
+from xaa.adapters.toml_config import (
+    Path_,
+    Problem,
+    check_model_file,
+    check_model_text,
+    dotted,
+    key_lines,
+)
 
 from .config import IdpConfig
 

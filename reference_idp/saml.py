@@ -231,7 +231,7 @@ class SamlIdp:
 
 
 _AUTO_SUBMIT = "document.forms[0].submit()"
-# The app's CSP (xaa.adapters.starlette) plus exactly the one inline script below.
+# The app's CSP (HTML_SECURITY_HEADERS) plus exactly the one inline script below.
 POST_FORM_CSP = (
     HTML_SECURITY_HEADERS["content-security-policy"]
     + "; script-src 'sha256-"

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from xaa import (
+    DEFAULT_MIN_STAGING,
     AuditEvent,
     InvalidGrant,
     JwkSet,
@@ -34,9 +35,7 @@ from xaa import (
     spec,
 )
 from xaa.idp import GrantLimits, IssuancePolicy, RefreshGrant, SubjectProfile, hash_refresh_token
-from xaa.keys import DEFAULT_MIN_STAGING
-from xaa.stores import MemoryReplayStore
-from xaa.stores.sqlite import SqliteReplayStore
+from xaa.stores import MemoryReplayStore, SqliteReplayStore
 
 from .config import IdpConfig
 

@@ -22,9 +22,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from xaa import AuditEvent, OAuthError, parse_form
+from xaa import AuditEvent, LoginThrottle, OAuthError, parse_form
 from xaa.adapters.starlette import read_form_body
-from xaa.throttle import LoginThrottle
 
 from .store import ChatStore
 

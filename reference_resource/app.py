@@ -24,6 +24,7 @@ from xaa import (
     AggregatingAuditSink,
     AuditEvent,
     ConfigurationError,
+    DpopVerifier,
     InvalidRequest,
     InvalidToken,
     JwkSet,
@@ -33,6 +34,7 @@ from xaa import (
     ReplayStore,
     UnsupportedGrantType,
     parse_form,
+    parse_json,
     spec,
 )
 from xaa.actors import ConfigResourceActorPolicy, describe_delegation
@@ -40,21 +42,18 @@ from xaa.adapters.starlette import (
     AuditAddressMiddleware,
     BlockingCalls,
     HttpEdge,
-    error_response,
-    lower_headers,
-    read_body,
-    read_form_body,
-    to_starlette,
-)
-from xaa.adapters.starlette_resource import (
     JwksFetcher,
+    error_response,
     handle_token_form,
+    lower_headers,
     metadata_routes,
     protected_resource_route,
+    read_body,
+    read_form_body,
     requires,
+    to_starlette,
 )
 from xaa.dpop import HmacNonceSource
-from xaa.dpop_server import DpopVerifier
 from xaa.resource import (
     JwtBearerEndpoint,
     ResourceServer,
@@ -62,9 +61,7 @@ from xaa.resource import (
     protected_resource_metadata,
     protected_resource_metadata_url,
 )
-from xaa.safejson import parse_json
-from xaa.stores import MemoryReplayStore
-from xaa.stores.sqlite import SqliteReplayStore
+from xaa.stores import MemoryReplayStore, SqliteReplayStore
 
 from . import wiring
 from .activity import activity_routes

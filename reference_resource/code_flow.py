@@ -28,6 +28,8 @@ from xaa import (
     InvalidRequest,
     InvalidScope,
     JwkSet,
+    LoginLock,
+    LoginThrottle,
     OAuthError,
     ReplayStore,
     SigningKey,
@@ -42,7 +44,6 @@ from xaa import (
     verify_access_token,
 )
 from xaa.stores import MemoryReplayStore
-from xaa.throttle import Lock, LoginThrottle
 
 from .store import ChatStore
 
@@ -179,7 +180,12 @@ class CodeFlow:
         )
 
     def _audit(
-        self, reason: str, client: str, *, username: str | None = None, lock: Lock | None = None
+        self,
+        reason: str,
+        client: str,
+        *,
+        username: str | None = None,
+        lock: LoginLock | None = None,
     ) -> None:
         """A refused login. Lock starts name the account and are never aggregated (they
         carry ``client_id``); the others aggregate per client address (docs/resource.md)."""

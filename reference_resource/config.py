@@ -19,8 +19,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from xaa import ConfigurationError, RegisteredClient, spec
+from xaa.adapters.toml_config import Path_, Problem, check_model_file, check_model_text
 from xaa.resource import ClientGrant, JitPolicy, TrustedIssuer
-from xaa.toml_check import Path_, Problem, check_model_file, check_model_text
 
 from .settings import SCOPES, Settings
 
@@ -231,7 +231,7 @@ def _client_jwks(client: ClientConfig) -> dict[str, Any] | None:
 
 
 def registered_client(client: ClientConfig) -> RegisteredClient:
-    """The client as :mod:`xaa.client_auth` knows it (several methods when configured)."""
+    """The client as :func:`xaa.authenticate_client` knows it (several methods when configured)."""
     return RegisteredClient.with_methods(
         client.client_id, client.auth_methods, secret=client.secret, jwks=_client_jwks(client)
     )

@@ -33,16 +33,20 @@ from xaa import (
     AccessTokenClaims,
     AuditEvent,
     AuditSink,
+    DpopVerifier,
     JwkSet,
     OAuthError,
     SigningKey,
+    clean_text,
     parse_scope,
 )
 from xaa.actors import describe_delegation
-from xaa.adapters.starlette import BlockingCalls, to_starlette
-from xaa.adapters.starlette_resource import authorize_request, protected_resource_route
-from xaa.audit import clean_text
-from xaa.dpop_server import DpopVerifier
+from xaa.adapters.starlette import (
+    BlockingCalls,
+    authorize_request,
+    protected_resource_route,
+    to_starlette,
+)
 from xaa.resource import (
     ResourceServer,
     protected_resource_metadata,

@@ -17,9 +17,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from xaa import AuditEvent, SigningKey
+from xaa import Actor, AuditEvent, SigningKey
 from xaa.actors import describe_delegation
-from xaa.models import Actor
 from xaa.resource import Account
 
 _SCHEMA = """

@@ -26,8 +26,8 @@ REPOSITORY_ONLY = {*REFERENCE_APPS, "demo", "examples", "tests", "bench"}
 
 @dataclass(frozen=True)
 class Import:
-    module: str  # the importing module, e.g. xaa.tokens
-    target: str  # the imported module, absolute, e.g. xaa.jose or pydantic
+    module: str  # the importing module, e.g. xaa._tokens
+    target: str  # the imported module, absolute, e.g. xaa._jose or pydantic
     lazy: bool  # inside a function body
     line: int
 
@@ -87,10 +87,10 @@ def all_imports() -> list[Import]:
 
 def test_the_import_parser_sees_relative_and_lazy_imports() -> None:
     found = {(i.module, i.target, i.lazy) for i in all_imports()}
-    assert ("xaa.tokens", "xaa.jose", False) in found
+    assert ("xaa._tokens", "xaa._jose", False) in found
     assert ("xaa", "xaa.spec", False) in found
     assert any(
-        m == "xaa.cli.idp" and t.startswith("reference_idp") and lazy for m, t, lazy in found
+        m == "xaa.cli._idp" and t.startswith("reference_idp") and lazy for m, t, lazy in found
     )
 
 

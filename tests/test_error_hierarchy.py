@@ -11,10 +11,9 @@ import pytest
 
 import xaa
 from tests.support.django_setup import configure_django
-from xaa import rules
+from xaa import MalformedEncoding, ProtocolViolation, XaaError, rules
+from xaa._jose import b64url_decode
 from xaa.client import ResponseTooLarge
-from xaa.errors import MalformedEncoding, ProtocolViolation, XaaError
-from xaa.jose import b64url_decode
 
 
 def _modules() -> list[str]:

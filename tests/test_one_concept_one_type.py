@@ -7,8 +7,8 @@ import importlib
 import xaa.broker
 import xaa.idp
 import xaa.resource
-from xaa.dpop_server import DpopProofVerifier, DpopVerifier
-from xaa.stores.memory import MemoryReplayStore
+from xaa import DpopProofVerifier, DpopVerifier
+from xaa.stores import MemoryReplayStore
 
 FACADES = ["xaa", "xaa.actors", "xaa.broker", "xaa.client", "xaa.idp", "xaa.resource"]
 
@@ -37,7 +37,7 @@ def test_no_name_denotes_two_types_across_facades() -> None:
 
 def test_grant_is_the_idp_policy_decision_only() -> None:
     assert not hasattr(xaa.broker, "Grant")
-    assert xaa.idp.Grant.__module__ == "xaa.idp.policy"
+    assert xaa.idp.Grant.__module__ == "xaa.idp._policy"
 
 
 def test_the_facade_exports_the_endpoints_and_declares_all() -> None:

@@ -5,18 +5,26 @@ storage backends, MCP) live in their own modules and import this one.
 """
 
 from . import pkce, rules, spec
-from .audit import AggregatingAuditSink, AuditEvent, AuditSink, AuditTrace, MemoryAuditSink
-from .client_auth import (
+from ._audit import (
+    AggregatingAuditSink,
+    AuditEvent,
+    AuditSink,
+    AuditTrace,
+    MemoryAuditSink,
+    clean_text,
+)
+from ._client_auth import (
     AuthenticatedClient,
     ClientStore,
     RegisteredClient,
+    attempted_client_id,
     authenticate_client,
     make_client_assertion,
 )
 
 # The endpoints, last: their packages import the core above (xaa.idp, xaa.resource).
-from .dpop_server import DpopProofVerifier, DpopVerifier
-from .errors import (
+from ._dpop_server import DpopProofVerifier, DpopVerifier
+from ._errors import (
     AccessDenied,
     ConfigurationError,
     HttpResponse,
@@ -44,9 +52,18 @@ from .errors import (
     error_from_response,
     json_response,
 )
-from .forms import Form, basic_header, encode_form, format_scope, parse_form, parse_scope
-from .idp.token_exchange import TokenExchangeEndpoint
-from .keys import (
+from ._forms import (
+    MAX_FORM_BYTES,
+    Form,
+    basic_header,
+    encode_form,
+    format_scope,
+    parse_form,
+    parse_scope,
+)
+from ._jose import CompactJws, parse_compact
+from ._keys import (
+    DEFAULT_MIN_STAGING,
     JwkSet,
     KeyRing,
     KeyState,
@@ -57,7 +74,7 @@ from .keys import (
     VerificationKey,
     jwk_thumbprint,
 )
-from .models import (
+from ._models import (
     AccessTokenClaims,
     Actor,
     AuthorizationDetail,
@@ -72,35 +89,52 @@ from .models import (
     TokenExchangeResponse,
     TokenResponse,
 )
-from .replay import ReplayStore, ReplayStoreUnavailable
-from .resource.access import ResourceServer
-from .resource.jwt_bearer import JwtBearerEndpoint
-from .tokens import (
+from ._replay import (
+    AsyncReplayStore,
+    ClaimFlow,
+    ReplayClaim,
+    ReplayStore,
+    ReplayStoreUnavailable,
+    claim_once,
+    run_claims,
+)
+from ._safejson import JsonRejected, parse_json
+from ._throttle import LoginLock, LoginThrottle
+from ._tokens import (
     VerifiedJwt,
     issue_access_token,
     issue_id_jag,
     issue_id_token,
+    issue_jwt,
     verify_access_token,
     verify_id_jag,
     verify_id_token,
 )
+from .idp._token_exchange import TokenExchangeEndpoint
+from .resource._access import ResourceServer
+from .resource._jwt_bearer import JwtBearerEndpoint
 
 __version__ = "0.1.0"
 DRAFT = spec.DRAFT
 
 __all__ = [
+    "DEFAULT_MIN_STAGING",
     "DRAFT",
+    "MAX_FORM_BYTES",
     "AccessDenied",
     "AccessTokenClaims",
     "Actor",
     "AggregatingAuditSink",
+    "AsyncReplayStore",
     "AuditEvent",
     "AuditSink",
     "AuditTrace",
     "AuthenticatedClient",
     "AuthorizationDetail",
     "AuthorizationServerMetadata",
+    "ClaimFlow",
     "ClientStore",
+    "CompactJws",
     "ConfigurationError",
     "Confirmation",
     "DpopProofVerifier",
@@ -120,11 +154,14 @@ __all__ = [
     "InvalidScope",
     "InvalidTarget",
     "InvalidToken",
+    "JsonRejected",
     "JwkSet",
     "JwtBearerEndpoint",
     "JwtBearerRequest",
     "KeyRing",
     "KeyState",
+    "LoginLock",
+    "LoginThrottle",
     "MalformedEncoding",
     "ManagedKey",
     "MemoryAuditSink",
@@ -133,6 +170,7 @@ __all__ = [
     "ProtocolViolation",
     "RegisteredClient",
     "RemoteOAuthError",
+    "ReplayClaim",
     "ReplayStore",
     "ReplayStoreUnavailable",
     "ResourceServer",
@@ -153,21 +191,28 @@ __all__ = [
     "VerifiedJwt",
     "XaaError",
     "__version__",
+    "attempted_client_id",
     "authenticate_client",
     "basic_header",
+    "claim_once",
+    "clean_text",
     "encode_form",
     "error_from_response",
     "format_scope",
     "issue_access_token",
     "issue_id_jag",
     "issue_id_token",
+    "issue_jwt",
     "json_response",
     "jwk_thumbprint",
     "make_client_assertion",
+    "parse_compact",
     "parse_form",
+    "parse_json",
     "parse_scope",
     "pkce",
     "rules",
+    "run_claims",
     "spec",
     "verify_access_token",
     "verify_id_jag",

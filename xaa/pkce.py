@@ -12,7 +12,16 @@ import re
 import secrets
 
 from . import spec
-from .keys import b64url
+from ._keys import b64url
+
+__all__ = [
+    "METHOD",
+    "code_challenge",
+    "is_challenge",
+    "new_pair",
+    "new_verifier",
+    "verifier_matches",
+]
 
 METHOD = spec.PKCE_METHOD_S256
 _VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1

@@ -1,10 +1,52 @@
-"""The rule identifiers a :class:`~xaa.errors.ProtocolViolation` names, in one place.
+"""The rule identifiers a :class:`~xaa.ProtocolViolation` names, in one place.
 
 Every identifier is kebab-case and names what the peer broke (docs/errors.md). Conformance
-case ids follow the same style and are checked by :class:`xaa.conformance.registry.Suite`.
+case ids follow the same style and are checked by :class:`xaa.conformance.Suite`.
 """
 
 from __future__ import annotations
+
+__all__ = [
+    "ACCESS_TOKEN",
+    "AS_ID_JAG_PROFILE",
+    "AS_METADATA",
+    "AUTHORIZATION_ENDPOINT",
+    "DPOP_DOWNGRADE",
+    "DPOP_NONCE",
+    "ENDPOINT_ORIGIN",
+    "ERROR_IN_SUCCESS",
+    "ERROR_RESPONSE",
+    "EXPIRES_IN",
+    "HTTPS_REQUIRED",
+    "IDP_ID_JAG",
+    "IDP_TOKEN_ENDPOINT",
+    "ID_JAG_AUD",
+    "ID_JAG_CLAIMS",
+    "ID_JAG_CLIENT_ID",
+    "ID_JAG_EXPIRED",
+    "ID_JAG_ISS",
+    "ID_JAG_MALFORMED",
+    "ID_JAG_SCOPE",
+    "ID_JAG_SIGNATURE",
+    "ID_JAG_TYP",
+    "ISSUED_TOKEN_TYPE",
+    "ISSUER",
+    "ISSUER_MISMATCH",
+    "LOGIN",
+    "NO_REDIRECTS",
+    "NO_STRATEGY",
+    "REFRESH_RESPONSE",
+    "REFRESH_TOKEN",
+    "RESOURCE_METADATA",
+    "RESPONSE_TOO_LARGE",
+    "SAML_LOGIN",
+    "SAML_RESPONSE",
+    "SCOPE",
+    "SCOPE_BEYOND_GRANT",
+    "TOKEN_EXCHANGE_RESPONSE",
+    "TOKEN_RESPONSE",
+    "TOKEN_TYPE",
+]
 
 ACCESS_TOKEN = "access-token"
 AS_ID_JAG_PROFILE = "as-id-jag-profile"

@@ -29,11 +29,10 @@ from authlib.integrations.flask_oauth2 import (
 )
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 
-from xaa import IdJagClaims, spec
+from xaa import MAX_FORM_BYTES, IdJagClaims, spec
 from xaa.adapters.authlib import IdJagGrantConfig, XaaIdJagGrant, check_token_request
-from xaa.forms import MAX_FORM_BYTES
 from xaa.resource import TrustedIssuer, TrustRegistry, authorization_server_metadata
-from xaa.stores.sqlite import SqliteReplayStore
+from xaa.stores import SqliteReplayStore
 
 from .models import Client, Token, VendorDb
 

@@ -22,11 +22,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from xaa import AccessTokenClaims, AuditSink, HttpResponse, JwkSet, OAuthError, SigningKey, spec
-from xaa.adapters.starlette import lower_headers, to_starlette
-from xaa.adapters.starlette_resource import (
+from xaa.adapters.starlette import (
     JwksFetcher,
+    lower_headers,
     metadata_routes,
     protected_resource_route,
+    to_starlette,
     token_route,
 )
 from xaa.resource import (
@@ -40,7 +41,7 @@ from xaa.resource import (
     protected_resource_metadata,
     protected_resource_metadata_url,
 )
-from xaa.stores.sqlite import SqliteReplayStore
+from xaa.stores import SqliteReplayStore
 
 from .stores import EveryRegisteredClient, VendorDb
 

@@ -23,8 +23,8 @@ import flask
 
 from examples.fastapi_vendor.stores import VendorDb
 from examples.notes_xaa import DB_FILE, Notes, NotesXaa
+from xaa import MAX_FORM_BYTES
 from xaa.adapters.flask import requires, resource_blueprint
-from xaa.forms import MAX_FORM_BYTES
 
 MAX_NOTE = 2000
 

@@ -28,8 +28,13 @@ from xaa import (
     parse_form,
     spec,
 )
-from xaa.adapters.starlette import error_response, lower_headers, read_form_body, to_starlette
-from xaa.adapters.starlette_idp import json_document
+from xaa.adapters.starlette import (
+    error_response,
+    json_document,
+    lower_headers,
+    read_form_body,
+    to_starlette,
+)
 from xaa.idp import TokenExchangeEndpoint
 
 from .issuance import LogAudit, metadata, token_exchange

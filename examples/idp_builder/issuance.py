@@ -10,7 +10,7 @@ from typing import Any
 
 from xaa import AuditEvent, KeyRing, spec
 from xaa.idp import ExchangePolicy, TokenExchangeEndpoint, idp_metadata
-from xaa.stores.memory import MemoryReplayStore
+from xaa.stores import MemoryReplayStore
 
 from .provider import Directory, Grants
 

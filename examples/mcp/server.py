@@ -45,7 +45,7 @@ from starlette.applications import Starlette
 
 from xaa import AuditEvent, JwkSet, RegisteredClient, SigningKey, spec
 from xaa.adapters.mcp_server import AccessTokenVerifier, IdJagExchange
-from xaa.adapters.starlette_resource import JwksFetcher, metadata_routes
+from xaa.adapters.starlette import JwksFetcher, metadata_routes
 from xaa.resource import (
     AccountResolver,
     ClientGrant,

@@ -239,7 +239,7 @@ def test_chain_too_deep_is_rejected() -> None:
 
 @pytest.mark.parametrize(
     ("depth", "detail"),
-    [(8, "actor chain longer than 8"), (250, "JSON nested deeper than 32")],  # xaa.safejson
+    [(8, "actor chain longer than 8"), (250, "JSON nested deeper than 32")],  # xaa._safejson
 )
 def test_absurdly_deep_chain_is_rejected_before_it_is_walked(depth: int, detail: str) -> None:
     act: dict[str, Any] = {"sub": "a"}

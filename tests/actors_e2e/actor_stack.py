@@ -21,14 +21,20 @@ from reference_resource.app import create_app as create_chat
 from reference_resource.settings import Settings
 from reference_resource.store import ChatStore
 from tests.support.servers import free_port, serve
-from xaa import OAuthError, SigningKey, spec
+from xaa import (
+    AccessTokenClaims,
+    Actor,
+    OAuthError,
+    SigningKey,
+    encode_form,
+    issue_access_token,
+    issue_jwt,
+    parse_compact,
+    spec,
+)
 from xaa.actors import ActorRequirement
 from xaa.adapters.httpx_login import login_with_password
 from xaa.client import ClientCredentials
-from xaa.forms import encode_form
-from xaa.jose import parse_compact
-from xaa.models import AccessTokenClaims, Actor
-from xaa.tokens import issue_access_token, issue_jwt
 
 DEMO = load_config().demo
 SPIRE_KEY = SigningKey.from_jwk(DEMO["spire_private_jwk"])

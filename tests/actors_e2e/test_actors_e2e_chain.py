@@ -25,13 +25,12 @@ from tests.actors_e2e.actor_stack import (
     running_stack,
     unverified,
 )
-from xaa import AuditEvent, spec
+from xaa import Actor, AuditEvent, spec
 from xaa.actors import ActorTokenUnavailable
 from xaa.adapters.actor_files import FileActorTokenProvider
 from xaa.adapters.httpx_client import XAAClient
 from xaa.cli import main
 from xaa.client import ClientConfig, ClientCredentials, IdentitySession, IdpConfig
-from xaa.models import Actor
 
 pytestmark = pytest.mark.e2e
 

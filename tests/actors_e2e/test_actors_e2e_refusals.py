@@ -18,8 +18,7 @@ import pytest
 
 from demo.actors import SPIRE_ISSUER, SUMMARIZER, TRIAGE
 from tests.actors_e2e.actor_stack import WIKI, Stack, running_stack, unverified
-from xaa import SigningKey, spec
-from xaa.models import Actor
+from xaa import Actor, SigningKey, spec
 
 pytestmark = pytest.mark.e2e
 

@@ -27,15 +27,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from xaa import spec
-from xaa.adapters.broker_http import Broker
-from xaa.adapters.vault import Keyring
+from xaa import IdJagClaims, IdTokenClaims, SigningKey, issue_id_jag, issue_id_token, spec
+from xaa._forms import basic_credentials, parse_form, parse_scope
+from xaa.adapters.broker import Broker, Keyring
 from xaa.broker import AppConfig, Strategy
 from xaa.client import ClientCredentials, IdentitySession, IdpConfig
-from xaa.forms import basic_credentials, parse_form, parse_scope
-from xaa.keys import SigningKey
-from xaa.models import IdJagClaims, IdTokenClaims
-from xaa.tokens import issue_id_jag, issue_id_token
 
 BROKER_SECRET = "broker-secret"
 BASE = "http://127.0.0.1:9999"

@@ -20,8 +20,7 @@ from tests.broker.broker_support import (
     session_for,
 )
 from tests.support.redis import redis_url
-from xaa.adapters.broker_http import Broker
-from xaa.adapters.vault import Keyring
+from xaa.adapters.broker import Broker, Keyring
 from xaa.broker import MemorySessions
 
 __all__ = ["redis_url"]

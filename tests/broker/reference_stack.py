@@ -26,10 +26,9 @@ from reference_resource.app import create_app as create_chat
 from reference_resource.settings import Settings
 from tests.support.servers import free_port, serve
 from xaa import spec
-from xaa.adapters.broker_http import Broker
+from xaa.adapters.broker import Broker, Keyring
 from xaa.adapters.httpx_login import login_with_password
 from xaa.adapters.starlette_broker import callback_route
-from xaa.adapters.vault import Keyring
 from xaa.broker import AppConfig, MemorySessions
 from xaa.client import ClientCredentials, IdentitySession, IdpConfig
 

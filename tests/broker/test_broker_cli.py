@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from xaa.adapters.broker_sqlite import SqliteAttributionLog, SqliteRevocationList
-from xaa.adapters.vault import KEYS_ENV, Keyring, sqlite_vault
+from xaa.adapters._vault import KEYS_ENV, Keyring, sqlite_vault
+from xaa.adapters.broker import SqliteAttributionLog, SqliteRevocationList
 from xaa.broker import MintRecord, RevocationTarget, SecretKind, Slot, VaultEntry
 from xaa.cli import main
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.broker.broker_support import World, build_app, consent_via_http
-from xaa.adapters.broker_sqlite import SqliteRevocationList
+from xaa.adapters.broker import SqliteRevocationList
 from xaa.broker import (
     AuthorizationRequired,
     RevocationTarget,

@@ -9,6 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from xaa import (
+    AuthorizationServerMetadata,
+    HttpResponse,
+    InvalidGrant,
+    InvalidRequest,
+    ProtocolViolation,
+    parse_form,
+)
 from xaa.broker import (
     AppConfig,
     PendingAuthorizations,
@@ -26,9 +34,6 @@ from xaa.broker import (
     token_fingerprint,
 )
 from xaa.client import ClientCredentials
-from xaa.errors import HttpResponse, InvalidGrant, InvalidRequest, ProtocolViolation
-from xaa.forms import parse_form
-from xaa.models import AuthorizationServerMetadata
 from xaa.pkce import code_challenge
 
 AS = "http://127.0.0.1:9600"

@@ -9,9 +9,7 @@ import pytest
 
 from reference_idp.demo import WIKI, WIKI_SECRET
 from tests.broker.reference_stack import alice_session, reference_stack
-from xaa.adapters.broker_http import Broker, sqlite_config
-from xaa.adapters.broker_shared import VaultSessions
-from xaa.adapters.vault import Keyring
+from xaa.adapters.broker import Broker, Keyring, VaultSessions, sqlite_config
 from xaa.broker import AppConfig, SessionStore, Strategy
 from xaa.client import ClientCredentials, IdentitySession, IdpConfig
 

@@ -11,16 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from xaa.adapters.broker_shared import (
+from xaa import InvalidRequest
+from xaa.adapters.broker import (
+    Keyring,
     KeyValue,
     RedisAttributionLog,
     RedisKeyValue,
     RedisRevocationList,
     SealedPendingAuthorizations,
+    SecretVault,
     SqliteKeyValue,
+    SqliteVaultBackend,
     VaultSessions,
 )
-from xaa.adapters.vault import Keyring, SecretVault, SqliteVaultBackend
 from xaa.broker import (
     MintRecord,
     PendingAuthorization,
@@ -29,7 +32,6 @@ from xaa.broker import (
     authorization_request,
 )
 from xaa.client import IdentitySession
-from xaa.errors import InvalidRequest
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.broker.broker_support import CALLBACK, World, build_app, consent_via_http
-from xaa.adapters.broker_http import Broker
+from xaa import InvalidRequest, ProtocolViolation
+from xaa.adapters.broker import Broker
 from xaa.broker import (
     AuthorizationRequired,
     BlockedByPolicy,
@@ -21,7 +22,6 @@ from xaa.broker import (
     Strategy,
     token_fingerprint,
 )
-from xaa.errors import InvalidRequest, ProtocolViolation
 
 pytestmark = pytest.mark.anyio
 

@@ -21,12 +21,10 @@ from tests.broker.reference_stack import (
     alice_session,
     reference_stack,
 )
-from xaa import spec
-from xaa.adapters.broker_sync import SyncBroker
-from xaa.adapters.vault import Keyring
+from xaa import InvalidRequest, spec
+from xaa.adapters.broker import Keyring, SyncBroker
 from xaa.broker import AppConfig, AuthorizationRequired, MemorySessions, Strategy
 from xaa.client import ClientCredentials, IdpConfig
-from xaa.errors import InvalidRequest
 
 pytestmark = [pytest.mark.e2e]
 

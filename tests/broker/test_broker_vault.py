@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xaa.adapters.vault import (
+from xaa.adapters._vault import (
     KEY_FILE_ENV,
     KEYS_ENV,
     Keyring,

@@ -32,10 +32,9 @@ from reference_resource.app import create_app as create_chat
 from reference_resource.settings import DEMO_EMAIL_DOMAIN, Settings
 from tests.broker.reference_stack import LEGACY_PASSWORD, LEGACY_USER
 from tests.support.servers import free_port, serve
+from xaa import SigningKey, make_client_assertion
+from xaa.adapters.broker import Keyring
 from xaa.adapters.httpx_login import LoginForm
-from xaa.adapters.vault import Keyring
-from xaa.client_auth import make_client_assertion
-from xaa.keys import SigningKey
 
 SUMMARIZER = "spiffe://acme.example/agent/summarizer"
 DEMO = tomllib.loads(demo_config_text())["demo"]

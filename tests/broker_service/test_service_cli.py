@@ -13,7 +13,7 @@ import pytest
 
 from reference_broker.config_check import check_text, template_text
 from tests.support.servers import free_port
-from xaa.adapters.vault import KEYS_ENV, Keyring
+from xaa.adapters._vault import KEYS_ENV, Keyring
 from xaa.cli import main
 
 

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 from reference_broker.app import create_app
 from reference_broker.config import load_config
 from reference_broker.config_check import template_text
-from xaa.adapters.vault import Keyring
+from xaa.adapters.broker import Keyring
 
 
 @cache

@@ -167,14 +167,14 @@ def test_consent_callback_never_lands_in_another_persons_vault(stack: ServiceSta
 
 
 def _vault(stack: ServiceStack):  # type: ignore[no-untyped-def]
-    from xaa.adapters.vault import SecretVault, SqliteVaultBackend
+    from xaa.adapters.broker import SecretVault, SqliteVaultBackend
 
     return SecretVault(stack.keyring, SqliteVaultBackend(stack.tmp / "broker.sqlite3"))
 
 
 def test_person_revoking_an_app_deletes_and_revokes_the_grant(stack: ServiceStack) -> None:
     from tests.broker_service.service_stack import ask, consent_at_legacy
-    from xaa.adapters.broker_sqlite import SqliteAttributionLog
+    from xaa.adapters.broker import SqliteAttributionLog
 
     with httpx.Client(timeout=20) as bob:
         sign_in(bob, stack.broker, "bob")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.broker_service.service_stack import ServiceStack, ask, service_stack, sign_in
-from xaa.keys import SigningKey
+from xaa import SigningKey
 
 pytestmark = [pytest.mark.e2e]
 
@@ -188,7 +188,7 @@ def test_malformed_request_is_invalid_request(
 
 
 def test_kill_switch_on_the_agent_refuses_it(stack: ServiceStack) -> None:
-    from xaa.adapters.broker_sqlite import SqliteRevocationList
+    from xaa.adapters.broker import SqliteRevocationList
     from xaa.broker import RevocationTarget
 
     revocations = SqliteRevocationList(stack.tmp / "broker.sqlite3")
@@ -267,8 +267,7 @@ def test_refused_actor_chain_never_wipes_the_persons_sign_in(stack: ServiceStack
                 "consent_url": stack.broker + "/connect/chat",
             },
         )
-    from xaa.adapters.broker_shared import VaultSessions
-    from xaa.adapters.vault import SecretVault, SqliteVaultBackend
+    from xaa.adapters.broker import SecretVault, SqliteVaultBackend, VaultSessions
 
     vault = SecretVault(stack.keyring, SqliteVaultBackend(stack.tmp / "broker.sqlite3"))
     kept = VaultSessions(vault).session("alice")
@@ -304,7 +303,7 @@ def test_expired_client_assertion_is_refused(stack: ServiceStack) -> None:
 
 
 def test_client_assertion_signed_by_another_key_is_refused(stack: ServiceStack) -> None:
-    from xaa.client_auth import make_client_assertion
+    from xaa import make_client_assertion
 
     forged = make_client_assertion(
         "reporter", SigningKey.generate(kid="reporter-1"), audience=stack.broker, now=time.time()

@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl
 import httpx
 
 from xaa import SigningKey, spec
+from xaa._forms import basic_credentials
+from xaa._keys import b64url
 from xaa.client import ClientConfig, ClientCredentials, IdentitySession, IdpConfig
-from xaa.forms import basic_credentials
-from xaa.keys import b64url
 
 NOW = 1_800_000_000.0
 IDP = "https://idp.example"

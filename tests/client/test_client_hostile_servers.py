@@ -30,7 +30,7 @@ from tests.client.hostile_support import (
     session,
     unframed_endless_route,
 )
-from xaa import spec
+from xaa import ProtocolViolation, spec
 from xaa.adapters import httpx2_client, httpx_client
 from xaa.client import (
     HopDeadlineExceeded,
@@ -38,8 +38,7 @@ from xaa.client import (
     ResponseTooLarge,
     TransportLimits,
 )
-from xaa.client.http import Request, display_url, hop_name
-from xaa.errors import ProtocolViolation
+from xaa.client._http import Request, display_url, hop_name
 
 ADAPTERS: dict[ModuleType, Any] = {httpx: httpx_client, httpx2: httpx2_client}
 MODES = [(m, mode) for m in (httpx, httpx2) for mode in ("sync", "async")]

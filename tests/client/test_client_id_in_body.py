@@ -15,9 +15,8 @@ from tests.idp.idp_support import IDP as IDP_ISSUER
 from tests.idp.idp_support import NOW as IDP_NOW
 from tests.idp.idp_support import Idp, idp
 from tests.resource.resource_kit import AS, CLIENT, NOW, OTHER, SECRET, TOKEN_URL, make_kit
-from xaa import HttpResponse, IdJagClaims, SigningKey, spec
+from xaa import HttpResponse, IdJagClaims, SigningKey, parse_form, spec
 from xaa.client import ClientCredentials, IdJag, jwt_bearer_request, token_exchange_request
-from xaa.forms import parse_form
 
 __all__ = ["idp"]  # the IdP fixture
 

@@ -26,13 +26,11 @@ from xaa.client import (
     StepUpRequired,
     TokenRequestRefused,
     UnknownAuthorizationServer,
-    require_same_origin,
-    require_secure,
-)
-from xaa.client.discovery import (
     authorization_server_metadata_urls,
     parse_www_authenticate,
     protected_resource_metadata_urls,
+    require_same_origin,
+    require_secure,
 )
 
 

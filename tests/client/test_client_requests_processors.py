@@ -10,6 +10,7 @@ import pytest
 
 from tests.client.client_support import AS, AS_CLIENT, IDP, IDP_KEY, NOW, id_jag
 from xaa import (
+    HttpResponse,
     InvalidGrant,
     InvalidRequest,
     JwkSet,
@@ -30,8 +31,7 @@ from xaa.client import (
     process_token_response,
     token_exchange_request,
 )
-from xaa.errors import HttpResponse
-from xaa.stores.memory import MemoryReplayStore
+from xaa.stores import MemoryReplayStore
 
 
 def response(status: int, body: Any, headers: dict[str, str] | None = None) -> HttpResponse:
@@ -244,7 +244,7 @@ def test_client_authentication_is_accepted_by_the_server_side(method: str) -> No
 
 
 def test_private_key_jwt_assertion_shape() -> None:
-    from xaa.jose import parse_compact
+    from xaa import parse_compact
 
     key = SigningKey.generate("ES256", kid="agent-1")
     credentials = ClientCredentials.private_key_jwt("agent", key)

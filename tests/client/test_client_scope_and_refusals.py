@@ -11,7 +11,7 @@ import pytest
 
 from tests.client.client_support import AS, IDP, RESOURCE, Clock, World, config, session
 from tests.client.test_client_httpx_auth import ADAPTERS, API, MODES
-from xaa import spec
+from xaa import HttpResponse, json_response, spec
 from xaa.adapters.httpx_client import XAAClient
 from xaa.client import (
     PolicyDenied,
@@ -20,7 +20,6 @@ from xaa.client import (
     XaaClientError,
     raise_for_refusal,
 )
-from xaa.errors import HttpResponse, json_response
 
 READ, WRITE = "chat.read", "chat.write"
 BOTH = frozenset({READ, WRITE})

@@ -7,10 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from xaa import rules
+from xaa import ProtocolViolation, rules
 from xaa.adapters.httpx_login import login_with_password
 from xaa.client import ClientCredentials
-from xaa.errors import ProtocolViolation
 
 IDP = "https://idp.example"
 REDIRECT = "https://app.example/callback"

@@ -11,10 +11,17 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from xaa import AuthenticatedClient, HttpResponse, IdJagClaims, InvalidRequest, json_response, spec
+from xaa import (
+    AuthenticatedClient,
+    HttpResponse,
+    IdJagClaims,
+    InvalidRequest,
+    issue_jwt,
+    json_response,
+    parse_compact,
+    spec,
+)
 from xaa.idp import ExchangeRequest, Grant, Subject, TokenExchangeEndpoint
-from xaa.jose import parse_compact
-from xaa.tokens import issue_jwt
 
 
 class BearerTokenType(TokenExchangeEndpoint):

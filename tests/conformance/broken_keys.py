@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from xaa import IdJagClaims, InvalidGrant, JwkSet, SigningKey, spec
-from xaa.jose import CompactJws, b64url_decode, parse_compact, strict_json_object
+from xaa._jose import CompactJws, b64url_decode, parse_compact, strict_json_object
+from xaa._tokens import ID_JAG, verify_parsed
 from xaa.resource import JwtBearerEndpoint
-from xaa.tokens import ID_JAG, verify_parsed
 
 Jwk = Mapping[str, Any]
 _STAND_IN = SigningKey.generate(spec.ALG_ES256, kid="test-only-stand-in")
@@ -98,7 +98,7 @@ def _for_signing(jwk: Jwk) -> bool:
 
 
 def _loose_parse(assertion: str) -> CompactJws | None:
-    """Like :func:`xaa.jose.parse_compact`, but an empty signature is fine (for ``none``)."""
+    """Like :func:`xaa._jose.parse_compact`, but an empty signature is fine (for ``none``)."""
     try:
         return parse_compact(assertion, error=InvalidGrant)
     except InvalidGrant:

@@ -12,10 +12,18 @@ from collections.abc import Mapping
 from dataclasses import fields, replace
 from typing import Any, ClassVar
 
-from xaa import Form, IdJagClaims, InvalidGrant, TokenResponse, format_scope, parse_scope, spec
-from xaa.jose import parse_compact
+from xaa import (
+    Form,
+    IdJagClaims,
+    InvalidGrant,
+    TokenResponse,
+    format_scope,
+    parse_compact,
+    parse_scope,
+    spec,
+)
+from xaa._tokens import ID_JAG, JwtProfile, normalize_typ, verify_parsed
 from xaa.resource import Account, Granted, IssuedAccessToken, JwtBearerEndpoint
-from xaa.tokens import ID_JAG, JwtProfile, normalize_typ, verify_parsed
 
 from .broken_keys import LENIENT
 

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.applications import Starlette
 
 from xaa import MemoryAuditSink, RegisteredClient, SigningKey, spec
-from xaa.adapters.starlette_resource import JwksFetcher, metadata_routes, token_route
+from xaa.adapters.starlette import JwksFetcher, metadata_routes, token_route
 from xaa.resource import (
     AccountResolver,
     ClientGrant,

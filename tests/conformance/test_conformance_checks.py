@@ -9,11 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xaa import InvalidGrant, SigningKey
+from xaa import InvalidGrant, SigningKey, parse_compact
 from xaa.conformance import CaseFailed, TestIdp
-from xaa.conformance.checks import Answer, expect_error, expect_token, jwks_problems, metadata_url
-from xaa.conformance.forge import DROP, compact, der_ecdsa, hmac_compact, merge
-from xaa.jose import parse_compact
+from xaa.conformance._checks import Answer, expect_error, expect_token, jwks_problems, metadata_url
+from xaa.conformance._forge import DROP, compact, der_ecdsa, hmac_compact, merge
 
 NO_STORE = {"cache-control": "no-store", "content-type": "application/json"}
 TOKEN = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZS1jb25mb3JtYW5jZSJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmU"
@@ -121,7 +120,7 @@ def test_the_test_idp_publishes_public_keys_only() -> None:
     idp = TestIdp("http://127.0.0.1:9401")
     plain = TestIdp("http://127.0.0.1:9401", extra_keys=False)
     assert jwks_problems(plain.jwks()) == [] and len(plain.jwks()["keys"]) == 2
-    # The extra keys are deliberately wrong (xaa/conformance/resource_as/key_confusion.py):
+    # The extra keys are deliberately wrong (xaa/conformance/_resource_as/key_confusion.py):
     # a symmetric key (its secret is public once published) and a kid shared by two keys.
     assert jwks_problems(idp.jwks()) == [
         "duplicate kid",

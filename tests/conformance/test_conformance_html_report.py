@@ -15,7 +15,7 @@ from reference_resource import Settings, create_app
 from tests.conformance.broken_resource import endpoint_class
 from tests.support.servers import free_port, serve
 from xaa.cli import main as xaa_main
-from xaa.conformance.recording import redact_body, redact_headers
+from xaa.conformance._recording import redact_body, redact_headers
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -133,7 +133,7 @@ def test_idp_suite_html_report_keeps_no_password_code_or_token(tmp_path: Path) -
     from tests.conformance.conftest import running_reference_idp
     from tests.conformance.test_conformance_idp_e2e import wiki_target
     from xaa.conformance import run_idp_suite
-    from xaa.conformance.html_report import render_html
+    from xaa.conformance._html_report import render_html
 
     case = "idp-rejects-id-token-of-another-client"
     with running_reference_idp(tmp_path / "idp.sqlite3", "subject-aud") as issuer:

@@ -14,8 +14,8 @@ from reference_idp.config import load_config
 from xaa import SigningKey
 from xaa.cli import main as xaa_main
 from xaa.conformance import IDP, ClientCredentials, IdpTarget, Outcome, run_idp_suite
-from xaa.conformance.checks import fetch_json, metadata_url
-from xaa.conformance.login import login_tokens
+from xaa.conformance._checks import fetch_json, metadata_url
+from xaa.conformance._login import login_tokens
 
 pytestmark = pytest.mark.e2e
 

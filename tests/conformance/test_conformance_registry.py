@@ -10,15 +10,24 @@ from pathlib import Path
 import pytest
 
 from tests.docs.draft_sections import draft_part, draft_sections
-from xaa.conformance import IDP, RESOURCE_AS, SUITES, CaseFailed, CaseSkipped, Level, Suite
-from xaa.conformance.reporters import (
+from xaa.conformance import (
+    IDP,
+    RESOURCE_AS,
+    SUITES,
+    CaseFailed,
+    CaseSkipped,
+    Level,
+    Outcome,
+    Suite,
+    run_suite,
+)
+from xaa.conformance._reporters import (
     render_cases_markdown,
     render_json,
     render_table,
     to_json,
     write_junit,
 )
-from xaa.conformance.runner import Outcome, run_suite
 
 ALL_CASES = [case for suite in SUITES for case in suite.cases]
 

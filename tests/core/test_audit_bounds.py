@@ -6,7 +6,7 @@ import json
 import re
 
 from xaa import AggregatingAuditSink, AuditEvent, MemoryAuditSink
-from xaa.audit import MAX_FIELD_CHARS, MAX_REASON_CHARS, clean_text, client_address
+from xaa._audit import MAX_FIELD_CHARS, MAX_REASON_CHARS, clean_text, client_address
 
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 

@@ -13,13 +13,14 @@ from xaa import (
     RegisteredClient,
     SigningKey,
     authenticate_client,
+    basic_header,
+    encode_form,
     make_client_assertion,
     parse_form,
     spec,
 )
-from xaa.forms import basic_header, encode_form
-from xaa.jose import sign_compact
-from xaa.stores.memory import MemoryReplayStore
+from xaa._jose import sign_compact
+from xaa.stores import MemoryReplayStore
 
 ISSUER = "https://idp.example"
 NOW = 1_800_000_000

@@ -21,8 +21,8 @@ from xaa import (
     parse_form,
     parse_scope,
 )
-from xaa.errors import ERRORS_BY_CODE
-from xaa.forms import MAX_FORM_BYTES, basic_credentials, basic_header, form_unquote
+from xaa._errors import ERRORS_BY_CODE
+from xaa._forms import MAX_FORM_BYTES, basic_credentials, basic_header, form_unquote
 
 
 def test_parse_form_single_values() -> None:

@@ -9,6 +9,7 @@ import pytest
 from joserfc.jwk import OctKey, RSAKey
 
 from xaa import (
+    DEFAULT_MIN_STAGING,
     JwkSet,
     KeyRing,
     KeyState,
@@ -18,8 +19,7 @@ from xaa import (
     VerificationKey,
     jwk_thumbprint,
 )
-from xaa.keys import DEFAULT_MIN_STAGING
-from xaa.resource.trust import DEFAULT_KEYS_TTL
+from xaa.resource._trust import DEFAULT_KEYS_TTL
 
 # RFC 7638 §3.1 example key and its thumbprint.
 RFC7638_JWK = {

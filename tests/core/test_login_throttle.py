@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xaa.throttle import Lock, LoginThrottle
+from xaa import LoginLock, LoginThrottle
 
 
 class Clock:
@@ -39,7 +39,7 @@ def test_a_locked_account_refuses_even_before_the_password_is_checked() -> None:
         if throttle.check("alice", None) is None:
             throttle.failure("alice", None)
     lock = throttle.check("alice", None)
-    assert isinstance(lock, Lock) and lock.retry_after > 0
+    assert isinstance(lock, LoginLock) and lock.retry_after > 0
     clock.now += lock.retry_after
     assert throttle.check("alice", None) is None  # the lock has passed
 

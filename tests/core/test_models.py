@@ -13,9 +13,10 @@ from xaa import (
     TokenExchangeRequest,
     TokenExchangeResponse,
     TokenResponse,
+    encode_form,
+    parse_form,
     spec,
 )
-from xaa.forms import encode_form, parse_form
 
 
 def test_id_jag_profile_requires_jwt_bearer() -> None:

@@ -1,5 +1,5 @@
 """One rule, one check: the client's ID-JAG processor and the resource AS's verifier agree
-on ``typ``, ``aud`` and ``client_id`` because both call the checks of ``xaa.tokens.ID_JAG``."""
+on ``typ``, ``aud`` and ``client_id`` because both call the checks of ``xaa._tokens.ID_JAG``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from tests.client.client_support import AS, AS_CLIENT, IDP, IDP_KEY, NOW, id_jag
 from xaa import InvalidGrant, JwkSet, ProtocolViolation, verify_id_jag
-from xaa.client.requests import check_id_jag_target, decode_id_jag
+from xaa.client import check_id_jag_target, decode_id_jag
 
 KEYS = JwkSet([IDP_KEY.verification_key()])
 

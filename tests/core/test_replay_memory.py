@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from xaa import ReplayStore, TemporarilyUnavailable
-from xaa.replay import claim_once
-from xaa.stores.memory import MemoryReplayStore
+from xaa._replay import claim_once
+from xaa.stores import MemoryReplayStore
 
 
 def test_first_use_then_holder() -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from xaa.errors import InvalidGrant
-from xaa.jose import parse_compact
-from xaa.keys import b64url
-from xaa.safejson import MAX_JSON_DEPTH, JsonRejected, parse_json, parse_json_object
+from xaa import InvalidGrant, parse_compact
+from xaa._keys import b64url
+from xaa._safejson import MAX_JSON_DEPTH, JsonRejected, parse_json, parse_json_object
 
 
 @pytest.mark.parametrize("opener", ["[", '{"a":'])

@@ -22,11 +22,11 @@ from xaa import (
     issue_access_token,
     issue_id_jag,
     issue_id_token,
+    issue_jwt,
     verify_access_token,
     verify_id_jag,
     verify_id_token,
 )
-from xaa.tokens import issue_jwt
 
 RESOURCE = "https://as.example/api"
 RP = "wiki"

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.forge import AS, CLIENT, DROP, IDP, NOW, Forge, b64, compact, valid_claims
 from xaa import InvalidGrant, JwkSet, SigningKey, verify_id_jag
-from xaa.jose import DEFAULT_MAX_TOKEN_BYTES
+from xaa._jose import DEFAULT_MAX_TOKEN_BYTES
 
 
 def verify(token: object, keys: JwkSet, **kw: Any) -> Any:

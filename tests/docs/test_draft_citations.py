@@ -94,7 +94,7 @@ def test_metadata_is_cited_as_section_7() -> None:
         if section in {"7", "7.1", "7.2"} and "compliance" not in where
     }
     assert any(w.startswith("xaa/spec.py") for w in cited)
-    assert any(w.startswith("xaa/idp/metadata.py") for w in cited)
+    assert any(w.startswith("xaa/idp/_metadata.py") for w in cited)
 
 
 def test_no_file_cites_the_threat_list_or_an_issue_number() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from xaa import OAuthError, SigningKey
 from xaa.dpop import DEFAULT_LEEWAY, DEFAULT_MAX_AGE, DpopKey, verify_proof
-from xaa.stores.memory import MemoryReplayStore
+from xaa.stores import MemoryReplayStore
 
 NOW = 1_800_000_000
 HTM = "POST"

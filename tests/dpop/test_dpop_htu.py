@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tests.dpop.dpop_support import forge, rejected
 from xaa.dpop import normalize_htu, verify_proof
-from xaa.stores.memory import MemoryReplayStore
+from xaa.stores import MemoryReplayStore
 
 NOW = 1_800_000_000
 EXPECTED = "https://as.example/token"

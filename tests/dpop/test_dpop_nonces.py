@@ -14,7 +14,7 @@ from xaa.dpop import (
     resource_error_response,
     verify_proof,
 )
-from xaa.stores.memory import MemoryReplayStore
+from xaa.stores import MemoryReplayStore
 
 SECRET = b"s" * 32
 STEP = 120

@@ -25,10 +25,9 @@ from tests.dpop.dpop_support import (
     valid_header,
     valid_payload,
 )
-from xaa import InvalidDpopProof, SigningKey, jwk_thumbprint
+from xaa import InvalidDpopProof, ReplayStoreUnavailable, SigningKey, jwk_thumbprint
 from xaa.dpop import DpopKey, ath_for, make_proof, verify_proof
-from xaa.replay import ReplayStoreUnavailable
-from xaa.stores.memory import MemoryReplayStore
+from xaa.stores import MemoryReplayStore
 
 
 def accept(proof: str, **kwargs: Any) -> Any:

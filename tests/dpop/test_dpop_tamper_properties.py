@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from tests.dpop.dpop_support import ED_KEY, ES_KEY, HTM, HTU, NOW, forge
 from xaa import OAuthError
 from xaa.dpop import make_proof, verify_proof
-from xaa.stores.memory import MemoryReplayStore
+from xaa.stores import MemoryReplayStore
 
 PROOFS = [
     make_proof(ES_KEY, HTM, HTU, now=NOW, access_token="at"),

@@ -6,15 +6,20 @@ from __future__ import annotations
 import pytest
 
 from tests.dpop.dpop_support import HTM, HTU, NOW, rejected
-from xaa import AccessTokenClaims, IdJagClaims, InvalidGrant, JwkSet, OAuthError, SigningKey
-from xaa.dpop import DpopKey, make_proof
-from xaa.tokens import (
+from xaa import (
+    AccessTokenClaims,
+    IdJagClaims,
+    InvalidGrant,
+    JwkSet,
+    OAuthError,
+    SigningKey,
     issue_access_token,
     issue_id_jag,
     verify_access_token,
     verify_id_jag,
     verify_id_token,
 )
+from xaa.dpop import DpopKey, make_proof
 
 IDP_KEY = SigningKey.generate("ES256", kid="idp-1")
 KEYS = JwkSet([IDP_KEY.verification_key()])

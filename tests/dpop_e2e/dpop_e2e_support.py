@@ -15,12 +15,10 @@ from typing import Any
 import httpx
 
 from tests.support.servers import free_port, serve
-from xaa import SigningKey, spec
+from xaa import InvalidRequest, SigningKey, parse_compact, spec
 from xaa.adapters.httpx_login import login_with_password
 from xaa.client import ClientCredentials
 from xaa.dpop import DpopKey, make_proof
-from xaa.errors import InvalidRequest
-from xaa.jose import parse_compact
 
 DEMO_AS = "http://127.0.0.1:9500"
 DEMO_IDP = "http://127.0.0.1:9400"

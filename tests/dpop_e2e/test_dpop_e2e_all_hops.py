@@ -28,8 +28,7 @@ from tests.dpop_e2e.dpop_e2e_support import (
 from xaa.adapters import httpx2_client, httpx_client
 from xaa.adapters.httpx_login import login_with_password
 from xaa.cli import main
-from xaa.client import ClientConfig, ClientCredentials, IdentitySession, IdpConfig
-from xaa.client.dpop import DpopKeyProver
+from xaa.client import ClientConfig, ClientCredentials, DpopKeyProver, IdentitySession, IdpConfig
 from xaa.dpop import DpopKey
 
 pytestmark = pytest.mark.e2e

@@ -23,12 +23,11 @@ from tests.dpop_e2e.dpop_e2e_support import (
     Stack,
     dpop_stack,
 )
-from xaa import ProtocolViolation
+from xaa import HttpResponse, ProtocolViolation
 from xaa.adapters.httpx_client import XAAClient
 from xaa.adapters.httpx_login import login_with_password
 from xaa.client import ClientConfig, ClientCredentials, IdpConfig, Request
-from xaa.client.dpop import DpopKeyProver, send_with_nonce
-from xaa.errors import HttpResponse
+from xaa.client._dpop import DpopKeyProver, send_with_nonce
 
 pytestmark = pytest.mark.e2e
 
@@ -153,8 +152,7 @@ def test_nonce_retry_limit_is_one_per_hop(prover: DpopKeyProver) -> None:
 
 
 def test_prover_reuses_the_last_nonce_of_each_origin(prover: DpopKeyProver) -> None:
-    from xaa.errors import InvalidRequest
-    from xaa.jose import parse_compact
+    from xaa import InvalidRequest, parse_compact
 
     def nonce_of(proof: str) -> Any:
         return parse_compact(proof, error=InvalidRequest).payload.get("nonce")

@@ -6,13 +6,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xaa import JwkSet, OAuthError, SigningKey
+from xaa import AccessTokenClaims, DpopVerifier, JwkSet, OAuthError, SigningKey, issue_access_token
 from xaa.dpop import DEFAULT_LEEWAY, DEFAULT_MAX_AGE, DpopKey, make_proof
-from xaa.dpop_server import DpopVerifier
-from xaa.models import AccessTokenClaims
 from xaa.resource import ResourceServer
-from xaa.stores.memory import MemoryReplayStore
-from xaa.tokens import issue_access_token
+from xaa.stores import MemoryReplayStore
 
 NOW = 1_800_000_000
 ISSUER = "https://as.example"

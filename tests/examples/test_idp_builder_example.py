@@ -15,8 +15,8 @@ from examples.idp_builder.app import AGENT_REDIRECT, WIKI_REDIRECT, create_app
 from xaa import SigningKey
 from xaa.adapters.serving import free_port, serve_in_thread
 from xaa.conformance import ClientCredentials, IdpTarget, Level, Outcome, run_idp_suite
-from xaa.conformance.checks import fetch_json, metadata_url
-from xaa.conformance.login import login_tokens
+from xaa.conformance._checks import fetch_json, metadata_url
+from xaa.conformance._login import login_tokens
 
 pytestmark = pytest.mark.e2e
 

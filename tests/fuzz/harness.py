@@ -36,9 +36,8 @@ from reference_idp.store import Store
 from reference_resource import Settings
 from reference_resource import create_app as create_chat
 from tests.support.rawhttp import captured_logs, loud, read_response
-from xaa import IdJagClaims, SigningKey, issue_id_jag, spec
+from xaa import IdJagClaims, SigningKey, basic_header, issue_id_jag, spec
 from xaa.adapters.serving import free_port, serve_in_thread
-from xaa.forms import basic_header
 
 __all__ = ["WEIGHTS", "Fuzzer", "Report", "Target", "app_routes", "fuzz"]
 

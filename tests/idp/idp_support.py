@@ -13,11 +13,11 @@ from xaa import (
     MemoryAuditSink,
     RegisteredClient,
     SigningKey,
+    basic_header,
     encode_form,
     issue_id_token,
     spec,
 )
-from xaa.forms import basic_header
 from xaa.idp import (
     ExchangePolicy,
     RefreshGrant,
@@ -25,7 +25,7 @@ from xaa.idp import (
     TokenExchangeEndpoint,
     hash_refresh_token,
 )
-from xaa.stores.memory import MemoryReplayStore
+from xaa.stores import MemoryReplayStore
 
 NOW = 1_800_000_000
 IDP = "https://idp.example"

@@ -20,10 +20,8 @@ from reference_idp.demo import WIKI_REDIRECT
 from reference_idp.store import Store
 from tests.support.rawhttp import captured_logs, loud, raw_request, read_response
 from tests.support.servers import free_port, serve
-from xaa import pkce, spec
+from xaa import ReplayStoreUnavailable, basic_header, pkce, spec
 from xaa.adapters.starlette import HTML_SECURITY_HEADERS
-from xaa.forms import basic_header
-from xaa.replay import ReplayStoreUnavailable
 
 pytestmark = pytest.mark.e2e
 
@@ -188,8 +186,8 @@ def test_library_read_body_turns_a_disconnect_into_invalid_request() -> None:
     """Without HttpEdge in front (a library user's app), a disconnect is still no traceback."""
     from starlette.requests import Request
 
+    from xaa import InvalidRequest
     from xaa.adapters.starlette import read_body
-    from xaa.errors import InvalidRequest
 
     messages = [{"type": "http.request", "body": b"grant", "more_body": True}]
     messages.append({"type": "http.disconnect"})

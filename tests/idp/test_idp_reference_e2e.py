@@ -22,7 +22,9 @@ from reference_idp.store import Store
 from tests.support.servers import free_port, serve
 from xaa import (
     JwkSet,
+    LoginThrottle,
     SigningKey,
+    basic_header,
     encode_form,
     make_client_assertion,
     spec,
@@ -30,8 +32,6 @@ from xaa import (
     verify_id_token,
 )
 from xaa.cli import main as xaa_main
-from xaa.forms import basic_header
-from xaa.throttle import LoginThrottle
 
 pytestmark = pytest.mark.e2e
 

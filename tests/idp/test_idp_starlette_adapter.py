@@ -1,4 +1,4 @@
-"""The library endpoint behind xaa.adapters.starlette_idp, over real HTTP on loopback."""
+"""The library endpoint behind xaa.adapters._starlette_idp, over real HTTP on loopback."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from starlette.applications import Starlette
 
 from tests.idp.idp_support import AS, IDP, Idp
 from tests.support.servers import serve
-from xaa import JwkSet, encode_form, spec, verify_id_jag
-from xaa.adapters.starlette_idp import idp_routes
-from xaa.forms import basic_header
+from xaa import JwkSet, basic_header, encode_form, spec, verify_id_jag
+from xaa.adapters.starlette import idp_routes
 from xaa.idp import idp_metadata
 
 pytestmark = pytest.mark.e2e

@@ -9,6 +9,7 @@ import pytest
 
 from tests.idp.idp_support import ALIAS, API, AS, IDP, NOW, Idp
 from xaa import (
+    AccessTokenClaims,
     Actor,
     HttpResponse,
     IdJagClaims,
@@ -16,6 +17,7 @@ from xaa import (
     JwkSet,
     RegisteredClient,
     SigningKey,
+    basic_header,
     encode_form,
     issue_access_token,
     issue_id_jag,
@@ -23,11 +25,9 @@ from xaa import (
     spec,
     verify_id_jag,
 )
+from xaa._keys import b64url
 from xaa.actors import ActorDecision, ValidatedActor
-from xaa.forms import basic_header
 from xaa.idp import GrantLimits, RefreshGrant, TokenExchangeEndpoint, hash_refresh_token
-from xaa.keys import b64url
-from xaa.models import AccessTokenClaims
 
 
 def body(resp: HttpResponse) -> dict[str, Any]:

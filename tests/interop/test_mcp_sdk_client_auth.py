@@ -29,7 +29,7 @@ from xaa import MemoryAuditSink, RegisteredClient, SigningKey, spec
 from xaa.adapters.httpx_client import XAAClient
 from xaa.adapters.httpx_login import login_with_password
 from xaa.adapters.mcp_server import IdJagExchange
-from xaa.adapters.starlette_resource import JwksFetcher
+from xaa.adapters.starlette import JwksFetcher
 from xaa.client import (
     ClientConfig,
     ClientCredentials,

@@ -28,7 +28,7 @@ from tests.resource.loopback_idp import LoopbackIdp, loopback_idp
 from tests.support.servers import free_port, serve
 from xaa import JwkSet, MemoryAuditSink, RegisteredClient, SigningKey, spec
 from xaa.adapters.mcp_server import AccessTokenVerifier, IdJagExchange
-from xaa.adapters.starlette_resource import JwksFetcher
+from xaa.adapters.starlette import JwksFetcher
 from xaa.resource import (
     AccountResolver,
     ClientGrant,

@@ -25,8 +25,7 @@ from reference_idp.store import Store
 from reference_resource import Settings, create_app
 from reference_resource.demo import chat_round_trip, redeem_id_jag
 from tests.support.servers import free_port, serve
-from xaa import spec
-from xaa.forms import basic_header
+from xaa import basic_header, spec
 
 pytestmark = pytest.mark.e2e
 

@@ -8,10 +8,18 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from xaa import IdJagClaims, JwkSet, OAuthError, SigningKey, issue_id_jag, verify_id_jag
-from xaa.forms import encode_form, parse_form
-from xaa.jose import b64url_decode
-from xaa.keys import b64url
+from xaa import (
+    IdJagClaims,
+    JwkSet,
+    OAuthError,
+    SigningKey,
+    encode_form,
+    issue_id_jag,
+    parse_form,
+    verify_id_jag,
+)
+from xaa._jose import b64url_decode
+from xaa._keys import b64url
 
 KEY = SigningKey.generate(kid="p")
 KEYS = JwkSet([KEY.verification_key()])

@@ -11,12 +11,12 @@ from xaa import (
     HttpResponse,
     MemoryAuditSink,
     RegisteredClient,
+    ReplayStore,
     SigningKey,
+    basic_header,
     encode_form,
     spec,
 )
-from xaa.forms import basic_header
-from xaa.replay import ReplayStore
 from xaa.resource import (
     AccountResolver,
     ClientGrant,

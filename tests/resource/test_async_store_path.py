@@ -1,7 +1,7 @@
 """The async store path: replay claims stated by the core, awaited by the Starlette adapter.
 
-The jwt-bearer steps yield their replay claims (:class:`xaa.replay.ReplayClaim`); the
-adapter awaits them on an :class:`xaa.replay.AsyncReplayStore`, runs the steps on the
+The jwt-bearer steps yield their replay claims (:class:`xaa._replay.ReplayClaim`); the
+adapter awaits them on an :class:`xaa._replay.AsyncReplayStore`, runs the steps on the
 event loop when every store never blocks, and in a worker thread otherwise.
 """
 
@@ -19,12 +19,10 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from tests.resource.resource_kit import CLIENT, SECRET, TOKEN_URL, DictClients, Kit, make_kit
-from xaa import RegisteredClient, spec
-from xaa.adapters.starlette import BlockingCalls
-from xaa.adapters.starlette_resource import JwksFetcher, token_route
+from xaa import DpopVerifier, RegisteredClient, spec
+from xaa._replay import ReplayClaim, ReplayStoreUnavailable, never_blocks, run_claims
+from xaa.adapters.starlette import BlockingCalls, JwksFetcher, token_route
 from xaa.dpop import DpopKey, make_proof
-from xaa.dpop_server import DpopVerifier
-from xaa.replay import ReplayClaim, ReplayStoreUnavailable, never_blocks, run_claims
 from xaa.stores import MemoryReplayStore
 
 

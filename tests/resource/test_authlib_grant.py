@@ -16,9 +16,8 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer
 from examples.authlib_vendor.models import VendorDb
 from tests.resource.resource_kit import AS, CLIENT, IDP, RESOURCE, SECRET, Kit, make_kit
 from tests.support.django_setup import configure_django
-from xaa import IdJagClaims, MemoryAuditSink, encode_form, spec
+from xaa import IdJagClaims, MemoryAuditSink, basic_header, encode_form, spec
 from xaa.adapters.authlib import IdJagGrantConfig, XaaIdJagGrant
-from xaa.forms import basic_header
 from xaa.resource import TrustedIssuer, TrustRegistry
 from xaa.stores import MemoryReplayStore
 

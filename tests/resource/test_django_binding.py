@@ -21,10 +21,10 @@ from django.test import Client, override_settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from xaa import AccessTokenClaims, JwkSet, encode_form, issue_access_token, spec  # noqa: E402
+from xaa._dpop import DpopKey, make_proof  # noqa: E402
+from xaa._dpop_server import DpopVerifier  # noqa: E402
+from xaa._forms import MAX_FORM_BYTES, basic_header  # noqa: E402
 from xaa.adapters.django import idp_urls, requires, resource_urls  # noqa: E402
-from xaa.dpop import DpopKey, make_proof  # noqa: E402
-from xaa.dpop_server import DpopVerifier  # noqa: E402
-from xaa.forms import MAX_FORM_BYTES, basic_header  # noqa: E402
 from xaa.idp import idp_metadata  # noqa: E402
 from xaa.resource import (  # noqa: E402
     ResourceServer,

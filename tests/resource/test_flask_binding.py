@@ -15,11 +15,19 @@ import pytest
 from tests.idp.idp_support import IDP, NOW, Idp, idp
 from tests.resource.resource_kit import AS, CLIENT, RESOURCE, SECRET, Kit, make_kit
 from tests.support.wsgi import serve_wsgi
-from xaa import AccessTokenClaims, JwkSet, MemoryAuditSink, encode_form, issue_access_token, spec
+from xaa import (
+    MAX_FORM_BYTES,
+    AccessTokenClaims,
+    DpopVerifier,
+    JwkSet,
+    MemoryAuditSink,
+    basic_header,
+    encode_form,
+    issue_access_token,
+    spec,
+)
 from xaa.adapters.flask import idp_blueprint, requires, resource_blueprint
 from xaa.dpop import DpopKey, make_proof
-from xaa.dpop_server import DpopVerifier
-from xaa.forms import MAX_FORM_BYTES, basic_header
 from xaa.idp import idp_metadata
 from xaa.resource import (
     ResourceServer,

@@ -1,4 +1,4 @@
-"""xaa.adapters.http_common: the request rules every binding shares (headers, form, body cap),
+"""xaa.adapters._http_common: the request rules every binding shares (headers, form, body cap),
 and the Starlette binding's switch-over to them (a repeated Authorization is refused)."""
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from starlette.routing import Route
 from tests.resource.resource_kit import AS, RESOURCE
 from tests.support.servers import serve
 from xaa import JwkSet, OAuthError, SigningKey
-from xaa.adapters.http_common import (
+from xaa.adapters._http_common import (
     RequestTooLarge,
     header_map,
     read_capped,
     require_form,
     wsgi_headers,
 )
-from xaa.adapters.starlette_resource import requires
+from xaa.adapters.starlette import requires
 from xaa.resource import ResourceServer, protected_resource_metadata_url
 
 

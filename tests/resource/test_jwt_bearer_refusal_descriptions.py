@@ -23,7 +23,7 @@ from tests.resource.resource_kit import (
 )
 from xaa import SigningKey
 from xaa.resource import JitPolicy
-from xaa.resource.jwt_bearer import (
+from xaa.resource._jwt_bearer import (
     ID_JAG_ALREADY_USED,
     ID_JAG_EXPIRED,
     ID_JAG_OTHER_CLIENT,

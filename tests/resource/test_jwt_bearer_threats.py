@@ -33,8 +33,7 @@ from tests.resource.resource_kit import (
     compact,
     make_kit,
 )
-from xaa import SigningKey, spec
-from xaa.replay import ReplayStoreUnavailable
+from xaa import ReplayStoreUnavailable, SigningKey, spec
 from xaa.resource import JitPolicy
 
 

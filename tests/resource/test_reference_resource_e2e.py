@@ -21,9 +21,8 @@ from reference_resource.settings import CHANNELS
 from reference_resource.store import ChatStore
 from tests.resource.loopback_idp import LoopbackIdp, loopback_idp
 from tests.support.servers import free_port, serve
-from xaa import SigningKey, spec
+from xaa import LoginThrottle, SigningKey, spec
 from xaa.dpop import DEFAULT_DPOP_ALGS
-from xaa.throttle import LoginThrottle
 
 pytestmark = pytest.mark.e2e
 

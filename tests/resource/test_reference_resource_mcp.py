@@ -29,11 +29,10 @@ from tests.resource.loopback_idp import loopback_idp
 from tests.resource.resource_kit import RESOURCE, SCOPES, assert_rejected, make_kit
 from tests.support.forge import DROP
 from tests.support.servers import free_port, serve
-from xaa import AccessTokenClaims, spec
+from xaa import AccessTokenClaims, issue_access_token, spec
 from xaa.adapters.httpx2_client import AsyncXAAClient, XAAAuth
 from xaa.adapters.mcp_client import assertion_provider
 from xaa.resource import ServedResource
-from xaa.tokens import issue_access_token
 
 pytestmark = pytest.mark.e2e
 SCOPE = "chat.read chat.write"

@@ -9,7 +9,7 @@ import pytest
 from reference_resource import create_app
 from reference_resource.settings import DEFAULT_IDP, DEMO_EMAIL_DOMAIN
 from xaa.cli import build_parser
-from xaa.cli.resource import settings_from_args
+from xaa.cli._resource import settings_from_args
 
 
 def _trusted(tmp_path: Path, *argv: str) -> dict[str, frozenset[str]]:

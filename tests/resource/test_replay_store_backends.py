@@ -13,8 +13,7 @@ import pytest
 from tests.support.servers import free_port
 from xaa import ReplayStore, ReplayStoreUnavailable
 from xaa.adapters.redis_store import RedisReplayStore
-from xaa.stores import MemoryReplayStore
-from xaa.stores.sqlite import SqliteReplayStore
+from xaa.stores import MemoryReplayStore, SqliteReplayStore
 
 NOW = 1_800_000_000.0
 

@@ -19,11 +19,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from xaa import AccessTokenClaims, JwkSet, SigningKey, issue_access_token
-from xaa.adapters.starlette_resource import requires
-from xaa.client.discovery import parse_www_authenticate
+from xaa import AccessTokenClaims, DpopVerifier, JwkSet, SigningKey, issue_access_token
+from xaa.adapters.starlette import requires
+from xaa.client import parse_www_authenticate
 from xaa.dpop import DpopKey, dpop_nonce_challenge, make_proof
-from xaa.dpop_server import DpopVerifier
 from xaa.resource import ResourceServer
 from xaa.stores import MemoryReplayStore
 

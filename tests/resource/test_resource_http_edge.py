@@ -16,9 +16,8 @@ from reference_resource import Settings, create_app
 from tests.resource.loopback_idp import LoopbackIdp, loopback_idp
 from tests.support.rawhttp import RawResponse, captured_logs, loud, raw_request, read_response
 from tests.support.servers import free_port, serve
-from xaa import spec
+from xaa import basic_header, spec
 from xaa.adapters.starlette import HTML_SECURITY_HEADERS
-from xaa.forms import basic_header
 
 pytestmark = pytest.mark.e2e
 

@@ -12,10 +12,9 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xaa import JwkSet, OAuthError, SigningKey
-from xaa.dpop_server import DpopVerifier
+from xaa import DpopVerifier, JwkSet, OAuthError, SigningKey
 from xaa.resource import ResourceServer
-from xaa.stores.memory import MemoryReplayStore
+from xaa.stores import MemoryReplayStore
 
 KEY = SigningKey.generate(kid="as-1")
 RESOURCE, AS, META = "https://chat.example/api", "https://chat.example", "https://chat.example/m"

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from xaa import SigningKey
-from xaa.adapters.starlette_resource import JwksFetcher
+from xaa.adapters.starlette import JwksFetcher
 from xaa.resource import TrustedIssuer, TrustRegistry
 
 IDP = "https://idp.example"

@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.resource.resource_kit import Kit, assert_rejected, body, make_kit
 from xaa import HttpResponse, SigningKey
 from xaa.resource import Account, AccountResolver, FederatedSubject, TrustedIssuer
-from xaa.resource.subjects import SUBJECT_UNKNOWN
+from xaa.resource._subjects import SUBJECT_UNKNOWN
 
 IDP_B = "https://idp-b.example"
 IDP_C = "https://idp-c.example"
@@ -122,7 +122,7 @@ def test_authoritative_issuer_never_links_an_account_of_a_non_authoritative_one(
 
 def test_chat_store_email_never_links_across_issuers(tmp_path: Path) -> None:
     from reference_resource.store import ChatStore
-    from xaa.errors import InvalidGrant
+    from xaa import InvalidGrant
 
     store = ChatStore(str(tmp_path / "chat.db"))
     store.seed([("alice", "alice@acme.example", "pw")], [])

@@ -1,4 +1,4 @@
-"""xaa.adapters.wsgi_common.SyncJwksFetcher: the blocking key fetcher of the WSGI bindings
+"""xaa.adapters._wsgi_common.SyncJwksFetcher: the blocking key fetcher of the WSGI bindings
 drives the trust registry; every hostile answer is "no document", never an exception."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from xaa import SigningKey
-from xaa.adapters.wsgi_common import SyncJwksFetcher
+from xaa.adapters._wsgi_common import SyncJwksFetcher
 from xaa.resource import TrustedIssuer, TrustRegistry
 
 IDP = "https://idp.example"

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 
+from xaa import InvalidRequest, OAuthError
+from xaa._replay import NS_SAML
 from xaa.adapters.saml import (
     DS,
     SAML,
@@ -27,9 +29,7 @@ from xaa.adapters.saml import (
     encode_subject_token,
 )
 from xaa.adapters.saml_signer import SamlAssertionSigner, generate_signing_credentials
-from xaa.errors import InvalidRequest, OAuthError
-from xaa.replay import NS_SAML
-from xaa.stores.memory import MemoryReplayStore
+from xaa.stores import MemoryReplayStore
 
 NOW = 1_800_000_000.0
 SKEW = 60.0

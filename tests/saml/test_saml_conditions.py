@@ -20,9 +20,8 @@ from tests.saml.saml_kit import (
     find,
     q,
 )
+from xaa import ReplayStoreUnavailable, TemporarilyUnavailable
 from xaa.adapters.saml import SamlServiceProvider, encode_subject_token
-from xaa.errors import TemporarilyUnavailable
-from xaa.replay import ReplayStoreUnavailable
 
 LATER = "2027-01-15T09:00:00Z"  # NOW + 1 h
 EARLIER = "2027-01-15T07:00:00Z"  # NOW - 1 h

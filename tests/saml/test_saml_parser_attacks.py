@@ -7,9 +7,9 @@ import base64
 import pytest
 
 from tests.saml.saml_kit import ALICE, NOW, SamlKit
+from xaa import InvalidRequest
 from xaa.adapters import saml
 from xaa.adapters.saml import decode_subject_token, encode_subject_token
-from xaa.errors import InvalidRequest
 
 BILLION_LAUGHS = (
     '<!DOCTYPE saml2:Assertion [<!ENTITY lol "lol">'

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from tests.saml.saml_kit import DS, NOW, SKEW, SamlKit
+from xaa import InvalidRequest
 from xaa.adapters.saml import SamlSubject, encode_subject_token
-from xaa.errors import InvalidRequest
-from xaa.stores.memory import MemoryReplayStore
+from xaa.stores import MemoryReplayStore
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

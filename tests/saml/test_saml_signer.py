@@ -14,6 +14,7 @@ from lxml import etree
 from signxml.signer import XMLSigner
 
 from tests.saml.saml_kit import ALICE, DS, IDP, NOW, WIKI_ACS, WIKI_SP, SamlKit, cert_der, q
+from xaa import ProtocolViolation
 from xaa.adapters.saml import (
     BINDING_HTTP_POST,
     MD,
@@ -23,7 +24,6 @@ from xaa.adapters.saml import (
     encode_subject_token,
 )
 from xaa.adapters.saml_signer import SamlAssertionSigner, generate_signing_credentials
-from xaa.errors import ProtocolViolation
 
 
 def test_assertion_is_rsa_sha256_exclusive_c14n_enveloped_after_issuer(kit: SamlKit) -> None:

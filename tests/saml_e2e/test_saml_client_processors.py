@@ -7,15 +7,13 @@ from typing import Any
 
 import pytest
 
-from xaa import spec
+from xaa import HttpResponse, InvalidRequest, ProtocolViolation, parse_form, spec
 from xaa.client import (
     ClientCredentials,
     process_refresh_token_response,
     saml_refresh_token_request,
     saml_session,
 )
-from xaa.errors import HttpResponse, InvalidRequest, ProtocolViolation
-from xaa.forms import parse_form
 
 GOOD = {
     "access_token": "rt-123",

@@ -25,8 +25,7 @@ from xaa.adapters.httpx_client import XAAClient
 from xaa.adapters.httpx_login import login_with_saml
 from xaa.adapters.saml import MD, SAML, assertion_from_response
 from xaa.cli import main
-from xaa.client import ClientConfig, ClientCredentials, IdpConfig
-from xaa.client.saml import saml_session
+from xaa.client import ClientConfig, ClientCredentials, IdpConfig, saml_session
 
 pytestmark = pytest.mark.e2e
 
@@ -104,7 +103,7 @@ def test_sso_refuses_unknown_sp_or_acs(stack: DemoStack, params: dict[str, str])
 
 
 def test_wrong_password_gets_no_assertion(stack: DemoStack) -> None:
-    from xaa.errors import ProtocolViolation, SignInFailed
+    from xaa import ProtocolViolation, SignInFailed
 
     with httpx.Client(follow_redirects=False, timeout=10) as http, pytest.raises(SignInFailed) as e:
         login_with_saml(http, stack.idp, SP, "alice", "wrong")

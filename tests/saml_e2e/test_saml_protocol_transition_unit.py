@@ -13,10 +13,19 @@ from hypothesis import strategies as st
 
 from tests.idp.idp_support import API, AS, POLICY, Clients, Directory, RefreshTokens
 from tests.saml.saml_kit import ALICE, NOW, SamlKit
-from xaa import KeyRing, MemoryAuditSink, RegisteredClient, SigningKey, encode_form, spec
+from xaa import (
+    KeyRing,
+    MemoryAuditSink,
+    OAuthError,
+    RegisteredClient,
+    ReplayStoreUnavailable,
+    SigningKey,
+    basic_header,
+    encode_form,
+    parse_form,
+    spec,
+)
 from xaa.adapters.saml import encode_subject_token
-from xaa.errors import OAuthError
-from xaa.forms import basic_header, parse_form
 from xaa.idp import (
     ExchangePolicy,
     IssuedRefreshToken,
@@ -27,9 +36,8 @@ from xaa.idp import (
     Subject,
     TokenExchangeEndpoint,
 )
-from xaa.idp.protocol_transition import OIDC_SCOPES, REQUIRED_SCOPES
-from xaa.replay import ReplayStoreUnavailable
-from xaa.stores.memory import MemoryReplayStore
+from xaa.idp._protocol_transition import OIDC_SCOPES, REQUIRED_SCOPES
+from xaa.stores import MemoryReplayStore
 
 IDP = "https://idp.example"
 NAME_ID_EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"

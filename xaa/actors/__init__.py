@@ -3,7 +3,7 @@
 Sans-I/O. See ``docs/actors.md`` for the profile.
 """
 
-from .chain import (
+from ._chain import (
     ActorRequirement,
     ConfigResourceActorPolicy,
     ResourceActorPolicy,
@@ -11,8 +11,8 @@ from .chain import (
     build_act,
     describe_delegation,
 )
-from .delegation import ActorDecision, authorize_actor
-from .policy import (
+from ._delegation import ActorDecision, authorize_actor
+from ._policy import (
     ActorGrant,
     ActorPolicy,
     ActorPolicyConfig,
@@ -22,9 +22,9 @@ from .policy import (
     check_may_act,
     narrow_scope,
 )
-from .provider import ActorCredential, ActorTokenProvider, ActorTokenUnavailable
-from .spiffe import InvalidSpiffeId, SpiffeId, jwt_svid_keys
-from .validation import (
+from ._provider import ActorCredential, ActorTokenProvider, ActorTokenUnavailable
+from ._spiffe import InvalidSpiffeId, SpiffeId, jwt_svid_keys
+from ._validation import (
     ACTOR_ACCESS_TOKEN,
     WORKLOAD_JWT,
     ActorIssuer,

@@ -14,9 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import spec
+from .._errors import OAuthError
+from .._jose import parse_compact
 from ..actors import ActorCredential, ActorTokenUnavailable
-from ..errors import OAuthError
-from ..jose import parse_compact
+
+__all__ = [
+    "FileActorTokenProvider",
+]
 
 
 class FileActorTokenProvider:

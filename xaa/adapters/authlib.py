@@ -32,8 +32,8 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc7523.jwt_bearer import JWT_BEARER_GRANT_TYPE
 
 from .. import spec
-from ..audit import AuditEvent, AuditSink, clean_text
-from ..errors import (
+from .._audit import AuditEvent, AuditSink, clean_text
+from .._errors import (
     HttpResponse,
     InvalidGrant,
     InvalidRequest,
@@ -42,14 +42,14 @@ from ..errors import (
     OAuthError,
     UnauthorizedClient,
 )
-from ..forms import MAX_FORM_BYTES, format_scope, parse_scope
-from ..jose import parse_compact
-from ..models import IdJagClaims
-from ..replay import NS_ID_JAG, ReplayStore, claim_once
+from .._forms import MAX_FORM_BYTES, format_scope, parse_scope
+from .._jose import parse_compact
+from .._models import IdJagClaims
+from .._replay import NS_ID_JAG, ReplayStore, claim_once
+from .._tokens import DEFAULT_LEEWAY, DEFAULT_MAX_ID_JAG_LIFETIME, verify_id_jag
 from ..resource import TrustRegistry
-from ..tokens import DEFAULT_LEEWAY, DEFAULT_MAX_ID_JAG_LIFETIME, verify_id_jag
-from .http_common import RequestTooLarge, declared_length, require_form, wsgi_headers
-from .wsgi_common import SyncJwksFetcher, refusal
+from ._http_common import RequestTooLarge, declared_length, require_form, wsgi_headers
+from ._wsgi_common import SyncJwksFetcher, refusal
 
 __all__ = ["IdJagGrantConfig", "XaaIdJagGrant", "check_token_request"]
 

@@ -33,18 +33,18 @@ from django.urls import URLPattern, re_path
 from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 
-from ..errors import HttpResponse, InvalidRequest, OAuthError
+from .._errors import HttpResponse, InvalidRequest, OAuthError
+from .._models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..idp import TokenExchangeEndpoint
-from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..resource import JwtBearerEndpoint, ResourceServer
-from .http_common import (
+from ._http_common import (
     RequestTooLarge,
     declared_length,
     read_capped,
     require_form,
     wsgi_headers,
 )
-from .wsgi_common import (
+from ._wsgi_common import (
     Endpoint,
     SyncJwksFetcher,
     check_access,
@@ -106,8 +106,9 @@ def _view(endpoint: Endpoint) -> View:
 
 
 def endpoint_urls(endpoints: Sequence[Endpoint]) -> list[URLPattern]:
-    """URL patterns mounting ``endpoints`` (see :mod:`xaa.adapters.wsgi_common`); include
-    them at the root of the URLconf: the paths are the ones the metadata publishes."""
+    """URL patterns mounting ``endpoints`` (what :func:`resource_urls` and :func:`idp_urls`
+    mount); include them at the root of the URLconf: the paths are the ones the metadata
+    publishes."""
     return [
         re_path(r"^" + re.escape(e.path.lstrip("/")) + r"$", _view(e), name=f"xaa-{e.name}")
         for e in endpoints

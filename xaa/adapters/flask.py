@@ -21,18 +21,18 @@ from typing import Any, ParamSpec, TypeVar
 import flask
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..errors import HttpResponse, InvalidRequest, OAuthError
+from .._errors import HttpResponse, InvalidRequest, OAuthError
+from .._models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..idp import TokenExchangeEndpoint
-from ..models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..resource import JwtBearerEndpoint, ResourceServer
-from .http_common import (
+from ._http_common import (
     RequestTooLarge,
     declared_length,
     read_capped,
     require_form,
     wsgi_headers,
 )
-from .wsgi_common import (
+from ._wsgi_common import (
     Endpoint,
     SyncJwksFetcher,
     check_access,
@@ -81,7 +81,8 @@ def _view(endpoint: Endpoint) -> Callable[[], flask.Response]:
 def endpoints_blueprint(
     endpoints: Sequence[Endpoint], name: str = "xaa", import_name: str = __name__
 ) -> flask.Blueprint:
-    """A blueprint mounting ``endpoints`` (see :mod:`xaa.adapters.wsgi_common`)."""
+    """A blueprint mounting ``endpoints`` (what :func:`resource_blueprint` and
+    :func:`idp_blueprint` mount)."""
     blueprint = flask.Blueprint(name, import_name)
     for index, endpoint in enumerate(endpoints):
         blueprint.add_url_rule(

@@ -11,6 +11,12 @@ import httpx2
 
 from . import httpx_client
 
+__all__ = [
+    "AsyncXAAClient",
+    "XAAAuth",
+    "XAAClient",
+]
+
 
 class XAAClient(httpx_client.XAAClient):
     """:class:`xaa.adapters.httpx_client.XAAClient` on ``httpx2.Client``."""

@@ -2,9 +2,9 @@
 
 The same code serves ``httpx2`` (:mod:`xaa.adapters.httpx2_client`): the HTTP
 module is a class attribute, the ``Auth`` logic a mixin. Both drivers run the
-one sans-I/O flow (:mod:`xaa.client.flow`). Token calls never follow redirects,
+one sans-I/O flow (:class:`xaa.client.XaaFlow`). Token calls never follow redirects,
 cap the body while it streams and have one deadline per hop
-(:class:`~xaa.client.http.TransportLimits`, docs/client.md).
+(:class:`~xaa.client.TransportLimits`, docs/client.md).
 
 Single flight: callers needing a token for the same subject queue on one lock
 (a thread lock, or an anyio lock), so concurrent misses cause one exchange;
@@ -27,20 +27,30 @@ import anyio
 import httpx
 
 from .. import rules, spec
-from ..client.cache import IdentitySession
-from ..client.discovery import parse_www_authenticate
-from ..client.errors import (
+from .._dpop import dpop_nonce_challenge
+from .._errors import HttpResponse, ProtocolViolation
+from .._forms import parse_scope
+from ..client._cache import IdentitySession
+from ..client._discovery import parse_www_authenticate
+from ..client._errors import (
     HopDeadlineExceeded,
     ResponseTooLarge,
     StepUpRequired,
     XaaClientError,
 )
-from ..client.flow import ClientConfig, Flow, XaaFlow, run_async, run_sync
-from ..client.http import Request, TransportLimits, display_url, hop_name, origin
-from ..client.requests import AccessToken, IdJag
-from ..dpop import dpop_nonce_challenge
-from ..errors import HttpResponse, ProtocolViolation
-from ..forms import parse_scope
+from ..client._flow import ClientConfig, Flow, XaaFlow, run_async, run_sync
+from ..client._http import Request, TransportLimits, display_url, hop_name, origin
+from ..client._requests import AccessToken, IdJag
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AsyncXAAClient",
+    "XAAAuth",
+    "XAAAuthLogic",
+    "XAAClient",
+    "send",
+    "send_async",
+]
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -459,7 +469,7 @@ class XAAAuthLogic:
     401 -> drop the token, get another, retry once. 403 ``insufficient_scope``
     naming a scope the token lacks -> re-exchange once with the union of scopes
     (RFC 6750 §3.1); when the IdP or the AS declines it again,
-    :class:`~xaa.client.errors.ScopeNotGranted`.
+    :class:`~xaa.client.ScopeNotGranted`.
     ``insufficient_user_authentication`` -> :class:`StepUpRequired` (RFC 9470 §3).
 
     The token goes only to ``resource`` (same origin, path at or under its path)

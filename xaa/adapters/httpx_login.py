@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 import httpx
 
 from .. import pkce, rules, spec
+from .._errors import ProtocolViolation, SignInFailed
+from .._forms import encode_form
 from ..client import (
     ClientCredentials,
     IdentitySession,
@@ -29,10 +31,8 @@ from ..client import (
     discover_authorization_server,
     run_sync,
 )
-from ..client.http import Request, json_body, require_same_origin
-from ..client.requests import raise_for_error
-from ..errors import ProtocolViolation, SignInFailed
-from ..forms import encode_form
+from ..client._http import Request, json_body, require_same_origin
+from ..client._requests import raise_for_error
 from .httpx_client import send as http_send
 
 __all__ = ["LoginForm", "SamlLogin", "login_with_password", "login_with_saml"]
@@ -74,7 +74,7 @@ def login_with_password(
     """Sign ``username`` in at the IdP's login form (OIDC code flow with PKCE); demo only.
 
     Returns the session with the ID token (and refresh token, if the IdP gave one).
-    Raises :class:`~xaa.errors.SignInFailed` when the form refuses the password.
+    Raises :class:`~xaa.SignInFailed` when the form refuses the password.
     """
     send = functools.partial(http_send, http)
     meta = run_sync(

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 
-from ..client.cache import IdentitySession
+from ..client._cache import IdentitySession
 from .httpx_client import AsyncXAAClient
+
+__all__ = [
+    "AssertionProvider",
+    "assertion_provider",
+]
 
 AssertionProvider = Callable[[str, str], Awaitable[str]]
 

@@ -37,10 +37,10 @@ from mcp.server.auth.provider import (
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from .. import spec
-from ..audit import AuditTrace
-from ..errors import OAuthError, UnauthorizedClient
+from .._audit import AuditTrace
+from .._errors import OAuthError, UnauthorizedClient
 from ..resource import JwtBearerEndpoint, ResourceServer
-from .starlette_resource import JwksFetcher
+from ._starlette_resource import JwksFetcher
 
 _SDK_CODES = frozenset(get_args(TokenErrorCode))
 

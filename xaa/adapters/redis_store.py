@@ -1,4 +1,4 @@
-"""A :class:`~xaa.replay.ReplayStore` in Redis: shared by every process and host.
+"""A :class:`~xaa.ReplayStore` in Redis: shared by every process and host.
 
 ``claim`` is one atomic ``SET key holder NX PXAT expiry GET`` (Redis >= 7):
 of concurrent callers exactly one sets the key and gets ``None``; the others
@@ -8,7 +8,7 @@ collide with another.
 
 Blocking client: from Starlette run it off the event loop
 (:class:`~xaa.adapters.starlette.BlockingCalls` does, in every xaa route). Any
-Redis error or timeout raises :class:`~xaa.replay.ReplayStoreUnavailable`, which
+Redis error or timeout raises :class:`~xaa.ReplayStoreUnavailable`, which
 the token endpoint turns into 503 ``temporarily_unavailable``.
 
 Persistence: a Redis that restarts empty forgets every redeemed ``jti`` and
@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 import redis
 import redis.asyncio
 
-from ..replay import ReplayStoreUnavailable
-from .redis_resp import RespError, RespPipe, encode_command
+from .._replay import ReplayStoreUnavailable
+from ._redis_resp import RespError, RespPipe, encode_command
 
 log = logging.getLogger("xaa.adapters.redis_store")
 
@@ -106,16 +106,17 @@ class RedisReplayStore:
 
 
 class AsyncRedisReplayStore(RedisReplayStore):
-    """:class:`RedisReplayStore` with an awaitable claim (:class:`~xaa.replay.AsyncReplayStore`):
+    """:class:`RedisReplayStore` with an awaitable claim (:class:`~xaa.AsyncReplayStore`):
     the async adapters await :meth:`claim_async` on their event loop (``redis.asyncio``,
     the same atomic ``SET NX PXAT GET`` and key layout), so a hung Redis holds no thread
     and delays no other request; the blocking :meth:`claim` stays for sync callers
     (``private_key_jwt`` client assertions, scripts). ``timeout`` bounds each call.
 
     A ``redis://`` URL is served by one pipelined connection per event loop
-    (:class:`~xaa.adapters.redis_resp.RespPipe`: no pool, no lock, a fraction of the CPU per
-    call); ``rediss://`` and ``unix://`` by ``redis.asyncio``. Either belongs to the event
-    loop that first used it; another loop (a second server in the same process) gets its own.
+    (its own RESP pipeline, ``xaa/adapters/_redis_resp.py``: no pool, no lock, a fraction of
+    the CPU per call); ``rediss://`` and ``unix://`` by ``redis.asyncio``. Either belongs to the
+    event loop that first used it; another loop (a second server in the same process) gets its
+    own.
     """
 
     def __init__(self, url: str, *, prefix: str = "xaa:replay", timeout: float = 1.0) -> None:
@@ -148,7 +149,7 @@ class AsyncRedisReplayStore(RedisReplayStore):
         self, namespace: str, issuer: str, jti: str, *, holder: str, expires_at: float, now: float
     ) -> str | None:
         """:meth:`claim`, awaited; a Redis error or timeout raises
-        :class:`~xaa.replay.ReplayStoreUnavailable` (the endpoint answers 503)."""
+        :class:`~xaa.ReplayStoreUnavailable` (the endpoint answers 503)."""
         key = self._key(namespace, issuer, jti)
         expiry_ms = int(max(expires_at, now + 1) * 1000)
         previous: object

@@ -32,9 +32,9 @@ from signxml.exceptions import SignXMLException
 from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
 
 from .. import rules, spec
-from ..errors import InvalidRequest, OAuthError, ProtocolViolation, XaaError
-from ..idp.saml_subject import SamlSubject
-from ..replay import NS_SAML, ReplayStore, claim_once
+from .._errors import InvalidRequest, OAuthError, ProtocolViolation, XaaError
+from .._replay import NS_SAML, ReplayStore, claim_once
+from ..idp._saml_subject import SamlSubject
 
 # Short names of the spec.py identifiers, for XML paths.
 SAML = spec.SAML_NS_ASSERTION
@@ -533,7 +533,7 @@ def assertion_from_response(saml_response: str, *, max_bytes: int = DEFAULT_MAX_
     ``saml2:Assertion`` child, and returns it standalone for
     :func:`encode_subject_token`. It does not verify the signature: the IdP's
     token endpoint does; an SP that signs users in from it must validate it too.
-    Raises :class:`~xaa.errors.ProtocolViolation`.
+    Raises :class:`~xaa.ProtocolViolation`.
     """
     try:
         raw = _decode(saml_response, max_bytes)

@@ -16,10 +16,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from ..broker.errors import BlockedByPolicy, BrokerError
-from ..errors import AccessDenied, InvalidGrant, InvalidRequest, OAuthError, ProtocolViolation
-from .broker_http import Broker
-from .starlette import error_response
+from .._errors import AccessDenied, InvalidGrant, InvalidRequest, OAuthError, ProtocolViolation
+from ..broker._errors import BlockedByPolicy, BrokerError
+from ._broker_http import Broker
+from ._starlette_common import error_response
+
+__all__ = [
+    "callback_route",
+]
 
 log = logging.getLogger("xaa.broker")
 _NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}

@@ -1,12 +1,12 @@
 """The credential broker, sans-I/O: XAA where the app supports it, plain OAuth where not.
 
-Drivers: :class:`xaa.adapters.broker_http.Broker` (HTTP), the vault
-:class:`xaa.adapters.vault.SecretVault` (AES-GCM, SQLite or Redis), the callback
+Drivers: :class:`xaa.adapters.broker.Broker` (HTTP), the vault
+:class:`xaa.adapters.broker.SecretVault` (AES-GCM, SQLite or Redis), the callback
 route :func:`xaa.adapters.starlette_broker.callback_route`.
 """
 
-from .attribution import AttributionLog, MemoryAttributionLog, MintRecord, token_fingerprint
-from .errors import (
+from ._attribution import AttributionLog, MemoryAttributionLog, MintRecord, token_fingerprint
+from ._errors import (
     AuthorizationRequired,
     BlockedByPolicy,
     BrokerError,
@@ -15,7 +15,7 @@ from .errors import (
     UnknownApp,
     VaultIntegrityError,
 )
-from .flow import (
+from ._flow import (
     BrokerCacheKey,
     BrokerConfig,
     BrokeredToken,
@@ -25,8 +25,8 @@ from .flow import (
     SessionSource,
     SessionStore,
 )
-from .killswitch import MemoryRevocationList, RevocationList, RevocationTarget, covering
-from .oauth import (
+from ._killswitch import MemoryRevocationList, RevocationList, RevocationTarget, covering
+from ._oauth import (
     IssuedTokens,
     PendingAuthorization,
     PendingAuthorizations,
@@ -40,8 +40,8 @@ from .oauth import (
     revocation_request,
     revocation_succeeded,
 )
-from .strategy import AppConfig, Strategy, choose_strategy
-from .vault import CLIENT_SUBJECT, SecretKind, Slot, Vault, VaultEntry
+from ._strategy import AppConfig, Strategy, choose_strategy
+from ._vault import CLIENT_SUBJECT, SecretKind, Slot, Vault, VaultEntry
 
 __all__ = [
     "CLIENT_SUBJECT",

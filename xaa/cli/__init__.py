@@ -13,18 +13,18 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from ..errors import ConfigurationError
-from ..keys import RotationRefused, UnusableKey
-from ..replay import ReplayStoreUnavailable
+from .._errors import ConfigurationError
+from .._keys import RotationRefused, UnusableKey
+from .._replay import ReplayStoreUnavailable
 
 # Modules with ``register(subparsers)``; each adds its own subcommands.
 COMMAND_MODULES = (
-    "xaa.cli.broker",
-    "xaa.cli.conformance",
-    "xaa.cli.core",
-    "xaa.cli.idp",
-    "xaa.cli.resource",
-    "xaa.cli.token",
+    "xaa.cli._broker",
+    "xaa.cli._conformance",
+    "xaa.cli._core",
+    "xaa.cli._idp",
+    "xaa.cli._resource",
+    "xaa.cli._token",
 )
 USAGE_ERROR = 2
 __all__ = ["build_parser", "describe", "main"]

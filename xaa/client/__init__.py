@@ -4,9 +4,9 @@ Drivers with real HTTP live in :mod:`xaa.adapters.httpx_client` and
 :mod:`xaa.adapters.httpx2_client`.
 """
 
-from .auth import ClientCredentials
-from .cache import CacheKey, IdentitySession, TokenCache
-from .discovery import (
+from ._auth import ClientCredentials
+from ._cache import CacheKey, IdentitySession, TokenCache
+from ._discovery import (
     MetadataCache,
     authorization_server_metadata_urls,
     discover_authorization_server,
@@ -14,8 +14,8 @@ from .discovery import (
     parse_www_authenticate,
     protected_resource_metadata_urls,
 )
-from .dpop import DpopKeyProver
-from .errors import (
+from ._dpop import DpopKeyProver
+from ._errors import (
     HopDeadlineExceeded,
     PolicyDenied,
     ReauthenticationRequired,
@@ -25,7 +25,7 @@ from .errors import (
     TokenRequestRefused,
     XaaClientError,
 )
-from .flow import (
+from ._flow import (
     ClientConfig,
     Flow,
     IdpConfig,
@@ -34,8 +34,15 @@ from .flow import (
     run_async,
     run_sync,
 )
-from .http import Request, TransportLimits, is_loopback, require_same_origin, require_secure
-from .requests import (
+from ._http import (
+    Request,
+    TransportLimits,
+    is_loopback,
+    json_body,
+    require_same_origin,
+    require_secure,
+)
+from ._requests import (
     AccessToken,
     DpopProver,
     IdJag,
@@ -48,7 +55,7 @@ from .requests import (
     raise_for_refusal,
     token_exchange_request,
 )
-from .saml import (
+from ._saml import (
     SAML_SCOPES,
     exchange_saml_assertion,
     process_refresh_token_response,
@@ -89,6 +96,7 @@ __all__ = [
     "discover_resource",
     "exchange_saml_assertion",
     "is_loopback",
+    "json_body",
     "jwt_bearer_request",
     "parse_www_authenticate",
     "process_refresh_token_response",

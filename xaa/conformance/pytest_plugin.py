@@ -30,14 +30,25 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from . import client as client_suite
-from . import idp as idp_suite
-from . import resource_as as ras_suite
-from .client_mocks import mock_world
-from .registry import Case
-from .runner import Outcome, Result, run_case
-from .serving import free_port, serve_in_thread
-from .test_idp import TestIdp, running_test_idp
+from . import _client as client_suite
+from . import _idp as idp_suite
+from . import _resource_as as ras_suite
+from ._client_mocks import mock_world
+from ._registry import Case
+from ._runner import Outcome, Result, run_case
+from ._serving import free_port, serve_in_thread
+from ._test_idp import TestIdp, running_test_idp
+
+__all__ = [
+    "Serve",
+    "client_tests",
+    "idp_tests",
+    "resource_as_tests",
+    "xaa_contexts",
+    "xaa_http",
+    "xaa_serve",
+    "xaa_test_idp",
+]
 
 Serve = Callable[[Callable[[str], Any]], str]
 
@@ -142,7 +153,7 @@ def client_tests(
     command: str, *, only: Iterable[str] = (), skip: Iterable[str] = ()
 ) -> Callable[..., None]:
     """A test function parametrized over the client cases: ``command`` runs the client
-    (see :mod:`xaa.conformance.client` for its environment)."""
+    (see :mod:`xaa.conformance._client` for its environment)."""
     cases = client_suite.CLIENT.select(only, skip)
 
     @pytest.mark.parametrize("xaa_case", cases, ids=_ids(cases))

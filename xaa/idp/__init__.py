@@ -1,15 +1,15 @@
 """The IdP side of XAA: token exchange that issues ID-JAGs (draft §4.3), its policy hooks
-and its metadata (draft §7.1). Sans-I/O; serve it with :mod:`xaa.adapters.starlette_idp`."""
+and its metadata (draft §7.1). Sans-I/O; serve it with :mod:`xaa.adapters._starlette_idp`."""
 
-from ..dpop_server import DpopProofVerifier
-from .actor_validation import (
+from .._dpop_server import DpopProofVerifier
+from ._actor_validation import (
     ActorIssuerConfig,
     ActorsConfig,
     ProfileActorValidator,
     actor_validator_from_config,
 )
-from .metadata import idp_metadata
-from .policy import (
+from ._metadata import idp_metadata
+from ._policy import (
     AudienceResolver,
     AuthContextPolicy,
     ClientGrantRule,
@@ -28,19 +28,19 @@ from .policy import (
     SubjectMapper,
     SubjectProfile,
 )
-from .protocol_transition import (
+from ._protocol_transition import (
     IssuedRefreshToken,
     ProtocolTransition,
     RefreshTokenIssuer,
 )
-from .saml_subject import (
+from ._saml_subject import (
     NameIdMap,
     NameIdMapper,
     SamlAssertionVerifier,
     SamlSubject,
     SamlSubjectValidator,
 )
-from .subjects import (
+from ._subjects import (
     IdTokenSubjectValidator,
     KeySource,
     RefreshGrant,
@@ -51,7 +51,7 @@ from .subjects import (
     hash_refresh_token,
     validate_refresh_token,
 )
-from .token_exchange import (
+from ._token_exchange import (
     ActorTokenValidator,
     ExchangeRequest,
     RequestedTokenIssuer,

@@ -1,24 +1,24 @@
 """The resource side of XAA: redeem ID-JAGs (draft §4.4) and check access tokens (RFC 9068).
 
 Sans-I/O: endpoints return ``HttpResponse``; key fetching is a generator an
-adapter drives (:mod:`xaa.adapters.starlette_resource`).
+adapter drives (:mod:`xaa.adapters.starlette`).
 """
 
-from ..dpop_server import DpopProofVerifier
+from .._dpop_server import DpopProofVerifier
 from ..spec import CLAIM_IDP_ISSUER, CLAIM_IDP_SUBJECT, CLAIM_IDP_TENANT
-from .access import ResourceServer
-from .jwt_bearer import (
+from ._access import ResourceServer
+from ._jwt_bearer import (
     Granted,
     IssuedAccessToken,
     JwtBearerEndpoint,
     ReplayPolicy,
 )
-from .metadata import (
+from ._metadata import (
     authorization_server_metadata,
     protected_resource_metadata,
     protected_resource_metadata_url,
 )
-from .policy import (
+from ._policy import (
     CarryActor,
     ClientGrant,
     GrantPolicy,
@@ -26,7 +26,7 @@ from .policy import (
     ServedResource,
     StaticGrantPolicy,
 )
-from .subjects import (
+from ._subjects import (
     Account,
     AccountResolver,
     AccountStore,
@@ -35,7 +35,7 @@ from .subjects import (
     MemoryAccountStore,
     SubjectResolver,
 )
-from .trust import TrustedIssuer, TrustRegistry, drive
+from ._trust import TrustedIssuer, TrustRegistry, drive
 
 __all__ = [
     "CLAIM_IDP_ISSUER",

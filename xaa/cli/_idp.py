@@ -1,0 +1,243 @@
+"""``xaa idp ...``: run the reference IdP and administer its database.
+
+- ``xaa idp serve [--host] [--port] [--issuer] [--config] [--db] [--workers N]``
+- ``xaa idp keys stage`` / ``xaa idp keys rotate [--min-staging S]`` / ``xaa idp keys list``
+- ``xaa idp audit [--json] [--limit N]``
+- ``xaa idp clients list`` / ``suspend ID`` / ``resume ID`` (the kill switch)
+- ``xaa idp config --template`` / ``--check FILE``: a commented starting file; validation
+  with ``FILE:LINE: message`` errors (exit 2) or one OK line (exit 0)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._options import config_command, db_path
+from ._serving import add_workers, serve
+
+DEFAULT_PORT = 9400
+
+
+def register(subparsers: Any) -> None:
+    """Add ``xaa idp`` and its subcommands."""
+    idp = subparsers.add_parser("idp", help="the reference IdP (issues ID-JAGs)")
+    commands = idp.add_subparsers(dest="idp_command", required=True)
+
+    serve = commands.add_parser("serve", help="run the reference IdP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None, help="default: the issuer's, or 9400")
+    serve.add_argument("--issuer", default=None, help="default: from the configuration")
+    _common(serve)
+    add_workers(serve)
+    serve.set_defaults(func=_serve, build=build_app)
+
+    keys = commands.add_parser("keys", help="signing keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    stage = keys.add_parser("stage", help="publish a fresh next key now (it signs after rotate)")
+    _common(stage)
+    stage.set_defaults(func=_stage)
+    rotate = keys.add_parser(
+        "rotate",
+        help="the staged key signs now and a new key is staged; refused until the staged key"
+        " has been published for the minimum staging period",
+    )
+    rotate.add_argument(
+        "--min-staging",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="default: key_min_staging from the configuration (3600, the resource side's"
+        " JWKS cache lifetime)",
+    )
+    _common(rotate)
+    rotate.set_defaults(func=_rotate)
+    listing = keys.add_parser("list", help="kid and state of every key")
+    _common(listing)
+    listing.set_defaults(func=_list_keys)
+
+    audit = commands.add_parser("audit", help="print the audit log")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    audit.add_argument("--limit", type=int, default=None, help="only the last N events")
+    _common(audit)
+    audit.set_defaults(func=_audit)
+
+    clients = commands.add_parser("clients", help="clients, owners and status").add_subparsers(
+        dest="clients_command", required=True
+    )
+    for name, status, text in (
+        ("suspend", "suspended", "deny the client's next token request at once"),
+        ("resume", "active", "allow a suspended client again"),
+    ):
+        cmd = clients.add_parser(name, help=text)
+        cmd.add_argument("client_id")
+        _common(cmd)
+        cmd.set_defaults(func=_set_status, status=status)
+    listing = clients.add_parser("list", help="every client with its owner and status")
+    _common(listing)
+    listing.set_defaults(func=_list_clients)
+
+    config = commands.add_parser("config", help="write or check a configuration file")
+    action = config.add_mutually_exclusive_group(required=True)
+    action.add_argument("--template", action="store_true", help="print a commented template")
+    action.add_argument("--check", metavar="FILE", help="validate FILE; exit 2 on any error")
+    config.set_defaults(func=_config)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=None, help="TOML file (default: the demo config)")
+    parser.add_argument(
+        "--db", default=None, type=db_path, help="SQLite file (default: ./xaa-idp.sqlite3)"
+    )
+
+
+def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+    from reference_idp.config import load_config
+    from reference_idp.store import DEFAULT_DB, Store
+
+    return load_config(args.config), Store(args.db or DEFAULT_DB)
+
+
+def _configured(args: argparse.Namespace) -> tuple[Any, Any]:
+    config, store = _open(args)
+    if args.issuer is None and args.port is not None:
+        config = config.with_issuer(f"http://{args.host}:{args.port}")
+    config = config.with_issuer(args.issuer)
+    return config, store
+
+
+def build_app(args: argparse.Namespace) -> Any:
+    """The IdP app of ``xaa idp serve`` arguments (also each ``--workers`` process's)."""
+    from reference_idp.app import create_app
+
+    return create_app(*_configured(args))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from xaa import ConfigurationError
+
+    config, store = _configured(args)
+    if args.workers > 1 and store.path == ":memory:":
+        raise ConfigurationError("--workers needs a --db file the processes share")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    port = args.port or urlsplit(config.issuer).port or DEFAULT_PORT
+    print(f"reference IdP {config.issuer} (db {store.path})", flush=True)
+    serve(args, build_app, name="reference IdP", host=args.host, port=port, log_level="info")
+    return 0
+
+
+def _stage(args: argparse.Namespace) -> int:
+    config, store = _open(args)
+    store.seed(config)
+    key = store.stage_key()
+    wait = int(config.key_min_staging)
+    print(f"staged {key.kid}: published now; `xaa idp keys rotate` lets it sign in {wait} s")
+    store.close()
+    return 0
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    config, store = _open(args)
+    store.seed(config)
+    staging = config.key_min_staging if args.min_staging is None else args.min_staging
+    try:  # RotationRefused: one line from the top-level handler, exit 2
+        key = store.rotate_keys(config.max_signed_lifetime, min_staging=staging)
+    finally:
+        store.close()
+    print(f"signing with {key.kid}; a fresh key is staged (published, not signing)")
+    return 0
+
+
+def _list_keys(args: argparse.Namespace) -> int:
+    _, store = _open(args)
+    for kid, state in store.key_states():
+        print(f"{kid}\t{state}")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    _, store = _open(args)
+    for event in store.audit_events(args.limit):
+        if args.json:
+            print(event.model_dump_json())
+        else:
+            when = datetime.fromtimestamp(event.time, UTC).isoformat(timespec="seconds")
+            attempted = event.extra.get("attempted_client_id")
+            client = event.client_id or (f"{attempted}(unauthenticated)" if attempted else None)
+            print(
+                f"{when} {event.event} {event.decision}"
+                f" {event.reason or '-'} client={client} sub={event.subject}"
+                f" aud={event.audience} scope={event.granted_scope} jti={event.jti}"
+            )
+    return 0
+
+
+def _set_status(args: argparse.Namespace) -> int:
+    from xaa import AuditEvent
+
+    config, store = _open(args)
+    store.seed(config)
+    if not store.set_client_status(args.client_id, args.status):
+        print(f"no client {args.client_id!r}")
+        return 1
+    decision = "denied" if args.status == "suspended" else "issued"
+    store.emit(
+        AuditEvent(
+            event=f"client.{args.status}",
+            decision=decision,
+            reason="admin",
+            client_id=args.client_id,
+        )
+    )
+    print(f"{args.client_id}: {args.status}")
+    return 0
+
+
+def _list_clients(args: argparse.Namespace) -> int:
+    config, store = _open(args)
+    store.seed(config)
+    for client in store.clients():
+        print(
+            json.dumps(
+                {
+                    "client_id": client.client_id,
+                    "owner": client.owner,
+                    "status": client.status,
+                    "auth_method": client.auth_method,
+                }
+            )
+        )
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from reference_idp.config import load_config
+    from reference_idp.config_check import check_file, template_text
+
+    def summary(path: str) -> str:
+        config = load_config(path)
+        return (
+            f"issuer {config.issuer}, {len(config.users)} users, "
+            f"{len(config.clients)} clients, {len(config.policy.grants)} grants"
+        )
+
+    return config_command(args, template_text, check_file, summary)
+    problems = check_file(args.check)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 2
+    config = load_config(args.check)
+    grants = len(config.policy.grants)
+    print(
+        f"{args.check}: OK (issuer {config.issuer}, {len(config.users)} users, "
+        f"{len(config.clients)} clients, {grants} grants)"
+    )
+    return 0
