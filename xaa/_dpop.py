@@ -44,7 +44,7 @@ from ._errors import (
 )
 from ._jose import b64url_decode, parse_compact
 from ._keys import SigningKey, UnusableKey, VerificationKey, b64url, jwk_thumbprint
-from ._replay import NS_DPOP, ReplayClaim, ReplayStore
+from ._replay import NS_DPOP, ClaimFlow, ReplayClaim, ReplayStore, run_claims
 from ._safejson import parse_json
 
 DEFAULT_DPOP_ALGS: tuple[str, ...] = (
@@ -437,9 +437,15 @@ def verify_proof(
         error=error,
         max_bytes=max_bytes,
     )
-    if call.perform() is not None:
-        raise error(detail="jti replayed")
+    run_claims(spend_jti(call, error))
     return result
+
+
+def spend_jti(call: ReplayClaim, error: type[OAuthError] = InvalidDpopProof) -> ClaimFlow[None]:
+    """The proof's ``jti`` claim that :func:`check_proof` returned, as a flow: a proof
+    is accepted once per key (RFC 9449 §11.1), a replay raises ``error``."""
+    if (yield call) is not None:
+        raise error(detail="jti replayed")
 
 
 def check_proof(
