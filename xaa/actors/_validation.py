@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import spec
-from .._errors import InvalidRequest
+from .._errors import ConfigurationError, InvalidRequest
 from .._jose import DEFAULT_MAX_TOKEN_BYTES, parse_compact
 from .._keys import JwkSet
 from .._models import AccessTokenClaims, Actor, NonEmpty, RegisteredClaims
@@ -74,11 +74,11 @@ class ActorIssuer:
 
     def __post_init__(self) -> None:
         if not self.issuer:
-            raise ValueError("an actor issuer needs an issuer identifier")
+            raise ConfigurationError("an actor issuer needs an issuer identifier")
         if self.token_type not in ACTOR_TOKEN_TYPES:
-            raise ValueError("actor tokens are jwt or access_token")
+            raise ConfigurationError("actor tokens are jwt or access_token")
         if len(self.keys) == 0:
-            raise ValueError(f"actor issuer {self.issuer} has no usable keys")
+            raise ConfigurationError(f"actor issuer {self.issuer} has no usable keys")
         if self.trust_domain is not None:
             check_trust_domain(self.trust_domain)
 
@@ -91,7 +91,7 @@ class ActorTrust:
         for item in issuers:
             key = (item.issuer, item.token_type)
             if key in self._by_key:
-                raise ValueError(f"actor issuer {item.issuer} configured twice")
+                raise ConfigurationError(f"actor issuer {item.issuer} configured twice")
             self._by_key[key] = item
 
     def find(self, issuer: object, token_type: str) -> ActorIssuer | None:

@@ -35,6 +35,7 @@ from .._client_auth import (
 )
 from .._dpop_server import DpopProofVerifier
 from .._errors import (
+    ConfigurationError,
     HttpResponse,
     InvalidAuthorizationDetails,
     InvalidClient,
@@ -173,7 +174,9 @@ class TokenExchangeEndpoint(ClientAuthenticationStep):
 
     def __post_init__(self) -> None:
         if not 0 < self.lifetime <= self.max_lifetime:
-            raise ValueError("the ID-JAG lifetime must be positive and at most max_lifetime")
+            raise ConfigurationError(
+                "the ID-JAG lifetime must be positive and at most max_lifetime"
+            )
         validators: dict[str, SubjectTokenValidator] = {
             spec.TOKEN_TYPE_ID_TOKEN: IdTokenSubjectValidator(
                 self.issuer, self.keys, max_lifetime=self.id_token_max_lifetime

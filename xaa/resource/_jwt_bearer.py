@@ -59,6 +59,7 @@ from .._client_auth import (
 from .._dpop import bind_decision, spend_jti
 from .._dpop_server import DpopProofVerifier, DpopVerifier
 from .._errors import (
+    ConfigurationError,
     HttpResponse,
     InvalidAuthorizationDetails,
     InvalidClient,
@@ -195,14 +196,14 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
 
     def __post_init__(self) -> None:
         if not self.resources:
-            raise ValueError("a resource AS must serve at least one resource")
+            raise ConfigurationError("a resource AS must serve at least one resource")
         if self.default_resource is not None and self.default_resource not in {
             r.identifier for r in self.resources
         }:
-            raise ValueError("the default resource must be a served resource")
+            raise ConfigurationError("the default resource must be a served resource")
         requires = self.require_dpop or any(r.requires_dpop for r in self.resources)
         if requires and self.dpop is None:
-            raise ValueError("require_dpop needs a DPoP proof verifier")
+            raise ConfigurationError("require_dpop needs a DPoP proof verifier")
         self._served = {r.identifier: r for r in self.resources}
         # The assertion pending_refresh parsed, reused by verify (one slot; a miss re-parses).
         self._parsed: tuple[str, CompactJws] | None = None
