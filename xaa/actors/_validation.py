@@ -16,7 +16,7 @@ Every defect raises :class:`~xaa.InvalidRequest` (RFC 8693 §2.2.2).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import spec
@@ -24,7 +24,7 @@ from .._errors import ConfigurationError, InvalidRequest
 from .._jose import DEFAULT_MAX_TOKEN_BYTES, parse_compact
 from .._keys import JwkSet
 from .._models import AccessTokenClaims, Actor, NonEmpty, RegisteredClaims
-from .._tokens import DEFAULT_LEEWAY, JwtProfile, verify_parsed
+from .._tokens import ACCESS_TOKEN, DEFAULT_LEEWAY, JwtProfile, verify_parsed
 from ._spiffe import InvalidSpiffeId, SpiffeId, check_trust_domain, looks_like_spiffe
 
 DEFAULT_MAX_WORKLOAD_JWT_LIFETIME = 300
@@ -47,13 +47,10 @@ WORKLOAD_JWT = JwtProfile(
     InvalidRequest,
     DEFAULT_MAX_WORKLOAD_JWT_LIFETIME,
 )
-ACTOR_ACCESS_TOKEN = JwtProfile(
-    "access token",
-    AccessTokenClaims,
-    frozenset({spec.TYP_ACCESS_TOKEN}),
-    "contains",
-    InvalidRequest,
-    DEFAULT_MAX_ACTOR_ACCESS_TOKEN_LIFETIME,
+# An RFC 9068 access token as xaa._tokens.ACCESS_TOKEN checks it, refused as an
+# actor_token is (RFC 8693 §2.2.2 invalid_request), with the actor token's lifetime.
+ACTOR_ACCESS_TOKEN = replace(
+    ACCESS_TOKEN, error=InvalidRequest, max_lifetime=DEFAULT_MAX_ACTOR_ACCESS_TOKEN_LIFETIME
 )
 
 
