@@ -350,8 +350,7 @@ async def revoke(request: Request) -> Response:
             log.info("revocation at %s failed: %s", name, type(exc).__name__)
     elif kind == "agent" and service.config.agent(name) is not None:
         service.state.withdraw(session.person, "agent", name)
-        service.broker.flow.pending.drop(session.person, name, None)
-        service.broker.flow.drop_cached(session.person, agent=name)
+        service.broker.withdraw_agent(session.person, name)
     else:
         return _message(request, "Refused", "Nothing to revoke by that name.", 400)
     service.state.log.append(api.withdrawal_record(session.person, kind, name, at_app))

@@ -16,7 +16,7 @@ from typing import Any, Generic, Self, TypeVar
 import anyio
 import httpx
 
-from .._errors import HttpResponse
+from .._errors import HttpResponse, InvalidRequest
 from .._forms import parse_scope
 from ..broker._attribution import MintRecord
 from ..broker._flow import (
@@ -124,6 +124,22 @@ class BrokerBase(Generic[H]):
 
     def _revoke_flow(self, kind: TargetKind, value: str) -> Flow[RevocationReport]:
         return self.flow.revoke_flow(RevocationTarget(kind, value))
+
+    def decline_authorization(self, state: str | None) -> bool:
+        """The app's callback carried ``error`` (RFC 6749 §4.1.2.1: the person refused):
+        forget the pending request ``state`` names; False when none was (unknown, expired)."""
+        try:
+            self.flow.pending.take(state, self.config.clock())
+        except InvalidRequest:
+            return False
+        return True
+
+    def withdraw_agent(self, person: str, agent: str) -> None:
+        """``person`` withdraws ``agent``: their pending authorizations for it and this
+        process's cached tokens go (vaulted grants stay: they are the person's, not the agent's).
+        """
+        self.flow.pending.drop(person, agent, None)
+        self.flow.drop_cached(person, agent=agent)
 
     def lift(self, kind: TargetKind, value: str) -> bool:
         """Lift a revocation (new grants are needed: the vault slots are gone)."""
