@@ -127,7 +127,6 @@ async def finish(request: Request, service: Service) -> SignedIn:
     kept = service.state.take_login(state, now)
     if kept is None:
         raise SignInRejected("This sign-in expired or was already used. Start again.")
-    nonce, verifier, target = kept
     if params.get("error"):
         raise SignInRejected("The sign-in was cancelled.")
     issuer = service.config.idp.issuer
@@ -143,7 +142,7 @@ async def finish(request: Request, service: Service) -> SignedIn:
         form: dict[str, str | list[str]] = {
             spec.P_GRANT_TYPE: spec.GRANT_AUTHORIZATION_CODE,
             spec.P_CODE: code,
-            spec.P_CODE_VERIFIER: verifier,
+            spec.P_CODE_VERIFIER: kept.verifier,
             spec.P_REDIRECT_URI: service.config.base + "/login/callback",
         }
         headers = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
@@ -174,9 +173,9 @@ async def finish(request: Request, service: Service) -> SignedIn:
         ValueError,
     ) as exc:
         raise SignInRejected(f"The sign-in could not be verified ({type(exc).__name__}).") from exc
-    if claims.nonce is None or not secrets.compare_digest(claims.nonce, nonce):
+    if claims.nonce is None or not secrets.compare_digest(claims.nonce, kept.nonce):
         raise SignInRejected("The sign-in response does not match this browser.")
     session = IdentitySession(
         id_token=id_token, refresh_token=refresh if isinstance(refresh, str) else None
     )
-    return SignedIn(claims.sub, session, target)
+    return SignedIn(claims.sub, session, kept.target)
