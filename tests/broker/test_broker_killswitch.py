@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.broker.broker_support import World, build_app, consent_via_http
+from xaa import ConfigurationError
 from xaa.adapters.broker import SqliteRevocationList
 from xaa.broker import (
     AuthorizationRequired,
@@ -101,9 +102,9 @@ async def test_pending_authorizations_are_dropped(world: World) -> None:
 
 
 def test_target_must_name_something() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         RevocationTarget("person", "")
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         RevocationTarget("team", "x")  # type: ignore[arg-type]
 
 

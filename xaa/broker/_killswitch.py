@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from .._errors import ConfigurationError
 from ._vault import CLIENT_SUBJECT, Slot
 
 TargetKind = Literal["person", "agent", "app"]
@@ -27,7 +28,7 @@ class RevocationTarget:
 
     def __post_init__(self) -> None:
         if self.kind not in TARGET_KINDS or not self.value:
-            raise ValueError("a revocation target is a person, an agent or an app, by name")
+            raise ConfigurationError("a revocation target is a person, an agent or an app, by name")
 
     def covers(self, person: str, agent: str | None, app: str) -> bool:
         """True when a request by ``agent`` for ``person`` at ``app`` falls under this target."""

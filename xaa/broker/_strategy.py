@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .. import rules, spec
-from .._errors import ProtocolViolation
+from .._errors import ConfigurationError, ProtocolViolation
 from .._keys import SigningKey
 from .._models import AuthorizationServerMetadata
 from ..client import ClientCredentials
@@ -52,10 +52,10 @@ class AppConfig:
         """The broker's client authentication at this app's AS."""
         if self.auth_method == spec.AUTH_PRIVATE_KEY_JWT:
             if self.key is None:
-                raise ValueError(f"{self.name}: private_key_jwt needs a key")
+                raise ConfigurationError(f"{self.name}: private_key_jwt needs a key")
             return ClientCredentials.private_key_jwt(self.client_id, self.key)
         if not secret:
-            raise ValueError(f"{self.name}: no client secret in the vault")
+            raise ConfigurationError(f"{self.name}: no client secret in the vault")
         return ClientCredentials(self.client_id, self.auth_method, secret=secret)
 
 
