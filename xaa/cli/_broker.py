@@ -127,17 +127,6 @@ def _config_command(args: argparse.Namespace) -> int:
         )
 
     return config_command(args, template_text, check_file, summary)
-    problems = check_file(args.check)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return 2
-    config = load_config(args.check)
-    print(
-        f"{args.check}: OK (public_url {config.public_url}, {len(config.apps)} apps, "
-        f"{len(config.agents)} agents, {len(config.trust_domains)} trust domains)"
-    )
-    return 0
 
 
 def _db(cmd: argparse.ArgumentParser) -> None:
