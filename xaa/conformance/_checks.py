@@ -8,7 +8,7 @@ no ``refresh_token``, never a 5xx, and none of the presented token's bytes echoe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from xaa import spec
+from xaa._forms import encode_form
 from xaa._safejson import parse_json
 
 from ._registry import CaseFailed
@@ -51,6 +52,26 @@ class Answer:
         body = self.json() or {}
         error = body.get("error")
         return f"HTTP {self.status}" + (f" {error}" if isinstance(error, str) else "")
+
+
+def post_form(
+    http: httpx.Client,
+    url: str,
+    params: Mapping[str, str | list[str]],
+    *,
+    client_auth: Callable[[dict[str, str | list[str]]], dict[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    raw_body: bytes | None = None,
+) -> Answer:
+    """POST ``params`` as a form (RFC 6749 §3.2), authenticated by ``client_auth`` (which adds
+    to the form and returns headers), then ``headers``; ``raw_body`` replaces the encoded form."""
+    form = dict(params)
+    out = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
+    if client_auth is not None:
+        out.update(client_auth(form))
+    out.update(headers or {})
+    body = raw_body if raw_body is not None else encode_form(form)
+    return Answer.of(http.post(url, content=body, headers=out))
 
 
 def _one_of(value: object, expected: str | int | Iterable[Any]) -> bool:

@@ -9,14 +9,7 @@ from xaa._tokens import normalize_typ
 
 from .._checks import expect_no_store, jwks_problems
 from .._registry import CaseFailed, CaseSkipped
-from .context import (
-    BCP,
-    IDP,
-    MAX_SHORT_LIFETIME,
-    MUST,
-    SHOULD,
-    IdpContext,
-)
+from .context import BCP, IDP, MAX_SHORT_LIFETIME, MUST, SHOULD, IdpContext
 
 # -- metadata ----------------------------------------------------------------------------------
 

@@ -14,10 +14,7 @@ from xaa._forms import basic_header
 from xaa._keys import b64url
 
 from .._checks import expect_error, expect_no_store, expect_token, fetch_json, jwks_problems
-from .._forge import (
-    DROP,
-    compact,
-)
+from .._forge import DROP, compact
 from .._registry import CaseFailed, CaseSkipped
 from .context import (
     BCP,
