@@ -150,6 +150,32 @@ def fetch_json(http: httpx.Client, url: str) -> dict[str, Any]:
     return body
 
 
+def expect_issuer(metadata: dict[str, Any], issuer: str) -> None:
+    """The metadata names the issuer identifier it was fetched for (RFC 8414 §3.3)."""
+    if metadata.get(spec.M_ISSUER) != issuer:
+        raise CaseFailed("the metadata issuer is not the issuer identifier it was fetched for")
+
+
+def expect_listed(metadata: dict[str, Any], member: str, value: str, what: str) -> None:
+    """The metadata ``member`` is an array holding ``value`` (``what``, for the message)."""
+    values = metadata.get(member)
+    if not isinstance(values, list) or value not in values:
+        raise CaseFailed(f"{member} lacks {what}")
+
+
+def expect_basic_challenge(answer: Answer) -> None:
+    """A 401 ``invalid_client`` after Basic carries a Basic challenge (RFC 6749 §5.2)."""
+    if not answer.headers.get("www-authenticate", "").lower().startswith("basic"):
+        raise CaseFailed("401 invalid_client after Basic without a Basic WWW-Authenticate")
+
+
+def expect_public_jwks(jwks: dict[str, Any]) -> None:
+    """A published JWKS holds public asymmetric keys only (:func:`jwks_problems`)."""
+    problems = jwks_problems(jwks)
+    if problems:
+        raise CaseFailed("JWKS: " + ", ".join(problems))
+
+
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 

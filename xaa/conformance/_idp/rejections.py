@@ -9,10 +9,10 @@ import time
 from typing import Any
 
 from xaa import InvalidGrant, SigningKey, spec
-from xaa._forms import basic_header
 from xaa._jose import parse_compact
 
-from .._checks import Answer, expect_error, expect_token
+from .._checks import Answer, expect_basic_challenge, expect_error, expect_token
+from .._credentials import wrong_basic
 from .._forge import compact, hmac_compact
 from .._registry import CaseFailed, CaseSkipped, Level
 from .context import IDP, MUST, SHOULD, IdpContext, add_rejection
@@ -216,8 +216,7 @@ def _no_auth(ctx: IdpContext) -> None:
 
 def _reject_wrong_secret(ctx: IdpContext) -> Answer:
     """Basic authentication with a wrong secret (RFC 6749 §2.3.1): 401 ``invalid_client``."""
-    secret = "wrong-" + secrets.token_hex(8)
-    header = {"authorization": basic_header(ctx.target.client.client_id, secret)}
+    header = wrong_basic(ctx.target.client.client_id)
     return ctx.reject(
         ctx.params(), error="invalid_client", status=401, authenticate=False, headers=header
     )
@@ -242,9 +241,7 @@ def _wrong_secret(ctx: IdpContext) -> None:
     risk="Basic clients get a 401 without WWW-Authenticate: HTTP stacks mishandle the failure",
 )
 def _challenge(ctx: IdpContext) -> None:
-    answer = _reject_wrong_secret(ctx)
-    if not answer.headers.get("www-authenticate", "").lower().startswith("basic"):
-        raise CaseFailed("401 invalid_client after Basic without a Basic WWW-Authenticate")
+    expect_basic_challenge(_reject_wrong_secret(ctx))
 
 
 @IDP.case(
@@ -256,11 +253,7 @@ def _challenge(ctx: IdpContext) -> None:
 )
 def _two_methods(ctx: IdpContext) -> None:
     form = ctx.params()
-    headers = ctx.client_auth(form)
-    if headers:
-        form.update(client_id=ctx.target.client.client_id, client_secret="second-method")
-    else:
-        headers = {"authorization": basic_header(ctx.target.client.client_id, "second-method")}
+    headers = ctx.target.client.apply_two_methods(form, ctx.target.issuer)
     ctx.reject(
         form,
         error=("invalid_client", "invalid_request"),
