@@ -24,7 +24,7 @@ import anyio
 from ..broker._attribution import MintRecord
 from ..broker._flow import BrokerConfig
 from ..broker._killswitch import TargetKind
-from ._options import config_command, db_path
+from ._options import config_command, db_path, print_problems
 
 DEFAULT_DB = "xaa-broker.sqlite3"
 
@@ -91,10 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from ..adapters._vault import Keyring
 
-    problems = check_file(args.config)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
+    if print_problems(check_file(args.config)):
         return 2
     if args.workers < 1:
         raise SystemExit("--workers must be at least 1")
