@@ -10,8 +10,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from xaa import InvalidGrant, SigningKey, parse_compact
-from xaa.conformance import CaseFailed, TestIdp
-from xaa.conformance._checks import Answer, expect_error, expect_token, jwks_problems, metadata_url
+from xaa.conformance import CaseFailed, ClientCredentials, TestIdp
+from xaa.conformance._checks import (
+    Answer,
+    expect_basic_challenge,
+    expect_error,
+    expect_issuer,
+    expect_listed,
+    expect_public_jwks,
+    expect_token,
+    jwks_problems,
+    metadata_url,
+)
+from xaa.conformance._credentials import wrong_basic
 from xaa.conformance._forge import DROP, compact, der_ecdsa, hmac_compact, merge
 
 NO_STORE = {"cache-control": "no-store", "content-type": "application/json"}
@@ -138,3 +149,38 @@ def test_answer_nested_too_deep_is_not_json_rather_than_a_crash() -> None:
     assert hostile.json() is None
     with pytest.raises(CaseFailed):
         expect_error(hostile, error="invalid_grant")
+
+
+def test_metadata_checks_name_the_member_that_is_wrong() -> None:
+    metadata = {"issuer": "https://idp.example", "grant_types_supported": ["authorization_code"]}
+    expect_issuer(metadata, "https://idp.example")
+    with pytest.raises(CaseFailed, match="not the issuer identifier"):
+        expect_issuer(metadata, "https://idp.example/")
+    expect_listed(metadata, "grant_types_supported", "authorization_code", "code")
+    with pytest.raises(CaseFailed, match="grant_types_supported lacks token-exchange"):
+        expect_listed(metadata, "grant_types_supported", "token-exchange", "token-exchange")
+    with pytest.raises(CaseFailed, match="scopes_supported lacks openid"):
+        expect_listed({"scopes_supported": "openid"}, "scopes_supported", "openid", "openid")
+
+
+def test_a_basic_challenge_is_required_after_basic() -> None:
+    refused = {"error": "invalid_client"}
+    expect_basic_challenge(answer(401, refused, {**NO_STORE, "www-authenticate": "Basic"}))
+    with pytest.raises(CaseFailed, match="without a Basic WWW-Authenticate"):
+        expect_basic_challenge(answer(401, refused, {**NO_STORE, "www-authenticate": "Bearer"}))
+
+
+def test_public_jwks_check_fails_with_the_problems() -> None:
+    expect_public_jwks(TestIdp("http://127.0.0.1:9401", extra_keys=False).jwks())
+    with pytest.raises(CaseFailed, match="JWKS: no keys array"):
+        expect_public_jwks({})
+
+
+@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post"])
+def test_two_client_authentication_methods_are_sent_together(method: str) -> None:
+    form: dict[str, str | list[str]] = {}
+    credentials = ClientCredentials("app", auth_method=method, secret="s3cret")
+    headers = credentials.apply_two_methods(form, "https://as.example")
+    assert form["client_id"] == "app" and "client_secret" in form
+    assert headers["authorization"].startswith("Basic ")
+    assert wrong_basic("app")["authorization"] != wrong_basic("app")["authorization"]

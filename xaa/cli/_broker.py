@@ -24,7 +24,7 @@ import anyio
 from ..broker._attribution import MintRecord
 from ..broker._flow import BrokerConfig
 from ..broker._killswitch import TargetKind
-from ._options import config_command, db_path
+from ._options import config_command, db_path, print_problems
 
 DEFAULT_DB = "xaa-broker.sqlite3"
 
@@ -91,10 +91,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from ..adapters._vault import Keyring
 
-    problems = check_file(args.config)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
+    if print_problems(check_file(args.config)):
         return 2
     if args.workers < 1:
         raise SystemExit("--workers must be at least 1")
@@ -127,17 +124,6 @@ def _config_command(args: argparse.Namespace) -> int:
         )
 
     return config_command(args, template_text, check_file, summary)
-    problems = check_file(args.check)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return 2
-    config = load_config(args.check)
-    print(
-        f"{args.check}: OK (public_url {config.public_url}, {len(config.apps)} apps, "
-        f"{len(config.agents)} agents, {len(config.trust_domains)} trust domains)"
-    )
-    return 0
 
 
 def _db(cmd: argparse.ArgumentParser) -> None:

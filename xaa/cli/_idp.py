@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -229,15 +228,3 @@ def _config(args: argparse.Namespace) -> int:
         )
 
     return config_command(args, template_text, check_file, summary)
-    problems = check_file(args.check)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return 2
-    config = load_config(args.check)
-    grants = len(config.policy.grants)
-    print(
-        f"{args.check}: OK (issuer {config.issuer}, {len(config.users)} users, "
-        f"{len(config.clients)} clients, {grants} grants)"
-    )
-    return 0

@@ -44,10 +44,15 @@ def config_command(
     if args.template:
         print(template_text(), end="")
         return 0
-    problems = check_file(args.check)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
+    if print_problems(check_file(args.check)):
         return 2
     print(f"{args.check}: OK ({summary(args.check)})")
     return 0
+
+
+def print_problems(problems: list[str]) -> bool:
+    """Each problem of a configuration check on stderr, one ``FILE:LINE: message`` a line;
+    whether there was any (the command then exits 2)."""
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return bool(problems)

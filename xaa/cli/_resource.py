@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -163,18 +162,6 @@ def _config(args: argparse.Namespace) -> int:
         )
 
     return config_command(args, template_text, check_file, summary)
-    problems = check_file(args.check)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        return 2
-    config = load_config(args.check)
-    paths = ", ".join(r.path for r in config.resources)
-    print(
-        f"{args.check}: OK (issuer {config.issuer}, {len(config.trusted_idps)} trusted IdPs, "
-        f"{len(config.clients)} clients, resources {paths})"
-    )
-    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ no ``refresh_token``, never a 5xx, and none of the presented token's bytes echoe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from xaa import spec
+from xaa._forms import encode_form
 from xaa._safejson import parse_json
 
 from ._registry import CaseFailed
@@ -51,6 +52,26 @@ class Answer:
         body = self.json() or {}
         error = body.get("error")
         return f"HTTP {self.status}" + (f" {error}" if isinstance(error, str) else "")
+
+
+def post_form(
+    http: httpx.Client,
+    url: str,
+    params: Mapping[str, str | list[str]],
+    *,
+    client_auth: Callable[[dict[str, str | list[str]]], dict[str, str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    raw_body: bytes | None = None,
+) -> Answer:
+    """POST ``params`` as a form (RFC 6749 §3.2), authenticated by ``client_auth`` (which adds
+    to the form and returns headers), then ``headers``; ``raw_body`` replaces the encoded form."""
+    form = dict(params)
+    out = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
+    if client_auth is not None:
+        out.update(client_auth(form))
+    out.update(headers or {})
+    body = raw_body if raw_body is not None else encode_form(form)
+    return Answer.of(http.post(url, content=body, headers=out))
 
 
 def _one_of(value: object, expected: str | int | Iterable[Any]) -> bool:
@@ -127,6 +148,32 @@ def fetch_json(http: httpx.Client, url: str) -> dict[str, Any]:
     if answer.status != 200 or body is None:
         raise CaseFailed(f"GET {url}: {answer.describe()}, expected a JSON object")
     return body
+
+
+def expect_issuer(metadata: dict[str, Any], issuer: str) -> None:
+    """The metadata names the issuer identifier it was fetched for (RFC 8414 §3.3)."""
+    if metadata.get(spec.M_ISSUER) != issuer:
+        raise CaseFailed("the metadata issuer is not the issuer identifier it was fetched for")
+
+
+def expect_listed(metadata: dict[str, Any], member: str, value: str, what: str) -> None:
+    """The metadata ``member`` is an array holding ``value`` (``what``, for the message)."""
+    values = metadata.get(member)
+    if not isinstance(values, list) or value not in values:
+        raise CaseFailed(f"{member} lacks {what}")
+
+
+def expect_basic_challenge(answer: Answer) -> None:
+    """A 401 ``invalid_client`` after Basic carries a Basic challenge (RFC 6749 §5.2)."""
+    if not answer.headers.get("www-authenticate", "").lower().startswith("basic"):
+        raise CaseFailed("401 invalid_client after Basic without a Basic WWW-Authenticate")
+
+
+def expect_public_jwks(jwks: dict[str, Any]) -> None:
+    """A published JWKS holds public asymmetric keys only (:func:`jwks_problems`)."""
+    problems = jwks_problems(jwks)
+    if problems:
+        raise CaseFailed("JWKS: " + ", ".join(problems))
 
 
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})

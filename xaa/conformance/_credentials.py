@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, field
 
@@ -43,3 +44,17 @@ class ClientCredentials:
             ),
         )
         return {}
+
+    def apply_two_methods(self, form: dict[str, str | list[str]], audience: str) -> dict[str, str]:
+        """:meth:`apply`, then a second method on top (RFC 6749 §2.3 allows one): a form
+        secret after Basic, else Basic after the form secret or assertion; returns headers."""
+        headers = self.apply(form, audience)
+        if headers:
+            form.update(client_id=self.client_id, client_secret="second-method")
+            return headers
+        return {"authorization": basic_header(self.client_id, "second-method")}
+
+
+def wrong_basic(client_id: str) -> dict[str, str]:
+    """An ``Authorization: Basic`` header with a wrong, random secret (RFC 6749 §2.3.1)."""
+    return {"authorization": basic_header(client_id, "wrong-" + secrets.token_hex(8))}

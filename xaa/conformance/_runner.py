@@ -7,13 +7,15 @@ breaks (or locks out the client) after a rejection fails that case.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from ._recording import Exchange, Recorder
-from ._registry import Case, CaseFailed, CaseSkipped, Level
+import httpx
+
+from ._recording import Exchange, Recorder, RecordingTransport
+from ._registry import Case, CaseFailed, CaseSkipped, Level, Suite
 
 T = TypeVar("T")
 
@@ -111,3 +113,30 @@ def run_suite(
         if on_result is not None:
             on_result(result)
     return report
+
+
+def run_over_http(
+    suite: Suite[T],
+    target: str,
+    make_context: Callable[[httpx.Client], T],
+    *,
+    only: Iterable[str] = (),
+    skip: Iterable[str] = (),
+    happy_path: Callable[[T], None] | None = None,
+    on_result: Callable[[Result[T]], None] | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> Report[T]:
+    """Run the selected cases of ``suite`` with one recording HTTP client (no redirects
+    followed) shared by the context ``make_context`` builds."""
+    recorder = Recorder()
+    recording = RecordingTransport(transport or httpx.HTTPTransport(), recorder)
+    with httpx.Client(timeout=15, follow_redirects=False, transport=recording) as http:
+        return run_suite(
+            suite.name,
+            target,
+            suite.select(only, skip),
+            make_context(http),
+            happy_path=happy_path,
+            on_result=on_result,
+            recorder=recorder,
+        )

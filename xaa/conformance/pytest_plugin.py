@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import httpx
 import pytest
@@ -34,10 +34,12 @@ from . import _client as client_suite
 from . import _idp as idp_suite
 from . import _resource_as as ras_suite
 from ._client_mocks import mock_world
-from ._registry import Case
+from ._registry import Case, Suite
 from ._runner import Outcome, Result, run_case
 from ._serving import free_port, serve_in_thread
 from ._test_idp import TestIdp, running_test_idp
+
+T = TypeVar("T")
 
 __all__ = [
     "Serve",
@@ -102,51 +104,59 @@ def _ids(cases: Iterable[Case[Any]]) -> list[str]:
     return [c.id for c in cases]
 
 
-def resource_as_tests(
-    target_fixture: str, *, only: Iterable[str] = (), skip: Iterable[str] = ()
+def _suite_tests(
+    suite: Suite[T],
+    key: str,
+    make_context: Callable[[pytest.FixtureRequest, httpx.Client], T],
+    happy_path: Callable[[T], None],
+    *,
+    only: Iterable[str],
+    skip: Iterable[str],
 ) -> Callable[..., None]:
-    """A test function parametrized over the resource-AS cases (one test per case id)."""
-    cases = ras_suite.RESOURCE_AS.select(only, skip)
+    """A test function parametrized over the selected cases of ``suite``; the context is
+    made once per ``key`` and kept for the session."""
+    cases = suite.select(only, skip)
 
     @pytest.mark.parametrize("xaa_case", cases, ids=_ids(cases))
-    def test_xaa_resource_as(
-        xaa_case: Case[ras_suite.ResourceAsContext],
-        xaa_test_idp: TestIdp,
+    def test_xaa_suite(
+        xaa_case: Case[T],
         xaa_http: httpx.Client,
         xaa_contexts: dict[str, Any],
         request: pytest.FixtureRequest,
     ) -> None:
-        key = f"resource-as:{target_fixture}"
         if key not in xaa_contexts:
-            target = request.getfixturevalue(target_fixture)
-            xaa_contexts[key] = ras_suite.ResourceAsContext(target, xaa_test_idp, xaa_http)
-        context = xaa_contexts[key]
-        _settle(run_case(xaa_case, context, ras_suite.happy_path))
+            xaa_contexts[key] = make_context(request, xaa_http)
+        _settle(run_case(xaa_case, xaa_contexts[key], happy_path))
 
-    return cast(Callable[..., None], test_xaa_resource_as)
+    return cast(Callable[..., None], test_xaa_suite)
+
+
+def resource_as_tests(
+    target_fixture: str, *, only: Iterable[str] = (), skip: Iterable[str] = ()
+) -> Callable[..., None]:
+    """A test function parametrized over the resource-AS cases (one test per case id)."""
+
+    def make(request: pytest.FixtureRequest, http: httpx.Client) -> ras_suite.ResourceAsContext:
+        target = request.getfixturevalue(target_fixture)
+        idp: TestIdp = request.getfixturevalue("xaa_test_idp")
+        return ras_suite.ResourceAsContext(target, idp, http)
+
+    key = f"resource-as:{target_fixture}"
+    return _suite_tests(
+        ras_suite.RESOURCE_AS, key, make, ras_suite.happy_path, only=only, skip=skip
+    )
 
 
 def idp_tests(
     target_fixture: str, *, only: Iterable[str] = (), skip: Iterable[str] = ()
 ) -> Callable[..., None]:
     """A test function parametrized over the IdP cases (one test per case id)."""
-    cases = idp_suite.IDP.select(only, skip)
 
-    @pytest.mark.parametrize("xaa_case", cases, ids=_ids(cases))
-    def test_xaa_idp(
-        xaa_case: Case[idp_suite.IdpContext],
-        xaa_http: httpx.Client,
-        xaa_contexts: dict[str, Any],
-        request: pytest.FixtureRequest,
-    ) -> None:
-        key = f"idp:{target_fixture}"
-        if key not in xaa_contexts:
-            target = request.getfixturevalue(target_fixture)
-            xaa_contexts[key] = idp_suite.IdpContext(target, xaa_http)
-        context = xaa_contexts[key]
-        _settle(run_case(xaa_case, context, idp_suite.happy_path))
+    def make(request: pytest.FixtureRequest, http: httpx.Client) -> idp_suite.IdpContext:
+        return idp_suite.IdpContext(request.getfixturevalue(target_fixture), http)
 
-    return cast(Callable[..., None], test_xaa_idp)
+    key = f"idp:{target_fixture}"
+    return _suite_tests(idp_suite.IDP, key, make, idp_suite.happy_path, only=only, skip=skip)
 
 
 def client_tests(

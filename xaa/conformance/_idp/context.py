@@ -17,17 +17,15 @@ from typing import Any
 import httpx
 
 from xaa import InvalidGrant, JwkSet, spec
-from xaa._forms import encode_form
 from xaa._jose import CompactJws, parse_compact
 from xaa._keys import VerificationKey
 
-from .._checks import Answer, expect_error, expect_token, fetch_json
+from .._checks import Answer, expect_error, expect_token, fetch_json, post_form
 from .._checks import metadata_url as as_metadata_url
 from .._credentials import ClientCredentials
-from .._login import login_id_token, login_tokens
-from .._recording import Recorder, RecordingTransport
+from .._login import login_tokens
 from .._registry import CaseFailed, CaseSkipped, Level, Suite
-from .._runner import Report, Result, run_suite
+from .._runner import Report, Result, run_over_http
 
 MUST, SHOULD, BCP = Level.MUST, Level.SHOULD, Level.BEST_PRACTICE
 MAX_SHORT_LIFETIME = 300
@@ -107,9 +105,13 @@ class IdpContext:
         """The subject token of the happy path."""
         if self.target.id_token is not None:
             return self.target.id_token
+        return str(self._sign_in("openid email")["id_token"])
+
+    def _sign_in(self, scope: str) -> dict[str, Any]:
+        """The token response of a sign-in with ``--login`` (authorization code, PKCE)."""
         assert self.target.login is not None and self.target.redirect_uri is not None
         username, password = self.target.login
-        return login_id_token(
+        return login_tokens(
             self.http,
             self.metadata,
             client_id=self.target.client.client_id,
@@ -117,6 +119,7 @@ class IdpContext:
             redirect_uri=self.target.redirect_uri,
             username=username,
             password=password,
+            scope=scope,
         )
 
     def refresh_token(self) -> str:
@@ -127,13 +130,7 @@ class IdpContext:
         supported = self.metadata.get("subject_token_types_supported")
         if isinstance(supported, list) and spec.TOKEN_TYPE_REFRESH_TOKEN not in supported:
             raise CaseSkipped("the IdP does not list refresh tokens as subject tokens")
-        username, password = self.target.login
-        tokens = login_tokens(
-            self.http, self.metadata, client_id=self.target.client.client_id,
-            client_auth=self.client_auth, redirect_uri=self.target.redirect_uri,
-            username=username, password=password, scope="openid email offline_access",
-        )  # fmt: skip
-        token = tokens.get(spec.R_REFRESH_TOKEN)
+        token = self._sign_in("openid email offline_access").get(spec.R_REFRESH_TOKEN)
         if not isinstance(token, str) or not token:
             raise CaseSkipped("the sign-in (scope offline_access) yielded no refresh token")
         answer = self.post(self.refresh_params(token))
@@ -172,14 +169,8 @@ class IdpContext:
         headers: dict[str, str] | None = None,
     ) -> Answer:
         """POST a form to the IdP's token endpoint."""
-        out = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
-        form = dict(params)
-        if authenticate:
-            out.update(self.client_auth(form))
-        out.update(headers or {})
-        return Answer.of(
-            self.http.post(self.token_endpoint, content=encode_form(form), headers=out)
-        )
+        auth = self.client_auth if authenticate else None
+        return post_form(self.http, self.token_endpoint, params, client_auth=auth, headers=headers)
 
     def exchange(self, **changes: Any) -> IssuedIdJag:
         """A successful exchange, parsed (the ID-JAG is not yet verified)."""
@@ -262,17 +253,13 @@ def run_idp_suite(
     transport: httpx.BaseTransport | None = None,
 ) -> Report[IdpContext]:
     """Run the selected IdP cases against ``target``."""
-    cases = IDP.select(only, skip)
-    recorder = Recorder()
-    recording = RecordingTransport(transport or httpx.HTTPTransport(), recorder)
-    with httpx.Client(timeout=15, follow_redirects=False, transport=recording) as http:
-        context = IdpContext(target, http)
-        return run_suite(
-            IDP.name,
-            target.issuer,
-            cases,
-            context,
-            happy_path=happy_path,
-            on_result=on_result,
-            recorder=recorder,
-        )
+    return run_over_http(
+        IDP,
+        target.issuer,
+        lambda http: IdpContext(target, http),
+        only=only,
+        skip=skip,
+        happy_path=happy_path,
+        on_result=on_result,
+        transport=transport,
+    )

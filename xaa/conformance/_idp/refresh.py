@@ -7,9 +7,7 @@ refresh tokens as subject tokens (a MAY); otherwise they are skipped with the re
 
 from __future__ import annotations
 
-from xaa import spec
-from xaa._forms import encode_form
-
+from .._checks import post_form
 from .._registry import CaseFailed, CaseSkipped
 from .context import IDP, MUST, IdpContext
 
@@ -28,11 +26,10 @@ def _revoked(ctx: IdpContext) -> None:
     if not isinstance(endpoint, str):
         raise CaseSkipped("the IdP metadata advertises no revocation_endpoint")
     token = ctx.refresh_token()
-    form: dict[str, str | list[str]] = {"token": token, "token_type_hint": "refresh_token"}
-    headers = {"content-type": spec.MEDIA_TYPE_FORM, **ctx.client_auth(form)}
-    revoked = ctx.http.post(endpoint, content=encode_form(form), headers=headers)
-    if revoked.status_code != 200:
-        raise CaseFailed(f"the revocation of the refresh token answered HTTP {revoked.status_code}")
+    form = {"token": token, "token_type_hint": "refresh_token"}
+    revoked = post_form(ctx.http, endpoint, form, client_auth=ctx.client_auth)
+    if revoked.status != 200:
+        raise CaseFailed(f"the revocation of the refresh token answered HTTP {revoked.status}")
     ctx.reject(ctx.refresh_params(token), error="invalid_request")
 
 

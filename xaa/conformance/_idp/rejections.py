@@ -9,19 +9,13 @@ import time
 from typing import Any
 
 from xaa import InvalidGrant, SigningKey, spec
-from xaa._forms import basic_header
 from xaa._jose import parse_compact
 
-from .._checks import expect_error, expect_token
+from .._checks import Answer, expect_basic_challenge, expect_error, expect_token
+from .._credentials import wrong_basic
 from .._forge import compact, hmac_compact
 from .._registry import CaseFailed, CaseSkipped, Level
-from .context import (
-    IDP,
-    MUST,
-    SHOULD,
-    IdpContext,
-    add_rejection,
-)
+from .context import IDP, MUST, SHOULD, IdpContext, add_rejection
 
 # -- request defects ---------------------------------------------------------------------------
 
@@ -175,20 +169,17 @@ add_rejection(
     risk="an ID-JAG (audience: another AS) is re-exchanged as if it were the user's ID token",
     tags=("subject-token", "confusion"),
 )
-add_rejection(
-    "idp-rejects-id-token-labelled-saml2",
-    lambda ctx: {spec.P_SUBJECT_TOKEN_TYPE: spec.TOKEN_TYPE_SAML2},
-    section="§4.3.3, RFC 8693 §3",
-    risk="the declared token type is not what is validated: token-type confusion",
-    tags=("subject-token", "confusion"),
-)
-add_rejection(
-    "idp-rejects-id-token-labelled-refresh-token",
-    lambda ctx: {spec.P_SUBJECT_TOKEN_TYPE: spec.TOKEN_TYPE_REFRESH_TOKEN},
-    section="§4.3.3, RFC 8693 §3",
-    risk="the declared token type is not what is validated: token-type confusion",
-    tags=("subject-token", "confusion"),
-)
+for _label, _type in (
+    ("saml2", spec.TOKEN_TYPE_SAML2),
+    ("refresh-token", spec.TOKEN_TYPE_REFRESH_TOKEN),
+):
+    add_rejection(
+        f"idp-rejects-id-token-labelled-{_label}",
+        lambda ctx, t=_type: {spec.P_SUBJECT_TOKEN_TYPE: t},
+        section="§4.3.3, RFC 8693 §3",
+        risk="the declared token type is not what is validated: token-type confusion",
+        tags=("subject-token", "confusion"),
+    )
 
 
 @IDP.case(
@@ -223,6 +214,14 @@ def _no_auth(ctx: IdpContext) -> None:
     )
 
 
+def _reject_wrong_secret(ctx: IdpContext) -> Answer:
+    """Basic authentication with a wrong secret (RFC 6749 §2.3.1): 401 ``invalid_client``."""
+    header = wrong_basic(ctx.target.client.client_id)
+    return ctx.reject(
+        ctx.params(), error="invalid_client", status=401, authenticate=False, headers=header
+    )
+
+
 @IDP.case(
     "idp-rejects-wrong-client-secret",
     section="RFC 6749 §2.3.1, §5.2",
@@ -231,10 +230,7 @@ def _no_auth(ctx: IdpContext) -> None:
     risk="client authentication does not authenticate",
 )
 def _wrong_secret(ctx: IdpContext) -> None:
-    header = {
-        "authorization": basic_header(ctx.target.client.client_id, "wrong-" + secrets.token_hex(8))
-    }
-    ctx.reject(ctx.params(), error="invalid_client", status=401, authenticate=False, headers=header)
+    _reject_wrong_secret(ctx)
 
 
 @IDP.case(
@@ -245,14 +241,7 @@ def _wrong_secret(ctx: IdpContext) -> None:
     risk="Basic clients get a 401 without WWW-Authenticate: HTTP stacks mishandle the failure",
 )
 def _challenge(ctx: IdpContext) -> None:
-    header = {
-        "authorization": basic_header(ctx.target.client.client_id, "wrong-" + secrets.token_hex(8))
-    }
-    answer = ctx.reject(
-        ctx.params(), error="invalid_client", status=401, authenticate=False, headers=header
-    )
-    if not answer.headers.get("www-authenticate", "").lower().startswith("basic"):
-        raise CaseFailed("401 invalid_client after Basic without a Basic WWW-Authenticate")
+    expect_basic_challenge(_reject_wrong_secret(ctx))
 
 
 @IDP.case(
@@ -264,11 +253,7 @@ def _challenge(ctx: IdpContext) -> None:
 )
 def _two_methods(ctx: IdpContext) -> None:
     form = ctx.params()
-    headers = ctx.client_auth(form)
-    if headers:
-        form.update(client_id=ctx.target.client.client_id, client_secret="second-method")
-    else:
-        headers = {"authorization": basic_header(ctx.target.client.client_id, "second-method")}
+    headers = ctx.target.client.apply_two_methods(form, ctx.target.issuer)
     ctx.reject(
         form,
         error=("invalid_client", "invalid_request"),

@@ -20,20 +20,13 @@ from typing import Any
 import httpx
 
 from xaa import SigningKey, spec
-from xaa._forms import encode_form
 
-from .._checks import Answer, expect_error, expect_token, fetch_json
+from .._checks import Answer, expect_error, expect_token, fetch_json, post_form
 from .._checks import metadata_url as as_metadata_url
 from .._credentials import ClientCredentials
-from .._forge import (
-    compact,
-    hmac_compact,
-    merge,
-    public_key_encodings,
-)
-from .._recording import Recorder, RecordingTransport
+from .._forge import compact, hmac_compact, merge, public_key_encodings
 from .._registry import CaseFailed, CaseSkipped, Level, Suite
-from .._runner import Report, Result, run_suite
+from .._runner import Report, Result, run_over_http
 from .._test_idp import TestIdp
 
 MUST, SHOULD, BCP = Level.MUST, Level.SHOULD, Level.BEST_PRACTICE
@@ -130,13 +123,15 @@ class ResourceAsContext:
         raw_body: bytes | None = None,
     ) -> Answer:
         """POST a form to the token endpoint, with the client's credentials."""
-        form: dict[str, str | list[str]] = dict(params)
-        out = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
-        if authenticate:
-            out.update(self.client_auth(form))
-        out.update(headers or {})
-        body = raw_body if raw_body is not None else encode_form(form)
-        return Answer.of(self.http.post(self.token_endpoint, content=body, headers=out))
+        auth = self.client_auth if authenticate else None
+        return post_form(
+            self.http,
+            self.token_endpoint,
+            params,
+            client_auth=auth,
+            headers=headers,
+            raw_body=raw_body,
+        )
 
     def client_auth(self, form: dict[str, str | list[str]]) -> dict[str, str]:
         """Add the client's authentication to ``form``; returns extra headers."""
@@ -237,17 +232,13 @@ def run_resource_as_suite(
     transport: httpx.BaseTransport | None = None,
 ) -> Report[ResourceAsContext]:
     """Run the selected resource-AS cases against ``target``; ``idp`` must be serving."""
-    cases = RESOURCE_AS.select(only, skip)
-    recorder = Recorder()
-    recording = RecordingTransport(transport or httpx.HTTPTransport(), recorder)
-    with httpx.Client(timeout=15, follow_redirects=False, transport=recording) as http:
-        context = ResourceAsContext(target, idp, http)
-        return run_suite(
-            RESOURCE_AS.name,
-            target.issuer,
-            cases,
-            context,
-            happy_path=happy_path,
-            on_result=on_result,
-            recorder=recorder,
-        )
+    return run_over_http(
+        RESOURCE_AS,
+        target.issuer,
+        lambda http: ResourceAsContext(target, idp, http),
+        only=only,
+        skip=skip,
+        happy_path=happy_path,
+        on_result=on_result,
+        transport=transport,
+    )

@@ -11,11 +11,7 @@ from xaa import spec
 from xaa._keys import b64url
 
 from .._checks import expect_error, expect_token
-from .._forge import (
-    DROP,
-    der_ecdsa,
-    self_signed_certificate,
-)
+from .._forge import DROP, der_ecdsa, self_signed_certificate
 from .._registry import CaseFailed, CaseSkipped
 from .context import (
     BCP,

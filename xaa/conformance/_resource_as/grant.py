@@ -13,11 +13,18 @@ from xaa import SigningKey, spec
 from xaa._forms import basic_header
 from xaa._keys import b64url
 
-from .._checks import expect_error, expect_no_store, expect_token, fetch_json, jwks_problems
-from .._forge import (
-    DROP,
-    compact,
+from .._checks import (
+    expect_basic_challenge,
+    expect_error,
+    expect_issuer,
+    expect_listed,
+    expect_no_store,
+    expect_public_jwks,
+    expect_token,
+    fetch_json,
 )
+from .._credentials import wrong_basic
+from .._forge import DROP, compact
 from .._registry import CaseFailed, CaseSkipped
 from .context import (
     BCP,
@@ -221,12 +228,10 @@ def _wrong_secret(ctx: ResourceAsContext) -> None:
     risk="Basic clients get a 401 without WWW-Authenticate: HTTP stacks mishandle the failure",
 )
 def _basic_challenge(ctx: ResourceAsContext) -> None:
-    header = {"authorization": basic_header(ctx.target.client_id, "wrong-" + secrets.token_hex(8))}
     form = {"grant_type": spec.GRANT_JWT_BEARER, "assertion": ctx.jag()}
-    answer = ctx.post(form, authenticate=False, headers=header)
+    answer = ctx.post(form, authenticate=False, headers=wrong_basic(ctx.target.client_id))
     expect_error(answer, error="invalid_client", status=401)
-    if not answer.headers.get("www-authenticate", "").lower().startswith("basic"):
-        raise CaseFailed("401 invalid_client after Basic without a Basic WWW-Authenticate")
+    expect_basic_challenge(answer)
 
 
 @RESOURCE_AS.case(
@@ -239,11 +244,7 @@ def _basic_challenge(ctx: ResourceAsContext) -> None:
 def _two_methods(ctx: ResourceAsContext) -> None:
     jag = ctx.jag()
     form: dict[str, str | list[str]] = {"grant_type": spec.GRANT_JWT_BEARER, "assertion": jag}
-    headers = ctx.client_auth(form)
-    if headers:
-        form.update(client_id=ctx.target.client_id, client_secret="second-" + secrets.token_hex(8))
-    else:
-        headers = {"authorization": basic_header(ctx.target.client_id, "second-method")}
+    headers = ctx.target.client.apply_two_methods(form, ctx.target.issuer)
     answer = ctx.post(form, authenticate=False, headers=headers)
     expect_error(
         answer, error=("invalid_client", "invalid_request"), status=(400, 401), secrets=[jag]
@@ -378,8 +379,7 @@ add_rejection(
     risk="clients cannot bind the metadata to the AS: mix-up attacks",
 )
 def _metadata_issuer(ctx: ResourceAsContext) -> None:
-    if ctx.metadata.get(spec.M_ISSUER) != ctx.target.issuer:
-        raise CaseFailed("the metadata issuer is not the issuer identifier it was fetched for")
+    expect_issuer(ctx.metadata, ctx.target.issuer)
 
 
 @RESOURCE_AS.case(
@@ -404,9 +404,8 @@ def _profile_needs_grant(ctx: ResourceAsContext) -> None:
     risk="clients cannot discover that this AS accepts ID-JAGs",
 )
 def _profile_advertised(ctx: ResourceAsContext) -> None:
-    profiles = ctx.metadata.get(spec.M_AUTHORIZATION_GRANT_PROFILES_SUPPORTED)
-    if not isinstance(profiles, list) or spec.GRANT_PROFILE_ID_JAG not in profiles:
-        raise CaseFailed("authorization_grant_profiles_supported lacks the id-jag profile")
+    member, profile = spec.M_AUTHORIZATION_GRANT_PROFILES_SUPPORTED, spec.GRANT_PROFILE_ID_JAG
+    expect_listed(ctx.metadata, member, profile, "the id-jag profile")
 
 
 @RESOURCE_AS.case(
@@ -432,9 +431,7 @@ def _jwks(ctx: ResourceAsContext) -> None:
     uri = ctx.metadata.get(spec.M_JWKS_URI)
     if not isinstance(uri, str):
         raise CaseSkipped("the metadata has no jwks_uri")
-    problems = jwks_problems(fetch_json(ctx.http, uri))
-    if problems:
-        raise CaseFailed("JWKS: " + ", ".join(problems))
+    expect_public_jwks(fetch_json(ctx.http, uri))
 
 
 @RESOURCE_AS.case(

@@ -13,15 +13,7 @@ from __future__ import annotations
 from xaa import spec
 
 from .._forge import DROP, OtherAlgSigner, hmac_compact, public_key_encodings
-from .context import (
-    BCP,
-    RESOURCE_AS,
-    SHOULD,
-    Make,
-    ResourceAsContext,
-    add_rejection,
-    extra_key,
-)
+from .context import BCP, RESOURCE_AS, SHOULD, Make, ResourceAsContext, add_rejection, extra_key
 
 ALG_TAGS = ("alg", "keys", "extra-keys")
 
