@@ -144,6 +144,17 @@ def test_flask_token_body_over_the_cap_is_413(kit: Kit) -> None:
     assert_refused(answer, 413, "invalid_request")
 
 
+def test_flask_body_over_the_apps_max_content_length_is_json_413_not_an_html_page(
+    kit: Kit,
+) -> None:
+    """Flask checks ``MAX_CONTENT_LENGTH`` when the request stream is opened: that refusal,
+    too, is RFC 6749 JSON with ``no-store`` (the conformance suite's oversized assertion)."""
+    app = app_for(kit)
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    answer = app.test_client().post("/token", data=b"a=" + b"x" * 4096, headers=BASIC)
+    assert_refused(answer, 413, "invalid_request")
+
+
 def test_flask_token_wrong_content_type_is_invalid_request(kit: Kit) -> None:
     client = app_for(kit).test_client()
     answer = client.post(

@@ -278,13 +278,16 @@ class BodyErrors:
     cap: str = "the framework's cap"
 
 
-def read_form(environ: Mapping[str, Any], stream: Readable, errors: BodyErrors) -> bytes:
+def read_form(
+    environ: Mapping[str, Any], stream: Callable[[], Readable], errors: BodyErrors
+) -> bytes:
     """A token request's body: ``application/x-www-form-urlencoded`` only (RFC 6749
-    §3.2), read capped (413); the framework's ``errors`` become the same refusals."""
+    §3.2), read capped (413); the framework's ``errors`` become the same refusals, also
+    when opening the ``stream`` raises them (Flask checks ``MAX_CONTENT_LENGTH`` there)."""
     require_form(environ.get("CONTENT_TYPE"))
     declared = declared_length(environ.get("CONTENT_LENGTH"))
     try:
-        return read_capped(stream, declared)
+        return read_capped(stream(), declared)
     except errors.too_large:
         raise RequestTooLarge(detail=f"over {errors.cap}") from None
     except errors.unreadable:
@@ -292,7 +295,10 @@ def read_form(environ: Mapping[str, Any], stream: Readable, errors: BodyErrors) 
 
 
 def answer(
-    endpoint: Endpoint, environ: Mapping[str, Any], stream: Readable, errors: BodyErrors
+    endpoint: Endpoint,
+    environ: Mapping[str, Any],
+    stream: Callable[[], Readable],
+    errors: BodyErrors,
 ) -> HttpResponse:
     """``endpoint``'s answer to a WSGI request: one ``Authorization`` header, the form
     body when it takes one (:func:`read_form`), then ``endpoint.handle``; a refusal at

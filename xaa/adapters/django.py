@@ -83,7 +83,7 @@ def _view(endpoint: Endpoint) -> View:
             refused = DjangoResponse(status=405)
             refused["allow"] = ", ".join(allowed)
             return refused
-        return to_django(answer(endpoint, request.META, request, _BODY_ERRORS))
+        return to_django(answer(endpoint, request.META, lambda: request, _BODY_ERRORS))
 
     exempt: View = csrf_exempt(view)
     return exempt

@@ -55,7 +55,7 @@ def to_flask(response: HttpResponse) -> flask.Response:
 def _view(endpoint: Endpoint) -> Callable[[], flask.Response]:
     def view() -> flask.Response:
         request = flask.request
-        return to_flask(answer(endpoint, request.environ, request.stream, _BODY_ERRORS))
+        return to_flask(answer(endpoint, request.environ, lambda: request.stream, _BODY_ERRORS))
 
     return view
 
