@@ -14,7 +14,6 @@ Answer: ``access_token``, ``token_type``, ``expires_at``, ``expires_in``,
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import time
@@ -276,8 +275,7 @@ async def oauth_callback(
         if len(params.getlist(name)) > 1:
             return _message(request, "Not connected", "The app's answer was malformed.", 400)
     if params.get("error"):
-        with contextlib.suppress(InvalidRequest):
-            service.broker.flow.pending.take(params.get("state"), time.time())
+        service.broker.decline_authorization(params.get("state"))
         return _message(request, "Not connected", "You did not allow access.", 403)
     try:
         minted = await service.broker.complete_authorization(

@@ -42,6 +42,7 @@ from xaa.broker import (
     BrokerConfig,
     BrokerError,
     SecretKind,
+    SignInRejected,
     Slot,
     Strategy,
     VaultEntry,
@@ -195,17 +196,30 @@ async def _read_form(request: Request) -> dict[str, str] | None:
     return values if len(values) == len(pairs) else None
 
 
-async def _form_with_csrf(request: Request) -> tuple[WebSession, dict[str, str]] | Response:
-    """The posted form of a signed-in person whose CSRF token matches, else an error page."""
+class Refused(Exception):
+    """A page refuses the request: rendered by :func:`_refused` as a message page."""
+
+    def __init__(self, title: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.title, self.message, self.status = title, message, status
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    return _message(request, exc.title, exc.message, exc.status)
+
+
+async def _form_with_csrf(request: Request) -> tuple[WebSession, dict[str, str]]:
+    """The posted form of a signed-in person whose CSRF token matches; else :class:`Refused`."""
     session = _web_session(request)
     if session is None:
-        return _message(request, "Sign in first", "Your session has ended.", 401)
+        raise Refused("Sign in first", "Your session has ended.", 401)
     values = await _read_form(request)
     if values is None:
-        return _message(request, "Refused", "The form is malformed or too large.", 400)
+        raise Refused("Refused", "The form is malformed or too large.", 400)
     sent = values.get("csrf_token", "")
     if not secrets.compare_digest(sent.encode(), session.csrf.encode()):
-        return _message(request, "Refused", "The form expired; reload the page.", 403)
+        raise Refused("Refused", "The form expired; reload the page.", 403)
     return session, values
 
 
@@ -276,10 +290,7 @@ async def connect_page(request: Request) -> Response:
 
 
 async def connect(request: Request) -> Response:
-    checked = await _form_with_csrf(request)
-    if isinstance(checked, Response):
-        return checked
-    session, _ = checked
+    session, _ = await _form_with_csrf(request)
     name = request.path_params["app"]
     service = _service(request)
     app = service.config.app(name)
@@ -327,10 +338,7 @@ async def activity(request: Request) -> Response:
 
 
 async def revoke(request: Request) -> Response:
-    checked = await _form_with_csrf(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
+    session, form = await _form_with_csrf(request)
     service = _service(request)
     kind, name = form.get("kind"), form.get("name", "")
     at_app = False
@@ -342,8 +350,7 @@ async def revoke(request: Request) -> Response:
             log.info("revocation at %s failed: %s", name, type(exc).__name__)
     elif kind == "agent" and service.config.agent(name) is not None:
         service.state.withdraw(session.person, "agent", name)
-        service.broker.flow.pending.drop(session.person, name, None)
-        service.broker.flow.drop_cached(session.person, agent=name)
+        service.broker.withdraw_agent(session.person, name)
     else:
         return _message(request, "Refused", "Nothing to revoke by that name.", 400)
     service.state.log.append(api.withdrawal_record(session.person, kind, name, at_app))
@@ -351,10 +358,7 @@ async def revoke(request: Request) -> Response:
 
 
 async def restore(request: Request) -> Response:
-    checked = await _form_with_csrf(request)
-    if isinstance(checked, Response):
-        return checked
-    session, form = checked
+    session, form = await _form_with_csrf(request)
     kind = form.get("kind")
     if kind == "app":
         _service(request).state.restore(session.person, "app", form.get("name", ""))
@@ -377,13 +381,13 @@ async def login(request: Request) -> Response:
 
 async def login_callback(request: Request) -> Response:
     service = _service(request)
-    outcome = await signin.finish(request, service)
-    if isinstance(outcome, str):
-        return _message(request, "Not signed in", outcome, 400)
-    person, session, target = outcome
-    sid = service.state.new_session(person, time.time())
-    service.state.sessions.keep(person, session)
-    response = RedirectResponse(target, 303)
+    try:
+        signed_in = await signin.finish(request, service)
+    except SignInRejected as refused:
+        return _message(request, "Not signed in", refused.message, 400)
+    sid = service.state.new_session(signed_in.person, time.time())
+    service.state.sessions.keep(signed_in.person, signed_in.session)
+    response = RedirectResponse(signed_in.target, 303)
     response.set_cookie(
         COOKIE,
         sid,
@@ -398,9 +402,7 @@ async def login_callback(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    checked = await _form_with_csrf(request)
-    if isinstance(checked, Response):
-        return checked
+    await _form_with_csrf(request)
     _service(request).state.end_session(request.cookies.get(COOKIE))
     response = RedirectResponse("/", 303)
     response.delete_cookie(COOKIE, path="/")
@@ -435,6 +437,7 @@ def create_app(config: BrokerServiceConfig, *, keyring: Keyring | None = None) -
             Route("/restore", restore, methods=["POST"]),
         ],
         lifespan=lifespan,
+        exception_handlers={Refused: _refused},
     )
     app.state.service = service
     app.add_middleware(SecurityHeaders, config=config)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -32,6 +33,7 @@ from xaa import (
     verify_id_token,
 )
 from xaa.adapters.httpx_client import send_async
+from xaa.broker import SignInRejected
 from xaa.client import (
     IdentitySession,
     MetadataCache,
@@ -99,29 +101,40 @@ async def start(request: Request, service: Service) -> Response:
     return response
 
 
-async def finish(request: Request, service: Service) -> tuple[str, IdentitySession, str] | str:
-    """``(person, IdP session, where to go)``, or why the sign-in failed (a short message)."""
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A finished sign-in: who, their IdP session (vaulted for XAA) and where to go next."""
+
+    person: str
+    session: IdentitySession
+    target: str
+
+
+async def finish(request: Request, service: Service) -> SignedIn:
+    """The callback of :func:`start`; raises :class:`~xaa.broker.SignInRejected` (a short
+    message for the person) when any check fails."""
     params = request.query_params
     for name in ("state", "code", "iss", "error"):
         if len(params.getlist(name)) > 1:
-            return "The sign-in response was malformed."
+            raise SignInRejected("The sign-in response was malformed.")
     state = params.get("state")
     now = time.time()
     browser = request.cookies.get(LOGIN_COOKIE, "")
     if not state or not secrets.compare_digest(browser.encode(), state.encode()):
-        return "This sign-in was started in another browser. Start again."  # login CSRF
+        raise SignInRejected(
+            "This sign-in was started in another browser. Start again."
+        )  # login CSRF
     kept = service.state.take_login(state, now)
     if kept is None:
-        return "This sign-in expired or was already used. Start again."
-    nonce, verifier, target = kept
+        raise SignInRejected("This sign-in expired or was already used. Start again.")
     if params.get("error"):
-        return "The sign-in was cancelled."
+        raise SignInRejected("The sign-in was cancelled.")
     issuer = service.config.idp.issuer
     if params.get("iss") is not None and params.get("iss") != issuer:
-        return "The sign-in response came from another issuer."
+        raise SignInRejected("The sign-in response came from another issuer.")
     code = params.get("code")
     if not code:
-        return "The sign-in response has no code."
+        raise SignInRejected("The sign-in response has no code.")
     try:
         meta = await _metadata(service)
         assert meta.token_endpoint is not None
@@ -129,7 +142,7 @@ async def finish(request: Request, service: Service) -> tuple[str, IdentitySessi
         form: dict[str, str | list[str]] = {
             spec.P_GRANT_TYPE: spec.GRANT_AUTHORIZATION_CODE,
             spec.P_CODE: code,
-            spec.P_CODE_VERIFIER: verifier,
+            spec.P_CODE_VERIFIER: kept.verifier,
             spec.P_REDIRECT_URI: service.config.base + "/login/callback",
         }
         headers = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
@@ -138,11 +151,11 @@ async def finish(request: Request, service: Service) -> tuple[str, IdentitySessi
             service.http, HttpRequest("POST", meta.token_endpoint, headers, encode_form(form))
         )
         if answer.status != 200:
-            return "The IdP refused the sign-in."
+            raise SignInRejected("The IdP refused the sign-in.")
         body = json_body(answer, "token-response")
         id_token, refresh = body.get("id_token"), body.get("refresh_token")
         if meta.jwks_uri is None:
-            return "The IdP publishes no keys."
+            raise SignInRejected("The IdP publishes no keys.")
         require_same_origin(meta.jwks_uri, issuer)
         jwks = await send_async(
             service.http, HttpRequest("GET", meta.jwks_uri, {"accept": spec.MEDIA_TYPE_JSON})
@@ -159,10 +172,10 @@ async def finish(request: Request, service: Service) -> tuple[str, IdentitySessi
         httpx.HTTPError,
         ValueError,
     ) as exc:
-        return f"The sign-in could not be verified ({type(exc).__name__})."
-    if claims.nonce is None or not secrets.compare_digest(claims.nonce, nonce):
-        return "The sign-in response does not match this browser."
+        raise SignInRejected(f"The sign-in could not be verified ({type(exc).__name__}).") from exc
+    if claims.nonce is None or not secrets.compare_digest(claims.nonce, kept.nonce):
+        raise SignInRejected("The sign-in response does not match this browser.")
     session = IdentitySession(
         id_token=id_token, refresh_token=refresh if isinstance(refresh, str) else None
     )
-    return claims.sub, session, target
+    return SignedIn(claims.sub, session, kept.target)

@@ -56,6 +56,16 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class LoginInProgress:
+    """What a sign-in's ``state`` keeps until the IdP answers: the OIDC ``nonce``, the PKCE
+    verifier (RFC 7636 §4.1) and the local page to go to afterwards."""
+
+    nonce: str
+    verifier: str
+    target: str
+
+
 class ServiceState:
     """The shared store, by what it holds."""
 
@@ -117,8 +127,8 @@ class ServiceState:
         data = {"nonce": nonce, "verifier": verifier, "next": target}
         self.kv.put("login", _hash(state), seal(self.keyring, "login", data), now + LOGIN_TTL)
 
-    def take_login(self, state: str | None, now: float) -> tuple[str, str, str] | None:
-        """``(nonce, verifier, next page)`` of ``state``, once."""
+    def take_login(self, state: str | None, now: float) -> LoginInProgress | None:
+        """What was kept for ``state``, once; ``None`` when unknown, used, expired or altered."""
         if not state or len(state) > 512:
             return None
         blob = self.kv.take("login", _hash(state), now)
@@ -128,7 +138,7 @@ class ServiceState:
             data = unseal(self.keyring, "login", blob)
         except VaultIntegrityError:
             return None
-        return str(data["nonce"]), str(data["verifier"]), str(data["next"])
+        return LoginInProgress(str(data["nonce"]), str(data["verifier"]), str(data["next"]))
 
     # -- the people's withdrawals ------------------------------------------------------------
     def withdraw(self, person: str, kind: WithdrawalKind, name: str) -> None:

@@ -3,18 +3,22 @@ escaped output, and a consent callback that only lands in the vault of the perso
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
+from starlette.requests import Request
 
-from reference_broker.app import _TEMPLATES
+from reference_broker import signin
+from reference_broker.app import _TEMPLATES, Service
 from reference_broker.signin import _next
 from tests.broker.reference_stack import LEGACY_PASSWORD, LEGACY_USER
 from tests.broker_service.service_stack import ServiceStack, csrf, service_stack, sign_in
-from xaa.broker import SecretKind, Slot
+from xaa.broker import BrokerError, SecretKind, SignInRejected, Slot
 
 pytestmark = [pytest.mark.e2e]
 
@@ -80,6 +84,29 @@ def test_oversized_or_repeated_form_is_refused(stack: ServiceStack) -> None:
 def test_state_change_without_a_session_is_refused(stack: ServiceStack) -> None:
     answer = httpx.post(stack.broker + "/revoke", data={"kind": "agent", "name": "summarizer"})
     assert answer.status_code == 401
+    assert "Your session has ended." in answer.text
+    _headers_ok(answer)  # a refused form is a page like any other
+
+
+def test_refused_sign_in_page_carries_the_security_headers(stack: ServiceStack) -> None:
+    answer = httpx.get(stack.broker + "/login/callback?state=x&code=y")
+    assert answer.status_code == 400
+    assert "This sign-in was started in another browser." in answer.text
+    _headers_ok(answer)
+
+
+def test_sign_in_callback_refusal_is_a_typed_broker_error() -> None:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/login/callback",
+        "query_string": b"state=a&state=b&code=c",
+        "headers": [],
+    }
+    with pytest.raises(SignInRejected) as refused:  # refused before the service is used
+        asyncio.run(signin.finish(Request(scope), cast(Service, None)))
+    assert refused.value.message == "The sign-in response was malformed."
+    assert isinstance(refused.value, BrokerError)
 
 
 def _idp_answer(browser: httpx.Client, broker: str, username: str) -> str:

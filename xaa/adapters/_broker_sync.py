@@ -10,57 +10,41 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from .._errors import HttpResponse
-from ..broker._attribution import MintRecord
-from ..broker._flow import BrokerConfig, BrokeredToken, BrokerFlow, RevocationReport, SessionSource
-from ..broker._killswitch import RevocationTarget, TargetKind
-from ..broker._strategy import AppConfig, Strategy
-from ..broker._vault import CLIENT_SUBJECT, SecretKind, Slot, VaultEntry
-from ..client import IdpConfig, Request, run_sync
-from ._broker_http import DEFAULT_TIMEOUT, _scopes, sqlite_config
-from ._vault import Keyring
+from ..broker._flow import BrokerConfig, BrokeredToken, RevocationReport
+from ..broker._killswitch import TargetKind
+from ..broker._strategy import Strategy
+from ..client import Request, run_sync
+from ._broker_http import DEFAULT_TIMEOUT, UNAVAILABLE, BrokerBase
 from .httpx_client import send
 
 __all__ = ["SyncBroker"]
 
 
-class SyncBroker:
+class SyncBroker(BrokerBase[httpx.Client]):
     """:class:`~xaa.adapters.broker.Broker` for threads: the same flow, blocking I/O."""
 
     def __init__(self, config: BrokerConfig, *, http: httpx.Client | None = None) -> None:
-        self.flow = BrokerFlow(config)
-        self._http = http or httpx.Client(follow_redirects=False, timeout=DEFAULT_TIMEOUT)
+        super().__init__(config, http=http)
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
     @classmethod
-    def from_sqlite(
-        cls,
-        path: str | Path,
-        apps: Iterable[AppConfig],
-        *,
-        keyring: Keyring | None = None,
-        idp: IdpConfig | None = None,
-        sessions: SessionSource | None = None,
-        http: httpx.Client | None = None,
-    ) -> SyncBroker:
-        """Vault, log and kill switch in one SQLite file (as ``Broker.from_sqlite``)."""
-        return cls(
-            sqlite_config(path, apps, keyring=keyring, idp=idp, sessions=sessions), http=http
-        )
-
-    @property
-    def config(self) -> BrokerConfig:
-        """The broker's configuration and hooks."""
-        return self.flow.config
+    def _new_http(cls) -> httpx.Client:
+        return httpx.Client(follow_redirects=False, timeout=DEFAULT_TIMEOUT)
 
     def _send(self, request: Request) -> HttpResponse:
         return send(self._http, request)
+
+    def _send_or_unavailable(self, request: Request) -> HttpResponse:
+        try:
+            return self._send(request)
+        except httpx.HTTPError:
+            return UNAVAILABLE
 
     def _lock(self, person: str, app: str) -> threading.Lock:
         with self._guard:
@@ -78,19 +62,10 @@ class SyncBroker:
     ) -> BrokeredToken:
         """A short-lived token for ``actor`` acting for ``subject`` at ``app`` (see
         :meth:`Broker.access_token` for what it raises)."""
-        wanted = _scopes(scopes)
-        hit = self.flow.cached(subject, app, wanted, actor)
-        if hit is not None:
-            return hit
+        flow = self._token_flow(subject, app, scopes, actor, actor_token, actor_token_type)
+        if isinstance(flow, BrokeredToken):
+            return flow
         with self._lock(subject, app):
-            flow = self.flow.access_token_flow(
-                subject,
-                app,
-                wanted,
-                actor,
-                actor_token=actor_token,
-                actor_token_type=actor_token_type,
-            )
             return run_sync(flow, self._send)
 
     def authorization_url(
@@ -102,8 +77,7 @@ class SyncBroker:
         actor: str | None = None,
     ) -> str:
         """Where to send ``subject``'s browser to grant ``app`` (PKCE S256, state, resource)."""
-        flow = self.flow.authorization_url(subject, app, _scopes(scopes), actor)
-        return run_sync(flow, self._send).url
+        return run_sync(self._url_flow(subject, app, scopes, actor), self._send)
 
     def complete_authorization(
         self,
@@ -122,33 +96,11 @@ class SyncBroker:
 
     def revoke(self, kind: TargetKind, value: str) -> RevocationReport:
         """The kill switch (local effects first, then RFC 7009 at each app)."""
-        flow = self.flow.revoke_flow(RevocationTarget(kind, value))
-        return run_sync(flow, self._send_or_unavailable)
-
-    def _send_or_unavailable(self, request: Request) -> HttpResponse:
-        try:
-            return self._send(request)
-        except httpx.HTTPError:
-            return HttpResponse(503, {}, b"")
+        return run_sync(self._revoke_flow(kind, value), self._send_or_unavailable)
 
     def forget_grant(self, person: str, app: str) -> bool:
         """``person`` disconnects ``app`` (deleted, and revoked at the app with RFC 7009)."""
         return run_sync(self.flow.forget_grant_flow(person, app), self._send_or_unavailable)
-
-    def lift(self, kind: TargetKind, value: str) -> bool:
-        """Lift a revocation (new grants are needed: the vault slots are gone)."""
-        return self.flow.lift(RevocationTarget(kind, value))
-
-    def set_client_secret(self, app: str, secret: str) -> None:
-        """Vault the broker's client secret at ``app``'s AS."""
-        self.flow.app(app)
-        self.config.vault.put(
-            Slot(SecretKind.CLIENT_SECRET, CLIENT_SUBJECT, app), VaultEntry(secret)
-        )
-
-    def log(self) -> list[MintRecord]:
-        """The attribution log, oldest first."""
-        return self.config.log.records()
 
     def close(self) -> None:
         """Close the HTTP client."""

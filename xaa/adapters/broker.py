@@ -2,7 +2,8 @@
 the vault and the stores a multi-process broker shares.
 
 - :class:`Broker` / :class:`SyncBroker` drive :class:`xaa.broker.BrokerFlow` over HTTP (one
-  flow, two drivers); :func:`sqlite_config` and :func:`app_configs` build their settings.
+  flow, two drivers); what they share without I/O is :class:`BrokerBase`;
+  :func:`sqlite_config` and :func:`app_configs` build their settings.
 - The vault: :class:`SecretVault` with a :class:`Keyring` (AES-256-GCM, versioned key ids),
   records in SQLite (:class:`SqliteVaultBackend`, :func:`sqlite_vault`) or Redis
   (:class:`RedisVaultBackend`).
@@ -12,7 +13,7 @@ the vault and the stores a multi-process broker shares.
 Needs the ``client`` and ``broker`` extras: ``pip install 'xaa[client,broker]'``.
 """
 
-from ._broker_http import Broker, app_configs, sqlite_config
+from ._broker_http import Broker, BrokerBase, app_configs, sqlite_config
 from ._broker_shared import (
     IDP_APP,
     KeyValue,
@@ -40,6 +41,7 @@ from ._vault import (
 __all__ = [
     "IDP_APP",
     "Broker",
+    "BrokerBase",
     "KeyValue",
     "Keyring",
     "RedisAttributionLog",

@@ -12,6 +12,7 @@ from ._errors import (
     BrokerError,
     Revoked,
     ScopeExceedsGrant,
+    SignInRejected,
     UnknownApp,
     VaultIntegrityError,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "SecretKind",
     "SessionSource",
     "SessionStore",
+    "SignInRejected",
     "Slot",
     "Strategy",
     "UnknownApp",

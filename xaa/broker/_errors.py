@@ -73,3 +73,14 @@ class UnknownApp(BrokerError):
 
 class VaultIntegrityError(BrokerError):
     """A vault ciphertext did not authenticate: tampered, swapped, or its key is missing."""
+
+
+class SignInRejected(BrokerError):
+    """A sign-in callback refused (state, ``iss``, code, ID token or nonce did not check out).
+
+    ``message`` is a short fixed sentence for the person's page; never a token or a secret.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)

@@ -181,6 +181,16 @@ def code_exchange_request(
     return _token_request(token_endpoint, issuer, credentials, form, now)
 
 
+def _scoped_form(
+    grant_type: str, resource: str, scopes: frozenset[str]
+) -> dict[str, str | list[str]]:
+    """A grant's form for ``resource`` (RFC 8707 §2), with ``scope`` only when some are asked."""
+    form: dict[str, str | list[str]] = {spec.P_GRANT_TYPE: grant_type, spec.P_RESOURCE: resource}
+    if scopes:
+        form[spec.P_SCOPE] = format_scope(scopes)
+    return form
+
+
 def refresh_request(
     token_endpoint: str,
     credentials: ClientCredentials,
@@ -192,13 +202,8 @@ def refresh_request(
     now: float,
 ) -> Request:
     """RFC 6749 §6 refresh asking for ``scopes`` (a subset of the grant: downscoping)."""
-    form: dict[str, str | list[str]] = {
-        spec.P_GRANT_TYPE: spec.GRANT_REFRESH_TOKEN,
-        spec.P_REFRESH_TOKEN: refresh_token,
-        spec.P_RESOURCE: resource,
-    }
-    if scopes:
-        form[spec.P_SCOPE] = format_scope(scopes)
+    form = _scoped_form(spec.GRANT_REFRESH_TOKEN, resource, scopes)
+    form[spec.P_REFRESH_TOKEN] = refresh_token
     return _token_request(token_endpoint, issuer, credentials, form, now)
 
 
@@ -212,12 +217,7 @@ def client_credentials_request(
     now: float,
 ) -> Request:
     """RFC 6749 §4.4.2 for an app that only offers a service account."""
-    form: dict[str, str | list[str]] = {
-        spec.P_GRANT_TYPE: spec.GRANT_CLIENT_CREDENTIALS,
-        spec.P_RESOURCE: resource,
-    }
-    if scopes:
-        form[spec.P_SCOPE] = format_scope(scopes)
+    form = _scoped_form(spec.GRANT_CLIENT_CREDENTIALS, resource, scopes)
     return _token_request(token_endpoint, issuer, credentials, form, now)
 
 
