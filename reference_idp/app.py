@@ -10,16 +10,18 @@ well-known metadata documents. Built only on the public API of ``xaa``.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from math import ceil
 from typing import Any, Literal
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -126,6 +128,12 @@ class Idp:
             )
         )
 
+    def flush_audit(self) -> None:
+        """Write the summary row of every aggregation window still open (at shutdown:
+        otherwise the last window's repeated denials are lost, docs/idp.md)."""
+        if isinstance(self.sink, AggregatingAuditSink):
+            self.sink.flush()
+
 
 def build_idp(
     config: IdpConfig,
@@ -206,8 +214,17 @@ def create_app(
     async def revoke(request: Request) -> Response:
         return await _revoke(idp, request)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        del app
+        try:
+            yield
+        finally:  # a store write: off the event loop, as every store call
+            await anyio.to_thread.run_sync(idp.flush_audit)
+
     doc = json_document(lambda: metadata)
     app = Starlette(
+        lifespan=lifespan,
         middleware=[Middleware(HttpEdge), Middleware(AuditAddressMiddleware)],
         routes=[
             Route("/authorize", authorize, methods=["GET"]),

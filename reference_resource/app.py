@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -342,9 +343,12 @@ def create_app(
             try:
                 yield
             finally:
-                close = getattr(replay, "aclose", None)
-                if close is not None:
-                    await close()  # the async Redis connections of this event loop
+                try:  # the last window of aggregated denials (docs/resource.md), off the loop
+                    await anyio.to_thread.run_sync(audit.flush)
+                finally:
+                    close = getattr(replay, "aclose", None)
+                    if close is not None:
+                        await close()  # the async Redis connections of this event loop
 
     app = Starlette(
         routes=[*routes, *chat_mcp.routes],

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import builtins
 import importlib
 import inspect
 import pkgutil
 import re
+from typing import Any
 
 import pytest
 
@@ -61,3 +64,63 @@ def test_rule_identifiers_are_kebab_case_and_unique() -> None:
     values = [v for k, v in vars(rules).items() if k.isupper()]
     assert values and len(values) == len(set(values))
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", v) for v in values)
+
+
+_NOT_CORE = ("xaa.adapters", "xaa.cli", "xaa.conformance")
+# Broker modules that still raise a bare ValueError for a misconfigured app or revocation
+# target (to become ConfigurationError there); listed by name so that no other module may.
+_NOT_YET = ("xaa.broker._killswitch", "xaa.broker._strategy")
+
+
+def _escaping_raises(module: Any) -> list[str]:
+    """``raise Name(...)`` of a class that is no XaaError, outside a pydantic validator (which
+    turns it into its ValidationError) and outside a ``try`` of the same function catching it."""
+    source = inspect.getsource(module)
+    tree = ast.parse(source)
+    parents: dict[ast.AST, ast.AST] = {
+        child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)
+    }
+    strays = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+            continue
+        name = node.exc.func
+        cls = _resolve(name.id, module) if isinstance(name, ast.Name) else None
+        if not (inspect.isclass(cls) and issubclass(cls, BaseException)):
+            continue
+        if issubclass(cls, XaaError) or _handled(node, cls, module, parents):
+            continue
+        strays.append(f"{module.__name__}:{node.lineno} raises {cls.__name__}")
+    return strays
+
+
+def _resolve(name: str, module: Any) -> object:
+    return getattr(module, name, getattr(builtins, name, None))
+
+
+def _handled(
+    node: ast.AST, cls: type[BaseException], module: Any, parents: dict[ast.AST, ast.AST]
+) -> bool:
+    while node in parents:
+        parent = parents[node]
+        if isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef):
+            return any("validator" in ast.unparse(d) for d in parent.decorator_list)
+        if isinstance(parent, ast.Try) and node in parent.body:
+            for handler in parent.handlers:
+                caught = (
+                    eval(ast.unparse(handler.type), vars(builtins) | vars(module))
+                    if handler.type
+                    else None
+                )
+                if caught is None or issubclass(cls, caught):
+                    return True
+        node = parent
+    return False
+
+
+def test_the_core_raises_only_xaa_errors() -> None:
+    strays = []
+    for name in _modules():
+        if not name.startswith(_NOT_CORE) and name not in _NOT_YET:
+            strays += _escaping_raises(importlib.import_module(name))
+    assert strays == []

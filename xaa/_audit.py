@@ -24,6 +24,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ._replay import never_blocks
+
 MAX_FIELD_CHARS = 256
 MAX_REASON_CHARS = 512
 MAX_LIST_ITEMS = 8
@@ -252,7 +254,7 @@ class AggregatingAuditSink:
     @property
     def never_blocks(self) -> bool:
         """Whether the wrapped sink answers without blocking (:func:`xaa._replay.never_blocks`)."""
-        return getattr(self.sink, "never_blocks", False) is True
+        return never_blocks(self.sink)
 
     def emit(self, event: AuditEvent) -> None:
         now = self._clock()

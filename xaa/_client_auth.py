@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 from . import spec
-from ._errors import InvalidClient
+from ._errors import ConfigurationError, InvalidClient
 from ._forms import Form, basic_credentials, form_unquote
 from ._jose import parse_compact, sign_compact, verify_compact
 from ._keys import JwkSet, SigningKey
@@ -56,11 +56,13 @@ class RegisteredClient:
     def __post_init__(self) -> None:
         for method in self.methods:
             if method not in spec.CONFIDENTIAL_AUTH_METHODS:
-                raise ValueError("only confidential client authentication methods are allowed")
+                raise ConfigurationError(
+                    "only confidential client authentication methods are allowed"
+                )
         if spec.AUTH_PRIVATE_KEY_JWT in self.methods and not self.keys:
-            raise ValueError("private_key_jwt needs the client's public keys")
+            raise ConfigurationError("private_key_jwt needs the client's public keys")
         if self.methods - {spec.AUTH_PRIVATE_KEY_JWT} and self.secret_sha256 is None:
-            raise ValueError("a secret method needs a secret")
+            raise ConfigurationError("a secret method needs a secret")
 
     @property
     def methods(self) -> frozenset[str]:
@@ -98,7 +100,7 @@ class RegisteredClient:
         """A client registered for several ``methods`` (a secret and/or a JWKS, as they need)."""
         chosen = list(dict.fromkeys(methods))
         if not chosen:
-            raise ValueError("at least one authentication method")
+            raise ConfigurationError("at least one authentication method")
         return cls(
             client_id,
             chosen[0],

@@ -32,11 +32,13 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from . import rules, spec
 from ._errors import (
+    ConfigurationError,
     HttpResponse,
     InvalidDpopProof,
     InvalidGrant,
     InvalidRequest,
     InvalidToken,
+    MalformedEncoding,
     OAuthError,
     ProtocolViolation,
     UseDpopNonce,
@@ -44,7 +46,7 @@ from ._errors import (
 )
 from ._jose import b64url_decode, parse_compact
 from ._keys import SigningKey, UnusableKey, VerificationKey, b64url, jwk_thumbprint
-from ._replay import NS_DPOP, ReplayClaim, ReplayStore
+from ._replay import NS_DPOP, ClaimFlow, ReplayClaim, ReplayStore, run_claims
 from ._safejson import parse_json
 
 DEFAULT_DPOP_ALGS: tuple[str, ...] = (
@@ -92,31 +94,31 @@ def normalize_htu(uri: str) -> str:
     Query and fragment are dropped; scheme and host are lowercased; the
     default port (80 for http, 443 for https) and an empty port are removed; an
     empty path becomes ``/``. The path is otherwise compared exactly (no
-    percent-decoding, no dot-segment removal). Raises ``ValueError`` for
-    anything that is not an absolute http(s) URI of printable ASCII without
-    userinfo. Idempotent.
+    percent-decoding, no dot-segment removal). Raises :class:`~xaa.MalformedEncoding`
+    (a ``ValueError``) for anything that is not an absolute http(s) URI of printable
+    ASCII without userinfo. Idempotent.
     """
     if not uri or not uri.isascii() or not uri.isprintable() or " " in uri:
-        raise ValueError("not a printable ASCII URI")
+        raise MalformedEncoding("not a printable ASCII URI")
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
-        raise ValueError("not an http(s) URI")
+        raise MalformedEncoding("not an http(s) URI")
     netloc = parts.netloc.lower()
     if "@" in netloc:
-        raise ValueError("userinfo in URI")
+        raise MalformedEncoding("userinfo in URI")
     if netloc.startswith("["):
         host, _, rest = netloc.partition("]")
         host += "]"
         if rest and not rest.startswith(":"):
-            raise ValueError("bad authority")
+            raise MalformedEncoding("bad authority")
         port = rest[1:]
     else:
         host, _, port = netloc.partition(":")
     if not _HOST.fullmatch(host):
-        raise ValueError("bad host")
+        raise MalformedEncoding("bad host")
     if port and (not _PORT.fullmatch(port) or int(port) > 65535):
-        raise ValueError("bad port")
+        raise MalformedEncoding("bad port")
     keep_port = bool(port) and int(port) != _DEFAULT_PORTS[scheme]
     authority = f"{host}:{int(port)}" if keep_port else host
     return f"{scheme}://{authority}{parts.path or '/'}"
@@ -285,9 +287,9 @@ class HmacNonceSource:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if len(secret) < 32:
-            raise ValueError("the nonce secret needs at least 32 bytes")
+            raise ConfigurationError("the nonce secret needs at least 32 bytes")
         if step < 1:
-            raise ValueError("the nonce step must be at least one second")
+            raise ConfigurationError("the nonce step must be at least one second")
         self._secret = secret
         self._clock = clock
         self.step = step
@@ -437,9 +439,15 @@ def verify_proof(
         error=error,
         max_bytes=max_bytes,
     )
-    if call.perform() is not None:
-        raise error(detail="jti replayed")
+    run_claims(spend_jti(call, error))
     return result
+
+
+def spend_jti(call: ReplayClaim, error: type[OAuthError] = InvalidDpopProof) -> ClaimFlow[None]:
+    """The proof's ``jti`` claim that :func:`check_proof` returned, as a flow: a proof
+    is accepted once per key (RFC 9449 §11.1), a replay raises ``error``."""
+    if (yield call) is not None:
+        raise error(detail="jti replayed")
 
 
 def check_proof(

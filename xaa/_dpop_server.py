@@ -4,7 +4,7 @@ the AS and the RS.
 :class:`DpopProofVerifier` is the one seam: the IdP's token endpoint (draft §8.6.1.1),
 the resource AS's (draft §8.6.1.2) and the resource server (``access_token`` given,
 RFC 9449 §7.1) all call ``verify``. :class:`DpopVerifier` is the ready implementation.
-Every proof goes through :func:`xaa.dpop.verify_proof`: ``jti`` replay in
+Every proof goes through the checks of :func:`xaa.dpop.verify_proof`: ``jti`` replay in
 the deployment's :class:`~xaa.ReplayStore` (memory, SQLite or Redis),
 optional server nonces (:class:`~xaa.dpop.HmacNonceSource`).
 
@@ -24,9 +24,9 @@ from ._dpop import (
     DEFAULT_MAX_AGE,
     DpopNonceSource,
     check_proof,
-    verify_proof,
+    spend_jti,
 )
-from ._replay import ReplayClaim, ReplayStore
+from ._replay import ReplayClaim, ReplayStore, never_blocks, run_claims
 
 __all__ = ["DpopProofVerifier", "DpopVerifier"]
 
@@ -73,10 +73,7 @@ class DpopVerifier:
     @property
     def never_blocks(self) -> bool:
         """Whether its replay store and nonce source answer without blocking."""
-        return all(
-            getattr(part, "never_blocks", False) is True or part is None
-            for part in (self.replay, self.nonces)
-        )
+        return never_blocks(*(part for part in (self.replay, self.nonces) if part is not None))
 
     def verify(
         self,
@@ -90,18 +87,9 @@ class DpopVerifier:
         """The RFC 7638 thumbprint of the proof's key, or raise ``invalid_dpop_proof``
         (``use_dpop_nonce`` with a fresh ``DPoP-Nonce`` when a nonce is due; 503 when the
         replay store cannot answer). With ``access_token`` the proof must carry its ``ath``."""
-        return verify_proof(
-            proof,
-            htm=method,
-            htu=url,
-            replay=self.replay,
-            now=now,
-            accepted_algs=self.algs,
-            max_age=self.max_age,
-            leeway=self.leeway,
-            nonce=self.nonces,
-            access_token=access_token,
-        ).jkt
+        jkt, call = self.check(proof, method=method, url=url, now=now, access_token=access_token)
+        run_claims(spend_jti(call))
+        return jkt
 
     def check(
         self,
@@ -113,7 +101,7 @@ class DpopVerifier:
         access_token: str | None = None,
     ) -> tuple[str, ReplayClaim]:
         """:meth:`verify` but for the proof's ``jti`` claim, returned for the caller to make
-        (:func:`xaa._dpop.check_proof`); a result other than ``None`` is a replayed proof."""
+        (:func:`xaa._dpop.check_proof`): :func:`xaa._dpop.spend_jti` makes it."""
         result, call = check_proof(
             proof,
             htm=method,

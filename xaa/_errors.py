@@ -52,7 +52,8 @@ class XaaError(Exception):
 
 
 class MalformedEncoding(XaaError, ValueError):
-    """Bytes that are not canonical base64url or strict JSON (RFC 7515 §2, §5.2)."""
+    """Bytes that are not canonical base64url or strict JSON (RFC 7515 §2, §5.2), or a
+    URI that is not an absolute http(s) URI (RFC 3986 §3; :func:`xaa.dpop.normalize_htu`)."""
 
 
 class SignInFailed(XaaError):

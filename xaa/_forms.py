@@ -110,6 +110,15 @@ def parse_form(body: bytes | str, *, repeatable: Iterable[str] = ("resource",)) 
     return Form(values)
 
 
+def required_param(form: Mapping[str, str], name: str) -> str:
+    """The value of ``name``, which the request must carry (RFC 6749 §5.2 ``invalid_request``:
+    "missing a required parameter")."""
+    value = form.get(name)
+    if value is None:
+        raise InvalidRequest(detail=f"{name} missing")
+    return value
+
+
 def encode_form(params: Mapping[str, str | Iterable[str] | None]) -> bytes:
     """Encode parameters; ``None`` is omitted, an iterable repeats the name."""
     pairs: list[tuple[str, str]] = []

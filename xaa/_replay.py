@@ -8,7 +8,7 @@ sees ``None`` (first use). A store that cannot answer raises
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
 
@@ -56,9 +56,12 @@ def claim_once(
     try:
         return store.claim(namespace, issuer, jti, holder=holder, expires_at=expires_at, now=now)
     except ReplayStoreUnavailable as exc:
-        raise TemporarilyUnavailable(
-            detail=f"replay store unavailable: {type(exc).__name__}"
-        ) from None
+        raise _unavailable(exc) from None
+
+
+def _unavailable(exc: ReplayStoreUnavailable) -> TemporarilyUnavailable:
+    """The fail-closed answer when the store cannot answer: 503, the cause's class only."""
+    return TemporarilyUnavailable(detail=f"replay store unavailable: {type(exc).__name__}")
 
 
 # -- store calls as data (the async adapters perform them; docs/benchmarks.md) -----------------
@@ -92,8 +95,21 @@ class ReplayClaim:
 
     def perform(self) -> str | None:
         """The claim through the store's blocking ``claim`` (unavailable -> 503)."""
-        return claim_once(
-            self.store,
+        try:
+            return self._send(self.store.claim)
+        except ReplayStoreUnavailable as exc:
+            raise _unavailable(exc) from None
+
+    async def perform_async(self, store: AsyncReplayStore) -> str | None:
+        """The claim through ``store.claim_async`` (unavailable -> 503)."""
+        try:
+            return await self._send(store.claim_async)
+        except ReplayStoreUnavailable as exc:
+            raise _unavailable(exc) from None
+
+    def _send(self, claim: Callable[..., T]) -> T:
+        """``claim`` (a store's ``claim`` or ``claim_async``) called with this key and expiry."""
+        return claim(
             self.namespace,
             self.issuer,
             self.jti,
@@ -101,22 +117,6 @@ class ReplayClaim:
             expires_at=self.expires_at,
             now=self.now,
         )
-
-    async def perform_async(self, store: AsyncReplayStore) -> str | None:
-        """The claim through ``store.claim_async`` (unavailable -> 503)."""
-        try:
-            return await store.claim_async(
-                self.namespace,
-                self.issuer,
-                self.jti,
-                holder=self.holder,
-                expires_at=self.expires_at,
-                now=self.now,
-            )
-        except ReplayStoreUnavailable as exc:
-            raise TemporarilyUnavailable(
-                detail=f"replay store unavailable: {type(exc).__name__}"
-            ) from None
 
 
 ClaimFlow = Generator[ReplayClaim, "str | None", T]

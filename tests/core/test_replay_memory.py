@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
 
-from xaa import ReplayStore, TemporarilyUnavailable
-from xaa._replay import claim_once
+from xaa import ReplayStore, ReplayStoreUnavailable, TemporarilyUnavailable
+from xaa._replay import ReplayClaim, claim_once
 from xaa.stores import MemoryReplayStore
 
 
@@ -57,3 +58,46 @@ def test_full_store_fails_closed() -> None:
         claim_once(store, "ns", "i", "3", holder="a", expires_at=100, now=0)
     assert info.value.to_response().status == 503
     assert store.claim("ns", "i", "3", holder="a", expires_at=300, now=150) is None
+
+
+class _Down:
+    def claim(self, *args: object, **kwargs: object) -> str | None:
+        raise ReplayStoreUnavailable("down")
+
+    async def claim_async(self, *args: object, **kwargs: object) -> str | None:
+        raise ReplayStoreUnavailable("down")
+
+
+class _Async:
+    def __init__(self, store: MemoryReplayStore) -> None:
+        self.store = store
+
+    async def claim_async(
+        self, namespace: str, issuer: str, jti: str, *, holder: str, expires_at: float, now: float
+    ) -> str | None:
+        return self.store.claim(
+            namespace, issuer, jti, holder=holder, expires_at=expires_at, now=now
+        )
+
+
+def test_blocking_and_awaited_claims_answer_alike() -> None:
+    store = MemoryReplayStore()
+    first = ReplayClaim(store, "ns", "iss", "j", "a", 100, 0)
+    again = ReplayClaim(store, "ns", "iss", "j", "b", 100, 1)
+    assert first.perform() is None
+    assert asyncio.run(again.perform_async(_Async(store))) == "a"
+    assert again.perform() == "a"
+
+
+def test_blocking_and_awaited_claims_fail_closed_alike() -> None:
+    call = ReplayClaim(_Down(), "ns", "iss", "j", "a", 100, 0)  # type: ignore[arg-type]
+    with pytest.raises(TemporarilyUnavailable) as blocking:
+        call.perform()
+    with pytest.raises(TemporarilyUnavailable) as awaited:
+        asyncio.run(call.perform_async(_Down()))
+    assert (
+        blocking.value.detail
+        == awaited.value.detail
+        == "replay store unavailable: ReplayStoreUnavailable"
+    )
+    assert blocking.value.to_response().status == 503

@@ -25,8 +25,8 @@ from tests.dpop.dpop_support import (
     valid_header,
     valid_payload,
 )
-from xaa import InvalidDpopProof, ReplayStoreUnavailable, SigningKey, jwk_thumbprint
-from xaa.dpop import DpopKey, ath_for, make_proof, verify_proof
+from xaa import InvalidDpopProof, OAuthError, ReplayStoreUnavailable, SigningKey, jwk_thumbprint
+from xaa.dpop import DpopKey, DpopVerifier, ath_for, make_proof, verify_proof
 from xaa.stores import MemoryReplayStore
 
 
@@ -422,6 +422,26 @@ def test_unavailable_replay_store_fails_closed_with_503() -> None:
     exc = info.value
     assert getattr(exc, "error", None) == "temporarily_unavailable"
     assert exc.to_response().status == 503  # type: ignore[attr-defined]
+
+
+def test_dpop_verifier_spends_the_jti_as_verify_proof_does() -> None:
+    store = MemoryReplayStore()
+    verifier = DpopVerifier(store)
+    proof = forge()
+    assert verifier.verify(proof, method=HTM, url=HTU, now=NOW) == ES_KEY.jkt
+    with pytest.raises(InvalidDpopProof) as info:
+        verifier.verify(proof, method=HTM, url=HTU, now=NOW)
+    assert info.value.detail == "jti replayed"
+    with pytest.raises(InvalidDpopProof) as info:
+        accept(proof, replay=store)  # one claim, whichever entry point made it
+    assert info.value.detail == "jti replayed"
+
+
+def test_dpop_verifier_fails_closed_with_503_on_an_unavailable_store() -> None:
+    with pytest.raises(OAuthError) as info:
+        DpopVerifier(_DownStore()).verify(forge(), method=HTM, url=HTU, now=NOW)
+    assert info.value.error == "temporarily_unavailable"
+    assert info.value.to_response().status == 503
 
 
 # --- custom error class -------------------------------------------------------

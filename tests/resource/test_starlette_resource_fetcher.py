@@ -109,3 +109,24 @@ async def test_timeout_keeps_stale_keys() -> None:
 
     await JwksFetcher(transport=httpx.MockTransport(boom)).refresh(registry, IDP, 5000)
     assert registry.keys(IDP).select("k") is not None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _meta("http://[::1"),  # urlsplit raises ValueError
+        _meta("https://idp.example:abc/jwks"),  # httpx.InvalidURL, no HTTPError
+        httpx.Response(200, content=b"[" * 30_000 + b"]" * 30_000),  # nests too deep
+    ],
+    ids=["bad-ipv6", "bad-port", "deep-json"],
+)
+async def test_a_malformed_jwks_uri_is_no_document_not_an_exception(
+    answer: httpx.Response,
+) -> None:
+    """A trusted IdP's metadata naming a URL httpx cannot parse is "no document", as in
+    the WSGI fetcher: the refresh ends without keys and never raises into the token
+    request (which would answer 500)."""
+    registry, hits = await _refresh({IDP + "/.well-known/oauth-authorization-server": answer})
+    assert len(registry.keys(IDP)) == 0
+    assert IDP + "/jwks" not in hits

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from .._errors import InvalidGrant, InvalidRequest
+from .._errors import ConfigurationError, InvalidGrant, InvalidRequest
 from .._models import AccessTokenClaims, Actor, IdJagClaims
 from ..resource._policy import ResourceActorPolicy
 from ._validation import ValidatedActor
@@ -70,9 +70,9 @@ class ConfigResourceActorPolicy:
     ) -> None:
         choices = {"require", "refuse", "allow"}
         if default not in choices or not choices.issuperset(per_client.values()):
-            raise ValueError("actor requirements are require, refuse or allow")
+            raise ConfigurationError("actor requirements are require, refuse or allow")
         if max_depth is not None and max_depth < 1:
-            raise ValueError("max_depth must be at least 1")
+            raise ConfigurationError("max_depth must be at least 1")
         self.per_client = dict(per_client)
         self.default = default
         self.max_depth = max_depth

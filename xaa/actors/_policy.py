@@ -13,7 +13,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .._errors import InvalidRequest
+from .._errors import ConfigurationError, InvalidRequest
 from .._models import NonEmpty
 from ._spiffe import SpiffeId, looks_like_spiffe
 from ._validation import HARD_MAX_DEPTH, ValidatedActor
@@ -131,7 +131,7 @@ class ConfigActorPolicy:
 
     def __init__(self, rules: Sequence[ActorRule], *, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
         if not 1 <= max_depth <= HARD_MAX_DEPTH:
-            raise ValueError(f"max_depth must be between 1 and {HARD_MAX_DEPTH}")
+            raise ConfigurationError(f"max_depth must be between 1 and {HARD_MAX_DEPTH}")
         self.rules = tuple(rules)
         self.max_depth = max_depth
 

@@ -16,15 +16,15 @@ Every defect raises :class:`~xaa.InvalidRequest` (RFC 8693 §2.2.2).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .. import spec
-from .._errors import InvalidRequest
+from .._errors import ConfigurationError, InvalidRequest
 from .._jose import DEFAULT_MAX_TOKEN_BYTES, parse_compact
 from .._keys import JwkSet
 from .._models import AccessTokenClaims, Actor, NonEmpty, RegisteredClaims
-from .._tokens import DEFAULT_LEEWAY, JwtProfile, verify_parsed
+from .._tokens import ACCESS_TOKEN, DEFAULT_LEEWAY, JwtProfile, verify_parsed
 from ._spiffe import InvalidSpiffeId, SpiffeId, check_trust_domain, looks_like_spiffe
 
 DEFAULT_MAX_WORKLOAD_JWT_LIFETIME = 300
@@ -47,13 +47,10 @@ WORKLOAD_JWT = JwtProfile(
     InvalidRequest,
     DEFAULT_MAX_WORKLOAD_JWT_LIFETIME,
 )
-ACTOR_ACCESS_TOKEN = JwtProfile(
-    "access token",
-    AccessTokenClaims,
-    frozenset({spec.TYP_ACCESS_TOKEN}),
-    "contains",
-    InvalidRequest,
-    DEFAULT_MAX_ACTOR_ACCESS_TOKEN_LIFETIME,
+# An RFC 9068 access token as xaa._tokens.ACCESS_TOKEN checks it, refused as an
+# actor_token is (RFC 8693 §2.2.2 invalid_request), with the actor token's lifetime.
+ACTOR_ACCESS_TOKEN = replace(
+    ACCESS_TOKEN, error=InvalidRequest, max_lifetime=DEFAULT_MAX_ACTOR_ACCESS_TOKEN_LIFETIME
 )
 
 
@@ -74,11 +71,11 @@ class ActorIssuer:
 
     def __post_init__(self) -> None:
         if not self.issuer:
-            raise ValueError("an actor issuer needs an issuer identifier")
+            raise ConfigurationError("an actor issuer needs an issuer identifier")
         if self.token_type not in ACTOR_TOKEN_TYPES:
-            raise ValueError("actor tokens are jwt or access_token")
+            raise ConfigurationError("actor tokens are jwt or access_token")
         if len(self.keys) == 0:
-            raise ValueError(f"actor issuer {self.issuer} has no usable keys")
+            raise ConfigurationError(f"actor issuer {self.issuer} has no usable keys")
         if self.trust_domain is not None:
             check_trust_domain(self.trust_domain)
 
@@ -91,7 +88,7 @@ class ActorTrust:
         for item in issuers:
             key = (item.issuer, item.token_type)
             if key in self._by_key:
-                raise ValueError(f"actor issuer {item.issuer} configured twice")
+                raise ConfigurationError(f"actor issuer {item.issuer} configured twice")
             self._by_key[key] = item
 
     def find(self, issuer: object, token_type: str) -> ActorIssuer | None:

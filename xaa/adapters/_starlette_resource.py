@@ -32,7 +32,6 @@ from .._errors import HttpResponse, InvalidRequest, OAuthError
 from .._forms import Form
 from .._models import AccessTokenClaims, AuthorizationServerMetadata, ProtectedResourceMetadata
 from .._replay import never_blocks
-from .._safejson import parse_json_object
 from ..actors import actor_chain
 from ..resource import (
     JwtBearerEndpoint,
@@ -41,6 +40,7 @@ from ..resource import (
     protected_resource_metadata_url,
 )
 from ..resource._trust import FetchResult
+from ._fetch_common import FETCH_FAILURES, FetchPolicy
 from ._starlette_common import (
     BlockingCalls,
     error_response,
@@ -50,52 +50,34 @@ from ._starlette_common import (
     to_starlette,
 )
 
-MAX_DOCUMENT_BYTES = 64 * 1024
-FETCH_TIMEOUT = 5.0
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-class JwksFetcher:
-    """Fetches IdP metadata and JWKS: https (http only on loopback), no redirects,
-    a size cap and a time cap. Any failure is ``None`` (the registry keeps stale keys).
+class JwksFetcher(FetchPolicy[httpx.AsyncBaseTransport]):
+    """Fetches IdP metadata and JWKS under the shared :class:`~._fetch_common.FetchPolicy`:
+    https (http only on loopback), no redirects, a size cap and a time cap. Any failure,
+    a malformed URL included, is ``None`` (the registry keeps stale keys).
 
     Each refresh uses its own short-lived HTTP client (refreshes are rare: at
     most one per issuer per interval), so nothing outlives the event loop.
     """
 
-    def __init__(
-        self,
-        *,
-        timeout: float = FETCH_TIMEOUT,
-        max_bytes: int = MAX_DOCUMENT_BYTES,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self.transport = transport
-
     async def fetch(self, client: httpx.AsyncClient, url: str) -> FetchResult:
         """The JSON object at ``url``, or ``None``."""
-        parts = urlsplit(url)
-        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+        if not self.allows(url):
             return None
+        body = bytearray()
         try:
             async with client.stream("GET", url, headers={"accept": "application/json"}) as r:
                 if r.status_code != 200:
                     return None
-                body = b""
                 async for chunk in r.aiter_bytes():
                     body += chunk
-                    if len(body) > self.max_bytes:
+                    if self.over_cap(body):
                         return None
-        except httpx.HTTPError:
+        except FETCH_FAILURES:
             return None
-        try:
-            return parse_json_object(body, max_bytes=self.max_bytes)
-        except ValueError:
-            return None
+        return self.document(body)
 
     async def refresh(self, trust: TrustRegistry, issuer: str, now: float) -> None:
         """Drive the registry's refresh flow for ``issuer``."""

@@ -9,7 +9,9 @@
 - :func:`redeem`: one jwt-bearer token request (draft §4.4): parse, refresh the
   IdP's keys when the registry asks for it, then :meth:`JwtBearerEndpoint.handle_form`;
 - :func:`check_access`: one protected request (RFC 6750, RFC 9449 §7.1): the
-  verified claims or the refusal to send.
+  verified claims or the refusal to send;
+- :func:`answer`: one request to an :class:`Endpoint` (headers, the form body read
+  capped through :class:`BodyErrors`, then ``handle``).
 
 The framework bindings only read their request into these and write the answer back.
 """
@@ -28,9 +30,8 @@ import httpx
 from .. import spec
 from .._audit import clean_text
 from .._dpop import DEFAULT_DPOP_ALGS, www_authenticate_dpop
-from .._errors import HttpResponse, InsufficientScope, OAuthError, json_response
+from .._errors import HttpResponse, InsufficientScope, InvalidRequest, OAuthError, json_response
 from .._models import AccessTokenClaims, AuthorizationServerMetadata, ProtectedResourceMetadata
-from .._safejson import parse_json_object
 from ..actors import actor_chain
 from ..idp import TokenExchangeEndpoint
 from ..resource import (
@@ -41,12 +42,22 @@ from ..resource import (
     protected_resource_metadata_url,
 )
 from ..resource._trust import FetchResult
-from ._http_common import wsgi_headers
+from ._fetch_common import FETCH_FAILURES, FetchPolicy
+from ._http_common import (
+    Readable,
+    RequestTooLarge,
+    declared_length,
+    read_capped,
+    require_form,
+    wsgi_headers,
+)
 
 __all__ = [
     "Access",
+    "BodyErrors",
     "Endpoint",
     "SyncJwksFetcher",
+    "answer",
     "check_access",
     "check_scopes",
     "document",
@@ -58,45 +69,29 @@ __all__ = [
 
 log = logging.getLogger("xaa.http")
 
-MAX_DOCUMENT_BYTES = 64 * 1024
-FETCH_TIMEOUT = 5.0
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
-
-class SyncJwksFetcher:
-    """Fetches IdP metadata and JWKS for the trust registry; any failure is ``None``
-    (the registry keeps its stale keys, docs/security.md "Metadata and keys")."""
-
-    def __init__(
-        self,
-        *,
-        timeout: float = FETCH_TIMEOUT,
-        max_bytes: int = MAX_DOCUMENT_BYTES,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.timeout = timeout
-        self.max_bytes = max_bytes
-        self.transport = transport
+class SyncJwksFetcher(FetchPolicy[httpx.BaseTransport]):
+    """Fetches IdP metadata and JWKS for the trust registry under the shared
+    :class:`~._fetch_common.FetchPolicy`; any failure is ``None`` (the registry keeps
+    its stale keys, docs/security.md "Metadata and keys")."""
 
     def fetch(self, client: httpx.Client, url: str) -> FetchResult:
         """The JSON object at ``url``, or ``None`` (a malformed URL, a failed fetch, a body
         over the cap, or JSON that is not an object or nests too deep)."""
+        if not self.allows(url):
+            return None
+        body = bytearray()
         try:
-            parts = urlsplit(url)
-            loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK
-            if parts.scheme != "https" and not loopback:
-                return None
             with client.stream("GET", url, headers={"accept": "application/json"}) as answer:
                 if answer.status_code != 200:
                     return None
-                body = b""
                 for chunk in answer.iter_bytes():
                     body += chunk
-                    if len(body) > self.max_bytes:
+                    if self.over_cap(body):
                         return None
-            return parse_json_object(body, max_bytes=self.max_bytes)
-        except (httpx.HTTPError, httpx.InvalidURL, ValueError, RecursionError):
+        except FETCH_FAILURES:
             return None
+        return self.document(body)
 
     def refresh(self, trust: TrustRegistry, issuer: str, now: float) -> None:
         """Drive the registry's refresh flow for ``issuer``."""
@@ -271,3 +266,40 @@ def idp_endpoints(
         Endpoint(spec.WELL_KNOWN_OAUTH_AS, "GET", meta, name="as-metadata"),
         Endpoint(spec.WELL_KNOWN_OPENID, "GET", meta, name="openid-configuration"),
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class BodyErrors:
+    """What a framework raises while its request body is read: ``too_large`` (over its
+    own cap, named ``cap``: 413) and ``unreadable`` (a body cut short: 400)."""
+
+    too_large: tuple[type[Exception], ...] = ()
+    unreadable: tuple[type[Exception], ...] = ()
+    cap: str = "the framework's cap"
+
+
+def read_form(environ: Mapping[str, Any], stream: Readable, errors: BodyErrors) -> bytes:
+    """A token request's body: ``application/x-www-form-urlencoded`` only (RFC 6749
+    §3.2), read capped (413); the framework's ``errors`` become the same refusals."""
+    require_form(environ.get("CONTENT_TYPE"))
+    declared = declared_length(environ.get("CONTENT_LENGTH"))
+    try:
+        return read_capped(stream, declared)
+    except errors.too_large:
+        raise RequestTooLarge(detail=f"over {errors.cap}") from None
+    except errors.unreadable:
+        raise InvalidRequest(detail="request body unreadable") from None
+
+
+def answer(
+    endpoint: Endpoint, environ: Mapping[str, Any], stream: Readable, errors: BodyErrors
+) -> HttpResponse:
+    """``endpoint``'s answer to a WSGI request: one ``Authorization`` header, the form
+    body when it takes one (:func:`read_form`), then ``endpoint.handle``; a refusal at
+    the edge is logged and answered (RFC 6749 §5.2)."""
+    try:
+        headers = wsgi_headers(environ)
+        body = read_form(environ, stream, errors) if endpoint.form else b""
+    except OAuthError as exc:
+        return refusal(exc, where=endpoint.name or endpoint.path)
+    return endpoint.handle(headers, body)

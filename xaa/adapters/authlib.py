@@ -48,6 +48,8 @@ from .._models import IdJagClaims
 from .._replay import NS_ID_JAG, ReplayStore, claim_once
 from .._tokens import DEFAULT_LEEWAY, DEFAULT_MAX_ID_JAG_LIFETIME, verify_id_jag
 from ..resource import TrustRegistry
+from ..resource._jwt_bearer import ID_JAG_ALREADY_USED, ISSUER_NOT_TRUSTED
+from ..resource._subjects import SUBJECT_UNKNOWN
 from ._http_common import RequestTooLarge, declared_length, require_form, wsgi_headers
 from ._wsgi_common import SyncJwksFetcher, refusal
 
@@ -177,7 +179,7 @@ class XaaIdJagGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
         self.request.scope = self._scope(claims)
         user = self.resolve_user(claims)
         if not user:
-            raise InvalidGrant("The ID-JAG subject has no account here.", detail="unknown sub")
+            raise InvalidGrant(SUBJECT_UNKNOWN, detail="unknown sub")
         scopes = sorted(parse_scope(self.request.scope))
         if not self.check_id_jag_permission(client, user, scopes):
             raise InvalidGrant(detail="vendor policy refused the client for this user")
@@ -191,9 +193,7 @@ class XaaIdJagGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
         jws = parse_compact(assertion, error=InvalidGrant)  # strict; verified below
         issuer, kid = jws.payload.get("iss"), jws.header.get("kid")
         if not isinstance(issuer, str) or not config.trust.is_trusted(issuer):
-            raise InvalidGrant(
-                "The ID-JAG issuer is not trusted here.", detail="iss is not a trusted IdP"
-            )
+            raise InvalidGrant(ISSUER_NOT_TRUSTED, detail="iss is not a trusted IdP")
         if (kid is None or isinstance(kid, str)) and config.trust.needs_refresh(issuer, kid, now):
             config.fetcher.refresh(config.trust, issuer, now)
         return verify_id_jag(
@@ -249,7 +249,7 @@ class XaaIdJagGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
             now=time.time(),
         )
         if holder is not None:
-            raise InvalidGrant("The ID-JAG was already used.", detail="ID-JAG already used")
+            raise InvalidGrant(ID_JAG_ALREADY_USED, detail="ID-JAG already used")
 
     def _audit(self, decision: Literal["issued", "denied"], reason: str) -> None:
         audit = self.config.audit

@@ -33,24 +33,18 @@ from django.urls import URLPattern, re_path
 from django.utils.module_loading import import_string
 from django.views.decorators.csrf import csrf_exempt
 
-from .._errors import HttpResponse, InvalidRequest, OAuthError
+from .._errors import HttpResponse
 from .._models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..idp import TokenExchangeEndpoint
 from ..resource import JwtBearerEndpoint, ResourceServer
-from ._http_common import (
-    RequestTooLarge,
-    declared_length,
-    read_capped,
-    require_form,
-    wsgi_headers,
-)
 from ._wsgi_common import (
+    BodyErrors,
     Endpoint,
     SyncJwksFetcher,
+    answer,
     check_access,
     check_scopes,
     idp_endpoints,
-    refusal,
     resource_endpoints,
 )
 
@@ -66,6 +60,12 @@ __all__ = [
 View = Callable[..., Any]
 ServerSource = ResourceServer | Callable[[], ResourceServer] | str
 
+# A middleware read the body first, over Django's own cap: 413; the client went away,
+# or the body was consumed already: a body unreadable.
+_BODY_ERRORS = BodyErrors(
+    (RequestDataTooBig,), (OSError, RawPostDataException), "DATA_UPLOAD_MAX_MEMORY_SIZE"
+)
+
 
 def to_django(response: HttpResponse) -> DjangoResponse:
     """Send a sans-I/O ``(status, headers, body)`` through Django."""
@@ -73,17 +73,6 @@ def to_django(response: HttpResponse) -> DjangoResponse:
     for name, value in response.headers.items():
         out[name] = value
     return out
-
-
-def _form_body(request: HttpRequest) -> bytes:
-    require_form(request.META.get("CONTENT_TYPE"))
-    declared = declared_length(request.META.get("CONTENT_LENGTH"))
-    try:
-        return read_capped(request, declared)
-    except RequestDataTooBig:  # a middleware read the body first, over Django's own cap
-        raise RequestTooLarge(detail="over DATA_UPLOAD_MAX_MEMORY_SIZE") from None
-    except (OSError, RawPostDataException):  # the client went away, or the body was consumed
-        raise InvalidRequest(detail="request body unreadable") from None
 
 
 def _view(endpoint: Endpoint) -> View:
@@ -94,12 +83,7 @@ def _view(endpoint: Endpoint) -> View:
             refused = DjangoResponse(status=405)
             refused["allow"] = ", ".join(allowed)
             return refused
-        try:
-            headers = wsgi_headers(request.META)
-            body = _form_body(request) if endpoint.form else b""
-        except OAuthError as exc:
-            return to_django(refusal(exc, where=endpoint.name or endpoint.path))
-        return to_django(endpoint.handle(headers, body))
+        return to_django(answer(endpoint, request.META, request, _BODY_ERRORS))
 
     exempt: View = csrf_exempt(view)
     return exempt

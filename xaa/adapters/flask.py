@@ -21,23 +21,17 @@ from typing import Any, ParamSpec, TypeVar
 import flask
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from .._errors import HttpResponse, InvalidRequest, OAuthError
+from .._errors import HttpResponse
 from .._models import AuthorizationServerMetadata, ProtectedResourceMetadata
 from ..idp import TokenExchangeEndpoint
 from ..resource import JwtBearerEndpoint, ResourceServer
-from ._http_common import (
-    RequestTooLarge,
-    declared_length,
-    read_capped,
-    require_form,
-    wsgi_headers,
-)
 from ._wsgi_common import (
+    BodyErrors,
     Endpoint,
     SyncJwksFetcher,
+    answer,
     check_access,
     idp_endpoints,
-    refusal,
     resource_endpoints,
 )
 
@@ -45,6 +39,9 @@ __all__ = ["endpoints_blueprint", "idp_blueprint", "requires", "resource_bluepri
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# Over the app's own MAX_CONTENT_LENGTH: 413; any other HTTPException: a body cut short.
+_BODY_ERRORS = BodyErrors((RequestEntityTooLarge,), (HTTPException,), "MAX_CONTENT_LENGTH")
 
 
 def to_flask(response: HttpResponse) -> flask.Response:
@@ -55,25 +52,10 @@ def to_flask(response: HttpResponse) -> flask.Response:
     return out
 
 
-def _form_body(request: flask.Request) -> bytes:
-    require_form(request.content_type)
-    try:
-        return read_capped(request.stream, declared_length(request.headers.get("content-length")))
-    except RequestEntityTooLarge:  # over the app's own MAX_CONTENT_LENGTH
-        raise RequestTooLarge(detail="over MAX_CONTENT_LENGTH") from None
-    except HTTPException:  # a body cut short
-        raise InvalidRequest(detail="request body unreadable") from None
-
-
 def _view(endpoint: Endpoint) -> Callable[[], flask.Response]:
     def view() -> flask.Response:
         request = flask.request
-        try:
-            headers = wsgi_headers(request.environ)
-            body = _form_body(request) if endpoint.form else b""
-        except OAuthError as exc:
-            return to_flask(refusal(exc, where=endpoint.name or endpoint.path))
-        return to_flask(endpoint.handle(headers, body))
+        return to_flask(answer(endpoint, request.environ, request.stream, _BODY_ERRORS))
 
     return view
 

@@ -29,7 +29,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 __all__ = ["free_port", "serve_app", "serve_in_thread", "server_stack", "uvicorn_config"]
 
 log = logging.getLogger("xaa.http")
-_INVALID_REQUEST = "Invalid HTTP request received."
+# uvicorn's warnings any client causes with one request, on either HTTP stack: a request
+# its parser refuses (answered 400), and an ``Upgrade`` it does not speak (``h2c``, which
+# curl sends: the request is served over HTTP/1.1, RFC 9110 §7.8 lets a server ignore it).
+_QUIETED = frozenset({"Invalid HTTP request received.", "Unsupported upgrade request."})
 
 
 def free_port() -> int:
@@ -61,10 +64,11 @@ class EdgeH11Protocol(H11Protocol):
 
 
 class _QuietInvalidRequest(logging.Filter):
-    """Drop uvicorn's warning for a malformed request (logged at debug by the protocol)."""
+    """Drop uvicorn's per-request warnings (a malformed request is logged at debug by
+    :class:`EdgeH11Protocol`; an unsupported upgrade is served as plain HTTP/1.1)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.msg != _INVALID_REQUEST
+        return record.msg not in _QUIETED
 
 
 _QUIET = _QuietInvalidRequest()
@@ -77,9 +81,16 @@ def _quiet_uvicorn() -> None:
 
 
 def uvicorn_config(
-    app: Any, host: str, port: int, *, log_level: str = "warning", loop: str = "asyncio"
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "warning",
+    loop: str = "asyncio",
+    http: str = "h11",
 ) -> uvicorn.Config:
-    """A uvicorn configuration with the quiet h11 protocol; lifespan on; the plain asyncio
+    """A uvicorn configuration with the quiet h11 protocol (``http="httptools"``: the
+    stack :func:`serve_app` deploys on when installed); lifespan on; the plain asyncio
     loop by default (tests behave the same whatever is installed)."""
     config = uvicorn.Config(
         app,
@@ -87,7 +98,7 @@ def uvicorn_config(
         port=port,
         log_level=log_level,
         lifespan="on",
-        http=EdgeH11Protocol,
+        http="httptools" if http == "httptools" else EdgeH11Protocol,
         loop=loop,
     )
     _quiet_uvicorn()  # after Config, which (re)configures uvicorn's loggers
@@ -149,10 +160,18 @@ def quiet_uvicorn() -> None:
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int | None = None) -> Iterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL."""
+def serve_in_thread(
+    app: Any,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    *,
+    stack: tuple[str, str] = ("h11", "asyncio"),
+) -> Iterator[str]:
+    """Serve ``app`` until the block ends; yields its base URL. ``stack``: ``(http, loop)``,
+    e.g. :func:`server_stack` to test what a deployment here runs on."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn_config(app, host, port))
+    http, loop = stack
+    server = uvicorn.Server(uvicorn_config(app, host, port, http=http, loop=loop))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

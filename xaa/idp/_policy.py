@@ -31,6 +31,7 @@ from .._errors import (
     InvalidTarget,
 )
 from .._keys import b64url
+from .._replay import never_blocks
 
 __all__ = [
     "AudienceResolver",
@@ -176,7 +177,7 @@ class ExchangePolicy:
     def never_blocks(self) -> bool:
         """Whether every hook answers without blocking (:func:`xaa._replay.never_blocks`)."""
         hooks = (self.audiences, self.clients, self.scopes, self.subjects, self.auth_context)
-        return all(getattr(hook, "never_blocks", False) is True for hook in hooks)
+        return never_blocks(*hooks)
 
     @classmethod
     def from_config(cls, document: IssuancePolicy | Mapping[str, Any]) -> ExchangePolicy:

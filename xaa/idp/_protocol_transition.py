@@ -34,7 +34,7 @@ from .._errors import (
     UnsupportedGrantType,
     json_response,
 )
-from .._forms import Form, format_scope, parse_scope
+from .._forms import Form, format_scope, parse_scope, required_param
 from .._models import TokenExchangeResponse
 from ._policy import Subject
 from ._token_exchange import ExchangeRequest, TokenExchangeEndpoint
@@ -70,13 +70,6 @@ class RefreshTokenIssuer(Protocol):
     ) -> IssuedRefreshToken:
         """A fresh refresh token for ``subject``, bound to ``client_id``."""
         ...
-
-
-def _required(form: Form, name: str) -> str:
-    value = form.get(name)
-    if value is None:
-        raise InvalidRequest(detail=f"{name} missing")
-    return value
 
 
 @dataclass
@@ -129,10 +122,10 @@ class ProtocolTransition:
 
     def check_request(self, form: Form) -> ExchangeRequest:
         """Grant type, subject token, no audience, and the scope rules (draft §4.5)."""
-        if _required(form, spec.P_GRANT_TYPE) != spec.GRANT_TOKEN_EXCHANGE:
+        if required_param(form, spec.P_GRANT_TYPE) != spec.GRANT_TOKEN_EXCHANGE:
             raise UnsupportedGrantType(detail="not token exchange")
-        subject_token = _required(form, spec.P_SUBJECT_TOKEN)
-        subject_token_type = _required(form, spec.P_SUBJECT_TOKEN_TYPE)
+        subject_token = required_param(form, spec.P_SUBJECT_TOKEN)
+        subject_token_type = required_param(form, spec.P_SUBJECT_TOKEN_TYPE)
         if subject_token_type not in self.subject_token_types:
             raise InvalidRequest(detail="subject_token_type cannot yield a refresh token")
         if form.all(spec.P_AUDIENCE) or form.all(spec.P_RESOURCE):

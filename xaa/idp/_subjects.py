@@ -21,6 +21,7 @@ from .. import spec
 from .._client_auth import AuthenticatedClient
 from .._errors import InvalidRequest, OAuthError
 from .._keys import JwkSet, SigningKey
+from .._replay import never_blocks
 from .._tokens import DEFAULT_MAX_ID_TOKEN_LIFETIME, verify_id_token
 from ._policy import GrantLimits, Subject, SubjectProfile
 
@@ -84,7 +85,7 @@ class IdTokenSubjectValidator:
     @property
     def never_blocks(self) -> bool:
         """Whether its key source answers without blocking (:func:`xaa._replay.never_blocks`)."""
-        return getattr(self.keys, "never_blocks", False) is True
+        return never_blocks(self.keys)
 
     def validate_subject_token(
         self, token: str, *, client: AuthenticatedClient, now: float
@@ -184,7 +185,7 @@ class RefreshTokenSubjectValidator:
     @property
     def never_blocks(self) -> bool:
         """Whether its store answers without blocking (:func:`xaa._replay.never_blocks`)."""
-        return getattr(self.store, "never_blocks", False) is True
+        return never_blocks(self.store)
 
     def validate_subject_token(
         self, token: str, *, client: AuthenticatedClient, now: float

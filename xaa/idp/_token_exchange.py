@@ -35,6 +35,7 @@ from .._client_auth import (
 )
 from .._dpop_server import DpopProofVerifier
 from .._errors import (
+    ConfigurationError,
     HttpResponse,
     InvalidAuthorizationDetails,
     InvalidClient,
@@ -46,7 +47,7 @@ from .._errors import (
     UnsupportedGrantType,
     json_response,
 )
-from .._forms import Form, format_scope, parse_form, parse_scope
+from .._forms import Form, format_scope, parse_form, parse_scope, required_param
 from .._models import Actor, IdJagClaims, TokenExchangeResponse
 from .._replay import ReplayStore, never_blocks
 from .._safejson import parse_json
@@ -124,13 +125,6 @@ class ExchangeRequest:
     actor_token_type: str | None = None
 
 
-def _required(form: Form, name: str) -> str:
-    value = form.get(name)
-    if value is None:
-        raise InvalidRequest(detail=f"{name} missing")
-    return value
-
-
 def _authorization_details(raw: str | None) -> tuple[dict[str, Any], ...] | None:
     """RFC 9396 §2: a JSON array of objects, each with a string ``type``."""
     if raw is None:
@@ -180,7 +174,9 @@ class TokenExchangeEndpoint(ClientAuthenticationStep):
 
     def __post_init__(self) -> None:
         if not 0 < self.lifetime <= self.max_lifetime:
-            raise ValueError("the ID-JAG lifetime must be positive and at most max_lifetime")
+            raise ConfigurationError(
+                "the ID-JAG lifetime must be positive and at most max_lifetime"
+            )
         validators: dict[str, SubjectTokenValidator] = {
             spec.TOKEN_TYPE_ID_TOKEN: IdTokenSubjectValidator(
                 self.issuer, self.keys, max_lifetime=self.id_token_max_lifetime
@@ -266,10 +262,10 @@ class TokenExchangeEndpoint(ClientAuthenticationStep):
 
     def check_request(self, form: Form) -> ExchangeRequest:
         """Grant type, requested token type and the required parameters (draft §4.3)."""
-        grant_type = _required(form, spec.P_GRANT_TYPE)
+        grant_type = required_param(form, spec.P_GRANT_TYPE)
         if grant_type != spec.GRANT_TOKEN_EXCHANGE:
             raise UnsupportedGrantType(detail="not token exchange")
-        requested = _required(form, spec.P_REQUESTED_TOKEN_TYPE)
+        requested = required_param(form, spec.P_REQUESTED_TOKEN_TYPE)
         if requested != spec.TOKEN_TYPE_ID_JAG:
             raise InvalidRequest(detail="requested_token_type is not id-jag")
         audiences = form.all(spec.P_AUDIENCE)
@@ -277,8 +273,8 @@ class TokenExchangeEndpoint(ClientAuthenticationStep):
             raise InvalidRequest(detail="audience missing")
         if len(audiences) > 1:
             raise InvalidTarget(detail="more than one audience")
-        subject_token = _required(form, spec.P_SUBJECT_TOKEN)
-        subject_token_type = _required(form, spec.P_SUBJECT_TOKEN_TYPE)
+        subject_token = required_param(form, spec.P_SUBJECT_TOKEN)
+        subject_token_type = required_param(form, spec.P_SUBJECT_TOKEN_TYPE)
         actor_token = form.get(spec.P_ACTOR_TOKEN)
         actor_token_type = form.get(spec.P_ACTOR_TOKEN_TYPE)
         if (actor_token is None) != (actor_token_type is None):
@@ -317,15 +313,7 @@ class TokenExchangeEndpoint(ClientAuthenticationStep):
         profile = self.directory.find_subject(subject.sub)
         if profile is None:
             raise InvalidRequest(detail="subject unknown or disabled")
-        return Subject(
-            sub=subject.sub,
-            token_type=subject.token_type,
-            auth_time=subject.auth_time,
-            acr=subject.acr,
-            amr=subject.amr,
-            profile=profile,
-            limits=subject.limits,
-        )
+        return replace(subject, profile=profile)
 
     def resolve_audience(self, request: ExchangeRequest) -> str:
         """The resource AS issuer for ``audience`` (issuer or alias), else ``invalid_target``."""

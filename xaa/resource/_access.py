@@ -38,6 +38,7 @@ from .. import spec
 from .._dpop import DEFAULT_DPOP_ALGS, check_token_binding, www_authenticate_dpop
 from .._dpop_server import DpopProofVerifier
 from .._errors import (
+    ConfigurationError,
     HttpResponse,
     InsufficientScope,
     InvalidDpopProof,
@@ -73,7 +74,7 @@ class ResourceServer:
 
     def __post_init__(self) -> None:
         if self.require_dpop and self.dpop is None:
-            raise ValueError("require_dpop needs a DPoP proof verifier")
+            raise ConfigurationError("require_dpop needs a DPoP proof verifier")
 
     def htu(self, path: str) -> str:
         """The URI a proof must name: the resource's configured origin plus ``path``."""

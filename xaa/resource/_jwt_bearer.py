@@ -56,9 +56,10 @@ from .._client_auth import (
     ClientStore,
     attempted_client_id,
 )
-from .._dpop import bind_decision
+from .._dpop import bind_decision, spend_jti
 from .._dpop_server import DpopProofVerifier, DpopVerifier
 from .._errors import (
+    ConfigurationError,
     HttpResponse,
     InvalidAuthorizationDetails,
     InvalidClient,
@@ -72,7 +73,7 @@ from .._errors import (
     UnsupportedGrantType,
     json_response,
 )
-from .._forms import Form, format_scope, parse_form, parse_scope
+from .._forms import Form, format_scope, parse_form, parse_scope, required_param
 from .._jose import DEFAULT_MAX_TOKEN_BYTES, CompactJws, parse_compact
 from .._keys import SigningKey
 from .._models import AccessTokenClaims, AuthorizationDetail, IdJagClaims, TokenResponse
@@ -195,14 +196,14 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
 
     def __post_init__(self) -> None:
         if not self.resources:
-            raise ValueError("a resource AS must serve at least one resource")
+            raise ConfigurationError("a resource AS must serve at least one resource")
         if self.default_resource is not None and self.default_resource not in {
             r.identifier for r in self.resources
         }:
-            raise ValueError("the default resource must be a served resource")
+            raise ConfigurationError("the default resource must be a served resource")
         requires = self.require_dpop or any(r.requires_dpop for r in self.resources)
         if requires and self.dpop is None:
-            raise ValueError("require_dpop needs a DPoP proof verifier")
+            raise ConfigurationError("require_dpop needs a DPoP proof verifier")
         self._served = {r.identifier: r for r in self.resources}
         # The assertion pending_refresh parsed, reused by verify (one slot; a miss re-parses).
         self._parsed: tuple[str, CompactJws] | None = None
@@ -268,13 +269,9 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
         """Step 1: the form; ``grant_type`` jwt-bearer (or jwt-dpop with a proof verifier)
         and ``assertion`` present."""
         form = parse_form(body)
-        grant_type = form.get(spec.P_GRANT_TYPE)
-        if grant_type is None:
-            raise InvalidRequest(detail="grant_type missing")
-        if grant_type not in self.grant_types:
+        if required_param(form, spec.P_GRANT_TYPE) not in self.grant_types:
             raise UnsupportedGrantType(detail="only jwt-bearer is served here")
-        if spec.P_ASSERTION not in form:
-            raise InvalidRequest(detail="assertion missing")
+        required_param(form, spec.P_ASSERTION)
         return form
 
     def check_grant(self, client: AuthenticatedClient) -> None:
@@ -306,9 +303,7 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
     ) -> ClaimFlow[IssuedAccessToken]:
         """:meth:`redeem` as a flow yielding its replay claims (:meth:`handle_form_flow`)."""
         trace = AuditTrace(client_id=client_id) if trace is None else trace
-        assertion = form.get(spec.P_ASSERTION)
-        if assertion is None:
-            raise InvalidRequest(detail="assertion missing")
+        assertion = required_param(form, spec.P_ASSERTION)
         if form.get(spec.P_GRANT_TYPE) == spec.GRANT_JWT_DPOP and spec.H_DPOP not in headers:
             raise InvalidRequest(
                 "A DPoP proof is required for this grant type.", detail="jwt-dpop without DPoP"
@@ -403,8 +398,7 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
                 proof_jkt, call = self.dpop.check(
                     proof, method="POST", url=self.token_endpoint, now=now
                 )
-                if (yield call) is not None:
-                    raise InvalidDpopProof(detail="jti replayed")
+                yield from spend_jti(call)
             else:
                 proof_jkt = self.dpop.verify(proof, method="POST", url=self.token_endpoint, now=now)
         cnf_jkt = jag.cnf.jkt if jag.cnf is not None else None

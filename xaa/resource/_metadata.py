@@ -6,7 +6,7 @@ what the deployment serves: the token endpoint and JWKS the Starlette adapter
 mounts (:func:`~xaa.adapters.starlette.token_route`,
 :func:`~xaa.adapters.starlette.metadata_routes`), and an
 ``authorization_endpoint`` only when the deployer passes the one it serves.
-A promise the server cannot keep raises ``ValueError``, so the server refuses
+A promise the server cannot keep raises a ``ValueError``, so the server refuses
 to start: the id-jag profile without the jwt-bearer grant, the
 ``authorization_code`` grant or a response type without an authorization
 endpoint. Trusted IdPs are never listed (draft §8.4).
@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from .. import spec
+from .._errors import ConfigurationError
 from .._models import AuthorizationServerMetadata, ProtectedResourceMetadata
 
 
@@ -42,15 +43,18 @@ def authorization_server_metadata(
 
     ``authorization_endpoint``: the URL of the authorization endpoint you serve, if any;
     ``response_types`` defaults to ``["code"]`` with one and ``[]`` without (RFC 8414 §2
-    requires the member; an empty list promises nothing). ``ValueError`` when the document
-    would promise what is not served (the module docstring lists the cases).
+    requires the member; an empty list promises nothing). A ``ValueError``
+    (:class:`~xaa.ConfigurationError` for the endpoint) when the document would promise
+    what is not served (the module docstring lists the cases).
     """
     base = issuer.rstrip("/")
     code_flow = spec.GRANT_AUTHORIZATION_CODE in grant_types
     if response_types is None:
         response_types = ("code",) if authorization_endpoint else ()
     if authorization_endpoint is None and (code_flow or response_types):
-        raise ValueError("authorization_code or response types without an authorization_endpoint")
+        raise ConfigurationError(
+            "authorization_code or response types without an authorization_endpoint"
+        )
     return AuthorizationServerMetadata(
         issuer=issuer,
         token_endpoint=base + spec.PATH_TOKEN,

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from .._errors import InvalidGrant
+from .._replay import never_blocks
 
 # (issuer, tenant): the namespace in which an IdP's ``sub`` is unique (draft §3.1).
 IssuerKey = tuple[str, str | None]
@@ -127,7 +128,7 @@ class AccountResolver:
     @property
     def never_blocks(self) -> bool:
         """Whether its store answers without blocking (:func:`xaa._replay.never_blocks`)."""
-        return getattr(self.store, "never_blocks", False) is True
+        return never_blocks(self.store)
 
     def resolve(self, subject: FederatedSubject) -> Account | None:
         with self._lock:

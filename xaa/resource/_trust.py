@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import spec
+from .._errors import ConfigurationError
 from .._keys import JwkSet, UnusableKey
 
 log = logging.getLogger("xaa.resource.trust")
@@ -57,14 +58,14 @@ class TrustedIssuer:
 
     def __post_init__(self) -> None:
         if not self.issuer:
-            raise ValueError("a trusted issuer needs an issuer identifier")
+            raise ConfigurationError("a trusted issuer needs an issuer identifier")
         if self.jwks is not None and self.jwks_uri is not None:
-            raise ValueError("give a static JWKS or a jwks_uri, not both")
+            raise ConfigurationError("give a static JWKS or a jwks_uri, not both")
         if not self.algorithms or not self.algorithms <= spec.SUPPORTED_ALGS:
-            raise ValueError("pinned algorithms must be supported asymmetric algorithms")
+            raise ConfigurationError("pinned algorithms must be supported asymmetric algorithms")
         for domain in self.authoritative_email_domains:
             if not domain or "@" in domain or domain != domain.lower().strip():
-                raise ValueError("authoritative e-mail domains are lowercase domain names")
+                raise ConfigurationError("authoritative e-mail domains are lowercase domain names")
 
     def metadata_urls(self) -> list[str]:
         """Discovery URLs, OAuth first (RFC 8414 §3.1 path insertion), then OIDC."""
