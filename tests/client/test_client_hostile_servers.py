@@ -33,6 +33,9 @@ from tests.client.hostile_support import (
 from xaa import ProtocolViolation, spec
 from xaa.adapters import httpx2_client, httpx_client
 from xaa.client import (
+    HOP_DISCOVERY,
+    HOP_IDP_TOKEN_EXCHANGE,
+    HOP_RESOURCE_AS,
     HopDeadlineExceeded,
     ReauthenticationRequired,
     ResponseTooLarge,
@@ -45,11 +48,11 @@ MODES = [(m, mode) for m in (httpx, httpx2) for mode in ("sync", "async")]
 IDS = [f"{m.__name__}-{mode}" for m, mode in MODES]
 LIMITS = TransportLimits(max_response_bytes=64 * 1024, hop_deadline=0.5)
 WELL_KNOWN = spec.WELL_KNOWN_OAUTH_AS
-HOPS = {  # where the attack sits -> the hop the error must name
-    f"{WELL_KNOWN}/as": "discovery",
-    f"{WELL_KNOWN}/idp": "discovery",
-    "/idp/token": "token exchange",
-    "/as/token": "jwt-bearer",
+HOP_AT = {  # where the attack sits -> the hop the error must name
+    f"{WELL_KNOWN}/as": HOP_DISCOVERY,
+    f"{WELL_KNOWN}/idp": HOP_DISCOVERY,
+    "/idp/token": HOP_IDP_TOKEN_EXCHANGE,
+    "/as/token": HOP_RESOURCE_AS,
 }
 
 
@@ -100,7 +103,7 @@ async def test_honest_servers_give_a_token(module: ModuleType, mode: str) -> Non
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("path", list(HOPS))
+@pytest.mark.parametrize("path", list(HOP_AT))
 @pytest.mark.parametrize(("module", "mode"), MODES, ids=IDS)
 async def test_endless_body_is_cut_at_the_cap_while_streaming(
     module: ModuleType, mode: str, path: str
@@ -112,7 +115,7 @@ async def test_endless_body_is_cut_at_the_cap_while_streaming(
             await get_token(module, mode, parties, TransportLimits(64 * 1024, hop_deadline=5))
         elapsed = time.monotonic() - started
     assert caught.value.rule == "response-too-large" and caught.value.limit == 64 * 1024
-    assert (caught.value.hop, caught.value.url) == (HOPS[path], server.url + path)
+    assert (caught.value.hop, caught.value.url) == (HOP_AT[path], server.url + path)
     assert elapsed < 3 and server.sent < MAX_ENDLESS / 4  # the kernel buffers some, no more
 
 
@@ -123,7 +126,7 @@ async def test_unframed_endless_body_is_cut_at_the_cap(module: ModuleType, mode:
         parties = hostile(server, "/idp/token", unframed_endless_route)
         with pytest.raises(ResponseTooLarge) as caught:
             await get_token(module, mode, parties, TransportLimits(64 * 1024, hop_deadline=5))
-    assert caught.value.hop == "token exchange" and server.sent < MAX_ENDLESS / 4
+    assert caught.value.hop == HOP_IDP_TOKEN_EXCHANGE and server.sent < MAX_ENDLESS / 4
 
 
 @pytest.mark.anyio
@@ -137,7 +140,7 @@ async def test_oversized_content_length_is_refused_before_reading(
         with pytest.raises(ResponseTooLarge) as caught:
             await get_token(module, mode, parties, TransportLimits(64 * 1024, hop_deadline=3))
         elapsed = time.monotonic() - started
-    assert caught.value.hop == "discovery"
+    assert caught.value.hop == HOP_DISCOVERY
     assert elapsed < 2  # refused on the headers, not after the 3 s deadline
 
 
@@ -158,8 +161,8 @@ async def test_drip_fed_headers_hit_the_hop_deadline(
         with pytest.raises(HopDeadlineExceeded) as caught:
             await get_token(module, mode, parties)
         elapsed = time.monotonic() - started
-    assert (caught.value.hop, caught.value.url) == (HOPS[path], server.url + path)
-    assert caught.value.deadline == 0.5 and str(caught.value).startswith(HOPS[path] + " at ")
+    assert (caught.value.hop, caught.value.url) == (HOP_AT[path], server.url + path)
+    assert caught.value.deadline == 0.5 and str(caught.value).startswith(HOP_AT[path] + " at ")
     assert elapsed < 2.5
     if mode == "sync":  # each hop on its own socket, which the watchdog can shut down
         assert {s.headers.get("connection") for s in server.seen} == {"close"}
@@ -190,7 +193,7 @@ async def test_drip_fed_body_hits_the_hop_deadline(module: ModuleType, mode: str
         with pytest.raises(HopDeadlineExceeded) as caught:
             await get_token(module, mode, parties)
         elapsed = time.monotonic() - started
-    assert caught.value.hop == "jwt-bearer" and elapsed < 2.5
+    assert caught.value.hop == HOP_RESOURCE_AS and elapsed < 2.5
 
 
 @pytest.mark.anyio
@@ -311,8 +314,8 @@ async def test_issuer_mix_up_in_metadata_is_refused(module: ModuleType, mode: st
 
 def test_hop_errors_name_the_hop_and_a_url_without_secrets() -> None:
     form = f"grant_type={spec.GRANT_JWT_BEARER}&assertion=secret".encode()
-    assert hop_name(Request("POST", "https://as.example/token", body=form)) == "jwt-bearer"
-    assert hop_name(Request("GET", "https://as.example/.well-known/x")) == "discovery"
+    assert hop_name(Request("POST", "https://as.example/token", body=form)) == HOP_RESOURCE_AS
+    assert hop_name(Request("GET", "https://as.example/.well-known/x")) == HOP_DISCOVERY
     assert display_url("https://u:p@as.example:8443/token?code=s#f") == (
         "https://as.example:8443/token"
     )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from xaa import ProtocolViolation, rules
+from xaa._jose import strict_json_object
 from xaa.adapters.httpx_login import login_with_password
 from xaa.client import ClientCredentials
+from xaa.client import _http as client_http
 
 IDP = "https://idp.example"
 REDIRECT = "https://app.example/callback"
@@ -48,3 +52,21 @@ def test_login_refuses_a_token_response_that_is_not_one_json_object(body: bytes)
     with idp_answering_token_with(body) as http, pytest.raises(ProtocolViolation) as caught:
         login_with_password(http, IDP, wiki, "alice", "alice", REDIRECT)
     assert caught.value.rule == rules.ERROR_RESPONSE
+
+
+def test_login_parses_the_token_response_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    claims = base64.urlsafe_b64encode(json.dumps({"iss": IDP, "sub": "alice"}).encode())
+    id_token = "eyJhbGciOiJSUzI1NiJ9." + claims.decode().rstrip("=") + ".c2ln"
+    token_body = json.dumps({"id_token": id_token, "token_type": "Bearer"}).encode()
+    parsed: list[bytes] = []
+
+    def counting(raw: bytes | str) -> dict[str, object]:
+        parsed.append(raw if isinstance(raw, bytes) else raw.encode())
+        return strict_json_object(raw)
+
+    monkeypatch.setattr(client_http, "strict_json_object", counting)
+    wiki = ClientCredentials.secret_basic("wiki", "wiki-secret")
+    with idp_answering_token_with(token_body) as http:
+        session = login_with_password(http, IDP, wiki, "alice", "alice", REDIRECT)
+    assert session.id_token == id_token
+    assert parsed.count(token_body) == 1

@@ -3,7 +3,6 @@ with ``httpx2`` as the HTTP module."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Generator
 from types import ModuleType
 from typing import ClassVar
 
@@ -35,15 +34,3 @@ class XAAAuth(httpx_client.XAAAuthLogic, httpx2.Auth):
 
     client_class: ClassVar[type[httpx_client.XAAClient]] = XAAClient
     async_client_class: ClassVar[type[httpx_client.AsyncXAAClient]] = AsyncXAAClient
-
-    def sync_auth_flow(
-        self, request: httpx2.Request
-    ) -> Generator[httpx2.Request, httpx2.Response, None]:
-        """The auth steps for ``httpx2.Client``."""
-        return self._drive_sync(request)
-
-    def async_auth_flow(
-        self, request: httpx2.Request
-    ) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
-        """The auth steps for ``httpx2.AsyncClient``."""
-        return self._drive_async(request)

@@ -76,24 +76,41 @@ def _timeout(http: Any, remaining: float) -> Any:
     return type(base)(**capped)
 
 
-def _headers(request: Request, *, close: bool) -> dict[str, str]:
-    """No content coding (the cap counts what arrives); ``close``: a fresh connection."""
+def _stream_args(http: Any, request: Request, limits: TransportLimits, *, close: bool) -> Any:
+    """``http.stream`` arguments of one hop: no redirects, no content coding (the cap counts
+    what arrives), timeouts within the deadline; ``close``: a fresh connection."""
     headers = {**request.headers, "accept-encoding": "identity"}
     if close:
         headers["connection"] = "close"
-    return headers
+    return {
+        "method": request.method,
+        "url": request.url,
+        "headers": headers,
+        "content": request.body or None,
+        "follow_redirects": False,
+        "timeout": _timeout(http, limits.hop_deadline),
+    }
 
 
-def _check_announced(response: Any, request: Request, limits: TransportLimits) -> None:
-    """Refuse before reading when ``Content-Length`` announces more than the cap."""
-    announced = response.headers.get("content-length", "")
-    if announced.strip().isdigit() and int(announced) > limits.max_response_bytes:
-        raise _too_large(request, limits)
+class _Body:
+    """A hop's response body, capped: refused from ``Content-Length`` before any byte is
+    read when it announces more than the cap, else once what arrives passes it."""
 
+    def __init__(self, response: Any, request: Request, limits: TransportLimits) -> None:
+        self._response, self._request, self._limits = response, request, limits
+        self._body = bytearray()
+        announced = response.headers.get("content-length", "")
+        if announced.strip().isdigit() and int(announced) > limits.max_response_bytes:
+            raise _too_large(request, limits)
 
-def _response(response: Any, body: bytes) -> HttpResponse:
-    headers = {k.lower(): v for k, v in response.headers.items()}
-    return HttpResponse(response.status_code, headers, body)
+    def add(self, chunk: bytes) -> None:
+        self._body += chunk
+        if len(self._body) > self._limits.max_response_bytes:
+            raise _too_large(self._request, self._limits)
+
+    def response(self) -> HttpResponse:
+        headers = {k.lower(): v for k, v in self._response.headers.items()}
+        return HttpResponse(self._response.status_code, headers, bytes(self._body))
 
 
 class _Watchdog:
@@ -160,25 +177,17 @@ def send(http: Any, request: Request, *, limits: TransportLimits | None = None) 
     watchdog = _Watchdog(limits.hop_deadline)
     try:
         with http.stream(
-            request.method,
-            request.url,
-            headers=_headers(request, close=True),
-            content=request.body or None,
-            follow_redirects=False,
-            timeout=_timeout(http, limits.hop_deadline),
+            **_stream_args(http, request, limits, close=True),
             extensions={"trace": watchdog.trace},
         ) as response:
-            _check_announced(response, request, limits)
-            body = bytearray()
+            body = _Body(response, request, limits)
             for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > limits.max_response_bytes:
-                    raise _too_large(request, limits)
+                body.add(chunk)
                 if watchdog.expired():
                     raise _late(request, limits)
             if watchdog.expired():
                 raise _late(request, limits)
-            return _response(response, bytes(body))
+            return body.response()
     except (XaaClientError, ProtocolViolation):
         raise
     except Exception:
@@ -197,21 +206,11 @@ async def send_async(
     deadline = time.monotonic() + limits.hop_deadline
     try:
         with anyio.fail_after(limits.hop_deadline):
-            async with http.stream(
-                request.method,
-                request.url,
-                headers=_headers(request, close=False),
-                content=request.body or None,
-                follow_redirects=False,
-                timeout=_timeout(http, limits.hop_deadline),
-            ) as response:
-                _check_announced(response, request, limits)
-                body = bytearray()
+            async with http.stream(**_stream_args(http, request, limits, close=False)) as response:
+                body = _Body(response, request, limits)
                 async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > limits.max_response_bytes:
-                        raise _too_large(request, limits)
-                return _response(response, bytes(body))
+                    body.add(chunk)
+                return body.response()
     except (XaaClientError, ProtocolViolation):
         raise
     except Exception:
@@ -224,6 +223,8 @@ class _Driver:
     """What the sync and async clients share: the flow, the session, the request shapes."""
 
     http_module: ClassVar[ModuleType] = httpx
+    http_class: ClassVar[str]  # "Client" or "AsyncClient": made when ``http`` is not given
+    lock_type: ClassVar[type[Any]]  # a thread lock, or an anyio lock
 
     def __init__(
         self,
@@ -231,6 +232,8 @@ class _Driver:
         *,
         session: IdentitySession | None = None,
         flow: XaaFlow | None = None,
+        http: Any = None,
+        limits: TransportLimits | None = None,
     ) -> None:
         if flow is None:
             if config is None:
@@ -238,6 +241,17 @@ class _Driver:
             flow = XaaFlow(config)
         self.flow = flow
         self.session = session
+        self.limits = limits or TransportLimits()
+        self._http = http or getattr(self.http_module, self.http_class)(
+            follow_redirects=False, timeout=DEFAULT_TIMEOUT
+        )
+        self._guard = threading.Lock()
+        self._locks: dict[str, Any] = {}
+
+    def _lock(self, subject: str) -> Any:
+        """The single-flight lock of ``subject`` (a ``lock_type``)."""
+        with self._guard:
+            return self._locks.setdefault(subject, self.lock_type())
 
     def _session(self, session: IdentitySession | None) -> IdentitySession:
         chosen = session or self.session
@@ -249,27 +263,38 @@ class _Driver:
         self,
         resource: str,
         scope: Iterable[str] | str | None,
-        session: IdentitySession,
+        session: IdentitySession | None,
         kwargs: dict[str, Any],
-    ) -> Callable[[], Flow[AccessToken]]:
+    ) -> tuple[AccessToken | Callable[[], Flow[AccessToken]], str]:
+        """A cached token, or the flow to run under the subject's lock; and the subject."""
+        chosen = self._session(session)
         scopes = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
-        return lambda: self.flow.token_flow(resource, scopes, session, **kwargs)
+
+        def make() -> Flow[AccessToken]:
+            return self.flow.token_flow(resource, scopes, chosen, **kwargs)
+
+        assert chosen.subject is not None
+        hit = _cached(make)
+        return (make if hit is None else hit), chosen.subject
 
     def _id_jag_flow(
         self,
         audience: str,
         resource: str | None,
         scope: Iterable[str] | str | None,
-        session: IdentitySession,
+        session: IdentitySession | None,
         client_id: str | None,
-    ) -> Flow[IdJag]:
+    ) -> tuple[Flow[IdJag], str]:
+        """The IdP leg's flow (it runs under the subject's lock), and the subject."""
+        chosen = self._session(session)
         scopes = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
         if client_id is None:
             credentials = self.flow.config.authorization_servers.get(audience)
             if credentials is None:
                 raise ValueError("no client_id known at this authorization server")
             client_id = credentials.client_id
-        return self.flow.id_jag_flow(audience, client_id, resource, scopes, session)
+        assert chosen.subject is not None
+        return self.flow.id_jag_flow(audience, client_id, resource, scopes, chosen), chosen.subject
 
     def discard(self, token: AccessToken) -> None:
         """Forget ``token`` (the resource refused it)."""
@@ -295,26 +320,8 @@ class XAAClient(_Driver):
     body cap and hop deadline of each call.
     """
 
-    def __init__(
-        self,
-        config: ClientConfig | None = None,
-        *,
-        session: IdentitySession | None = None,
-        flow: XaaFlow | None = None,
-        http: Any = None,
-        limits: TransportLimits | None = None,
-    ) -> None:
-        super().__init__(config, session=session, flow=flow)
-        self.limits = limits or TransportLimits()
-        self._http = http or self.http_module.Client(
-            follow_redirects=False, timeout=DEFAULT_TIMEOUT
-        )
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-
-    def _lock(self, subject: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(subject, threading.Lock())
+    http_class: ClassVar[str] = "Client"
+    lock_type: ClassVar[type[Any]] = threading.Lock
 
     def _send(self, request: Request) -> HttpResponse:
         return send(self._http, request, limits=self.limits)
@@ -332,13 +339,10 @@ class XAAClient(_Driver):
 
         The token carries ``requested_scopes`` and ``granted_scopes``: the IdP may
         grant less than ``scope`` (draft §4.3.3) and only that is redeemed."""
-        chosen = self._session(session)
-        make = self._token_flow(resource, scope, chosen, options)
-        token = _cached(make)
-        if token is not None:
-            return token
-        assert chosen.subject is not None
-        with self._lock(chosen.subject):
+        make, subject = self._token_flow(resource, scope, session, options)
+        if isinstance(make, AccessToken):
+            return make
+        with self._lock(subject):
             return run_sync(make(), self._send)
 
     def get_id_jag(
@@ -351,10 +355,8 @@ class XAAClient(_Driver):
         client_id: str | None = None,
     ) -> IdJag:
         """Only the IdP leg: an ID-JAG for the AS ``audience`` (draft §4.3)."""
-        chosen = self._session(session)
-        assert chosen.subject is not None
-        with self._lock(chosen.subject):
-            flow = self._id_jag_flow(audience, resource, scope, chosen, client_id)
+        flow, subject = self._id_jag_flow(audience, resource, scope, session, client_id)
+        with self._lock(subject):
             return run_sync(flow, self._send)
 
     def close(self) -> None:
@@ -363,26 +365,10 @@ class XAAClient(_Driver):
 
 
 class AsyncXAAClient(_Driver):
-    """The async twin of :class:`XAAClient`, driving the same flow."""
+    """The async twin of :class:`XAAClient` on the same flow (``http``: an ``AsyncClient``)."""
 
-    def __init__(
-        self,
-        config: ClientConfig | None = None,
-        *,
-        session: IdentitySession | None = None,
-        flow: XaaFlow | None = None,
-        http: Any = None,
-        limits: TransportLimits | None = None,
-    ) -> None:
-        super().__init__(config, session=session, flow=flow)
-        self.limits = limits or TransportLimits()
-        self._http = http or self.http_module.AsyncClient(
-            follow_redirects=False, timeout=DEFAULT_TIMEOUT
-        )
-        self._locks: dict[str, anyio.Lock] = {}
-
-    def _lock(self, subject: str) -> anyio.Lock:
-        return self._locks.setdefault(subject, anyio.Lock())
+    http_class: ClassVar[str] = "AsyncClient"
+    lock_type: ClassVar[type[Any]] = anyio.Lock
 
     async def _send(self, request: Request) -> HttpResponse:
         return await send_async(self._http, request, limits=self.limits)
@@ -396,13 +382,10 @@ class AsyncXAAClient(_Driver):
         **options: Any,
     ) -> AccessToken:
         """An access token for ``resource`` (see :meth:`XAAClient.get_token`)."""
-        chosen = self._session(session)
-        make = self._token_flow(resource, scope, chosen, options)
-        token = _cached(make)
-        if token is not None:
-            return token
-        assert chosen.subject is not None
-        async with self._lock(chosen.subject):
+        make, subject = self._token_flow(resource, scope, session, options)
+        if isinstance(make, AccessToken):
+            return make
+        async with self._lock(subject):
             return await run_async(make(), self._send)
 
     async def get_id_jag(
@@ -415,10 +398,8 @@ class AsyncXAAClient(_Driver):
         client_id: str | None = None,
     ) -> IdJag:
         """Only the IdP leg: an ID-JAG for the AS ``audience`` (draft §4.3)."""
-        chosen = self._session(session)
-        assert chosen.subject is not None
-        async with self._lock(chosen.subject):
-            flow = self._id_jag_flow(audience, resource, scope, chosen, client_id)
+        flow, subject = self._id_jag_flow(audience, resource, scope, session, client_id)
+        async with self._lock(subject):
             return await run_async(flow, self._send)
 
     async def aclose(self) -> None:
@@ -595,7 +576,8 @@ class XAAAuthLogic:
             return {**options, "authorization_server": self.authorization_server}
         return {**options, "metadata_url": need.metadata_url}
 
-    def _drive_sync(self, request: Any) -> Generator[Any, Any, None]:
+    def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
+        """The auth steps for ``Client`` (``httpx.Auth.sync_auth_flow``)."""
         if not self.covers(str(request.url)):
             yield request
             return
@@ -608,7 +590,8 @@ class XAAAuthLogic:
             except StopIteration:
                 return
 
-    async def _drive_async(self, request: Any) -> AsyncGenerator[Any, Any]:
+    async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
+        """The auth steps for ``AsyncClient`` (``httpx.Auth.async_auth_flow``)."""
         if not self.covers(str(request.url)):
             yield request
             return
@@ -627,15 +610,3 @@ class XAAAuthLogic:
 
 class XAAAuth(XAAAuthLogic, httpx.Auth):
     """``httpx.Auth`` that gets and renews XAA access tokens (sync and async clients)."""
-
-    def sync_auth_flow(
-        self, request: httpx.Request
-    ) -> Generator[httpx.Request, httpx.Response, None]:
-        """The auth steps for ``httpx.Client``."""
-        return self._drive_sync(request)
-
-    def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        """The auth steps for ``httpx.AsyncClient``."""
-        return self._drive_async(request)

@@ -31,7 +31,7 @@ from ..client import (
     discover_authorization_server,
     run_sync,
 )
-from ..client._http import Request, json_body, require_same_origin
+from ..client._http import Request, require_same_origin
 from ..client._requests import raise_for_error
 from .httpx_client import send as http_send
 
@@ -42,12 +42,14 @@ _REFUSED = frozenset({400, 401, 403})
 
 
 class LoginForm(HTMLParser):
-    """The first ``<form>`` of a page: its action and its input fields."""
+    """The first ``<form>`` of a page: its action, its named input fields (name to value)
+    and ``inputs``, the attributes of each named input in order (``type`` included)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.action: str | None = None
         self.fields: dict[str, str] = {}
+        self.inputs: list[dict[str, str]] = []
         self._in_form = False
         self._done = False
 
@@ -57,10 +59,40 @@ class LoginForm(HTMLParser):
             self._in_form, self.action = True, attributes.get("action", "")
         elif tag == "input" and self._in_form and attributes.get("name"):
             self.fields[attributes["name"]] = attributes.get("value", "")
+            self.inputs.append(attributes)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form" and self._in_form:
             self._in_form, self._done = False, True
+
+
+def _login_page(http: httpx.Client, url: str, rule: str, what: str) -> httpx.Response:
+    """GET the IdP page at ``url`` (no redirects followed); it must answer 200."""
+    page = http.get(url, follow_redirects=False)
+    if page.status_code != 200:
+        raise ProtocolViolation(rule, f"the {what} page answered HTTP {page.status_code}")
+    return page
+
+
+def _form(page: httpx.Response) -> LoginForm:
+    form = LoginForm()
+    form.feed(page.text)
+    return form
+
+
+def _submit_login(
+    http: httpx.Client, page: httpx.Response, form: LoginForm, idp_issuer: str,
+    username: str, password: str,
+) -> httpx.Response:  # fmt: skip
+    """Post ``username`` and ``password`` with the form's other fields to its action, on the
+    IdP's origin only; the IdP answering 400, 401 or 403 is :class:`~xaa.SignInFailed`."""
+    action = urljoin(str(page.url), form.action) if form.action else str(page.url)
+    require_same_origin(action, idp_issuer)
+    fields = {**form.fields, "username": username, "password": password}
+    answer = http.post(action, data=fields, follow_redirects=False)
+    if answer.status_code in _REFUSED:
+        raise SignInFailed(f"the IdP refused the sign-in (HTTP {answer.status_code})")
+    return answer
 
 
 def login_with_password(
@@ -96,18 +128,9 @@ def login_with_password(
         "redirect_uri": redirect_uri,
     }
     authorize_url = f"{meta.authorization_endpoint}?{urlencode(params)}"
-    page = http.get(authorize_url, follow_redirects=False)
-    if page.status_code != 200:
-        raise ProtocolViolation(rules.LOGIN, f"the authorize page answered HTTP {page.status_code}")
-    form = LoginForm()
-    form.feed(page.text)
-    fields = {**form.fields, "username": username, "password": password}
-    action = urljoin(str(page.url), form.action) if form.action else str(page.url)
-    require_same_origin(action, idp_issuer)
-    answer = http.post(action, data=fields, follow_redirects=False)
+    page = _login_page(http, authorize_url, rules.LOGIN, "authorize")
+    answer = _submit_login(http, page, _form(page), idp_issuer, username, password)
     location = answer.headers.get("location")
-    if answer.status_code in _REFUSED:
-        raise SignInFailed(f"the IdP refused the sign-in (HTTP {answer.status_code})")
     if answer.status_code not in (302, 303) or not location:
         raise ProtocolViolation(rules.LOGIN, f"sign-in failed (HTTP {answer.status_code})")
     query = parse_qs(urlsplit(location).query)
@@ -124,8 +147,7 @@ def login_with_password(
     headers = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
     credentials.apply(token_form, headers, issuer=idp_issuer, now=time.time())
     response = send(Request("POST", meta.token_endpoint, headers, encode_form(token_form)))
-    raise_for_error(response, where="IdP")
-    body = json_body(response, rules.LOGIN)
+    body = raise_for_error(response, where="IdP")
     id_token, refresh = body.get("id_token"), body.get("refresh_token")
     if not isinstance(id_token, str):
         raise ProtocolViolation(rules.LOGIN, "the IdP returned no ID token")
@@ -157,22 +179,13 @@ def login_with_saml(
 ) -> SamlLogin:
     """Sign ``username`` in at ``/saml/sso?sp=...`` through the HTML login form; demo only."""
     start = f"{idp_issuer.rstrip('/')}/saml/sso?{urlencode({'sp': sp_entity_id})}"
-    page = http.get(start, follow_redirects=False)
-    if page.status_code != 200:
-        raise ProtocolViolation(rules.SAML_LOGIN, f"the SSO page answered HTTP {page.status_code}")
-    form = LoginForm()
-    form.feed(page.text)
+    page = _login_page(http, start, rules.SAML_LOGIN, "SSO")
+    form = _form(page)
     if "SAMLResponse" not in form.fields:  # no live session: the login page
-        action = urljoin(str(page.url), form.action) if form.action else str(page.url)
-        require_same_origin(action, idp_issuer)
-        fields = {**form.fields, "username": username, "password": password}
-        page = http.post(action, data=fields, follow_redirects=False)
-        if page.status_code in _REFUSED:
-            raise SignInFailed(f"the IdP refused the sign-in (HTTP {page.status_code})")
+        page = _submit_login(http, page, form, idp_issuer, username, password)
         if page.status_code != 200:
             raise ProtocolViolation(rules.SAML_LOGIN, f"sign-in failed (HTTP {page.status_code})")
-        form = LoginForm()
-        form.feed(page.text)
+        form = _form(page)
     response = form.fields.get("SAMLResponse")
     if not response or not form.action:
         raise ProtocolViolation(rules.SAML_LOGIN, "the IdP did not answer with a SAMLResponse")

@@ -16,6 +16,12 @@ from ._discovery import (
 )
 from ._dpop import DpopKeyProver
 from ._errors import (
+    HOP_DISCOVERY,
+    HOP_IDP_REFRESH,
+    HOP_IDP_TOKEN_EXCHANGE,
+    HOP_RESOURCE_AS,
+    HOP_TOKEN_REQUEST,
+    HOPS,
     HopDeadlineExceeded,
     PolicyDenied,
     ReauthenticationRequired,
@@ -64,6 +70,12 @@ from ._saml import (
 )
 
 __all__ = [
+    "HOPS",
+    "HOP_DISCOVERY",
+    "HOP_IDP_REFRESH",
+    "HOP_IDP_TOKEN_EXCHANGE",
+    "HOP_RESOURCE_AS",
+    "HOP_TOKEN_REQUEST",
     "SAML_SCOPES",
     "AccessToken",
     "CacheKey",

@@ -8,6 +8,11 @@
   error; ``hop`` says which request (the IdP's token exchange, its refresh grant,
   or the resource AS's jwt-bearer grant), ``issuer`` which server, and the
   message carries the server's ``error_description``.
+- :class:`HopDeadlineExceeded`, :class:`ResponseTooLarge`: one HTTP exchange
+  overran its deadline or its body cap (docs/client.md).
+
+Every ``hop`` is one of :data:`HOPS` (the ``HOP_*`` constants), the same words
+for refusals and for transport errors.
 - :class:`PolicyDenied`: a :class:`TokenRequestRefused` by policy (``access_denied``,
   ``invalid_target``, ``invalid_scope``, ``unauthorized_client``); retrying the
   same request cannot succeed, so xaa never retries it.
@@ -25,9 +30,22 @@ from .._errors import ProtocolViolation, XaaError
 POLICY_DENIAL_CODES = frozenset(
     {"access_denied", "invalid_target", "invalid_scope", "unauthorized_client"}
 )
+
+# The hops of the flow: every client error that names one (``hop``) uses one of these.
+HOP_DISCOVERY = "discovery"
+"""A metadata fetch (RFC 9728 §3, RFC 8414 §3, draft §7)."""
 HOP_IDP_TOKEN_EXCHANGE = "idp-token-exchange"
+"""The token exchange at the IdP that returns the ID-JAG (draft §4.3)."""
 HOP_IDP_REFRESH = "idp-refresh"
+"""The refresh token grant at the IdP (RFC 6749 §6, draft §4.4.3)."""
 HOP_RESOURCE_AS = "resource-as-jwt-bearer"
+"""The jwt-bearer grant at the resource AS presenting the ID-JAG (draft §4.4)."""
+HOP_TOKEN_REQUEST = "token-request"
+"""Any other token request (another grant, e.g. the code of ``login_with_password``)."""
+HOPS = frozenset(
+    {HOP_DISCOVERY, HOP_IDP_TOKEN_EXCHANGE, HOP_IDP_REFRESH, HOP_RESOURCE_AS, HOP_TOKEN_REQUEST}
+)
+"""Every value of ``hop`` a client error carries (docs/errors.md)."""
 _HOPS = {
     HOP_IDP_TOKEN_EXCHANGE: ("the IdP", "the token exchange"),
     HOP_IDP_REFRESH: ("the IdP", "the refresh token"),
@@ -60,9 +78,9 @@ class StepUpRequired(XaaClientError):
 class TokenRequestRefused(XaaClientError):
     """A token endpoint refused the request (RFC 6749 §5.2); ``error`` keeps its code.
 
-    ``hop`` is one of ``idp-token-exchange``, ``idp-refresh``, ``resource-as-jwt-bearer``
-    (``None`` when a bare processor raised it); ``description`` is the server's
-    ``error_description`` as sent (``None`` when it sent none). The server's reason
+    ``hop`` is :data:`HOP_IDP_TOKEN_EXCHANGE`, :data:`HOP_IDP_REFRESH` or
+    :data:`HOP_RESOURCE_AS` (``None`` when a bare processor raised it); ``description``
+    is the server's ``error_description`` as sent (``None`` when it sent none). The server's reason
     in full is in its own log or audit trail, never in the response.
     """
 
@@ -118,8 +136,9 @@ class PolicyDenied(TokenRequestRefused):
 
 
 class ScopeNotGranted(XaaClientError):
-    """The IdP (``hop`` ``idp-token-exchange``) or the resource AS declined a scope the call
-    needs (draft §4.3.3, §4.4.1): ``missing`` was asked for and not granted."""
+    """The IdP (``hop`` :data:`HOP_IDP_TOKEN_EXCHANGE`) or the resource AS
+    (:data:`HOP_RESOURCE_AS`) declined a scope the call needs (draft §4.3.3, §4.4.1):
+    ``missing`` was asked for and not granted."""
 
     def __init__(
         self,
@@ -142,7 +161,7 @@ class ScopeNotGranted(XaaClientError):
 
 
 class HopDeadlineExceeded(XaaClientError):
-    """One hop (discovery fetch, token exchange, jwt-bearer) overran its overall deadline.
+    """One hop overran its overall deadline; ``hop`` is one of :data:`HOPS`.
 
     A server dripping bytes cannot hold the caller longer than the deadline,
     however short each read is (docs/client.md).
@@ -156,7 +175,8 @@ class HopDeadlineExceeded(XaaClientError):
 
 
 class ResponseTooLarge(ProtocolViolation):
-    """A body announced or sent past the client's cap (rule ``response-too-large``)."""
+    """A body announced or sent past the client's cap (rule ``response-too-large``);
+    ``hop`` is one of :data:`HOPS`."""
 
     def __init__(self, hop: str, url: str, limit: int) -> None:
         self.hop = hop

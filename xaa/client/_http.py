@@ -15,13 +15,20 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from .. import rules, spec
 from .._errors import HttpResponse, ProtocolViolation
 from .._jose import strict_json_object
+from ._errors import (
+    HOP_DISCOVERY,
+    HOP_IDP_REFRESH,
+    HOP_IDP_TOKEN_EXCHANGE,
+    HOP_RESOURCE_AS,
+    HOP_TOKEN_REQUEST,
+)
 
 MAX_RESPONSE_BYTES = 256 * 1024
 DEFAULT_HOP_DEADLINE = 15.0
 _HOPS = {
-    spec.GRANT_TOKEN_EXCHANGE: "token exchange",
-    spec.GRANT_JWT_BEARER: "jwt-bearer",
-    spec.GRANT_REFRESH_TOKEN: "refresh",
+    spec.GRANT_TOKEN_EXCHANGE: HOP_IDP_TOKEN_EXCHANGE,
+    spec.GRANT_JWT_BEARER: HOP_RESOURCE_AS,
+    spec.GRANT_REFRESH_TOKEN: HOP_IDP_REFRESH,
 }
 
 
@@ -53,11 +60,12 @@ class TransportLimits:
 
 
 def hop_name(request: Request) -> str:
-    """Which hop ``request`` is, for errors: ``discovery``, ``token exchange``, ``jwt-bearer``..."""
+    """Which hop ``request`` is, for errors: one of :data:`~xaa.client.HOPS`, by its
+    ``grant_type`` (a GET is :data:`~xaa.client.HOP_DISCOVERY`)."""
     if request.method == "GET":
-        return "discovery"
+        return HOP_DISCOVERY
     form = dict(parse_qsl(request.body.decode("ascii", "replace")))
-    return _HOPS.get(form.get(spec.P_GRANT_TYPE, ""), "token request")
+    return _HOPS.get(form.get(spec.P_GRANT_TYPE, ""), HOP_TOKEN_REQUEST)
 
 
 def display_url(url: str) -> str:

@@ -205,15 +205,16 @@ def jwt_bearer_request(
     )
 
 
-def raise_for_error(response: HttpResponse, *, where: str) -> None:
-    """Raise what a non-200 token response means; return on 200 without an error member."""
+def raise_for_error(response: HttpResponse, *, where: str) -> dict[str, Any]:
+    """Raise what a non-200 token response means; on 200 without an error member, return
+    the body (one JSON object, parsed once)."""
     if 300 <= response.status < 400:
         raise ProtocolViolation(rules.NO_REDIRECTS, f"{where} answered with a redirect")
     body = json_body(response, rules.ERROR_RESPONSE)
     if response.status == 200:
         if spec.R_ERROR in body:
             raise ProtocolViolation(rules.ERROR_IN_SUCCESS, f"{where} sent an error body with 200")
-        return
+        return body
     error = error_from_response(response.status, body)
     if error.error == "insufficient_user_authentication":
         raise StepUpRequired(_int_or_none(body.get(spec.R_MAX_AGE)), _str(body, spec.R_ACR_VALUES))
@@ -257,8 +258,7 @@ def exchanged_token(
 ) -> tuple[str, dict[str, Any]]:
     """The token of an RFC 8693 §2.2.1 response and its body: an error body raises, the
     token must be present, ``issued_token_type`` the one asked for and ``token_type`` ``N_A``."""
-    raise_for_error(response, where="IdP")
-    body = json_body(response, rules.TOKEN_EXCHANGE_RESPONSE)
+    body = raise_for_error(response, where="IdP")
     token = body.get(spec.R_ACCESS_TOKEN)
     if not isinstance(token, str) or not token:
         raise ProtocolViolation(rules.ACCESS_TOKEN, "token exchange response has no token")
@@ -345,8 +345,7 @@ def process_token_response(
     dpop: bool = False,
 ) -> AccessToken:
     """Check the resource AS's access token response (RFC 6749 §5.1, draft §4.4.2)."""
-    raise_for_error(response, where="authorization server")
-    body = json_body(response, rules.TOKEN_RESPONSE)
+    body = raise_for_error(response, where="authorization server")
     token = body.get(spec.R_ACCESS_TOKEN)
     if not isinstance(token, str) or not token:
         raise ProtocolViolation(rules.ACCESS_TOKEN, "token response has no access token")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -18,42 +17,21 @@ import httpx
 
 from xaa import pkce, spec
 from xaa._forms import encode_form
+from xaa.adapters.httpx_login import LoginForm
 
 from ._registry import CaseFailed
 
 ClientAuth = Callable[[dict[str, str | list[str]]], dict[str, str]]
 
 
-class _FormParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: list[dict[str, str]] = []
-        self._in_form = False
-        self._done = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form" and not self._done:
-            self._in_form, self.action = True, values.get("action", "")
-        elif tag == "input" and self._in_form:
-            self.fields.append(values)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form" and self._in_form:
-            self._in_form, self._done = False, True
-
-
 def _fill(page: str, username: str, password: str) -> tuple[str, dict[str, str]]:
-    parser = _FormParser()
+    parser = LoginForm()
     parser.feed(page)
     if parser.action is None:
         raise CaseFailed("the authorization endpoint showed no login form")
     form: dict[str, str] = {}
-    for field in parser.fields:
-        name, kind = field.get("name"), field.get("type", "text").lower()
-        if not name:
-            continue
+    for field in parser.inputs:
+        name, kind = field["name"], field.get("type", "text").lower()
         if kind == "password":
             form[name] = password
         elif kind in ("text", "email", ""):
