@@ -41,24 +41,6 @@ def _fill(page: str, username: str, password: str) -> tuple[str, dict[str, str]]
     return parser.action, form
 
 
-def login_id_token(
-    http: httpx.Client,
-    metadata: dict[str, Any],
-    *,
-    client_id: str,
-    client_auth: ClientAuth,
-    redirect_uri: str,
-    username: str,
-    password: str,
-) -> str:
-    """Sign in as ``username`` and return the ID token issued to ``client_id``."""
-    tokens = login_tokens(
-        http, metadata, client_id=client_id, client_auth=client_auth,
-        redirect_uri=redirect_uri, username=username, password=password,
-    )  # fmt: skip
-    return str(tokens["id_token"])
-
-
 def login_tokens(
     http: httpx.Client,
     metadata: dict[str, Any],
