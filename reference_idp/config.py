@@ -111,16 +111,4 @@ def load_config(path: str | Path | None = None) -> IdpConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{name}: not valid TOML: {exc}") from None
     except ValidationError as exc:
-        raise ConfigurationError(f"{name}: {_first_error(exc)}") from None
-
-
-def _first_error(exc: ValidationError) -> str:
-    """``clients[0].secret: Field required`` for the first error (no input values: secrets)."""
-    error = exc.errors(include_input=False, include_url=False)[0]
-    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"]).lstrip(".")
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        message = "unknown key"
-    more = exc.error_count() - 1
-    suffix = f" (and {more} more)" if more else ""
-    return f"{where or 'top level'}: {message}{suffix}"
+        raise ConfigurationError.from_validation(exc, name) from None

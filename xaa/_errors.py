@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from . import rules
+
+ConfigModel = TypeVar("ConfigModel", bound=BaseModel)
 
 JsonScalar = str | int | float | bool | None
 
@@ -252,6 +256,28 @@ class ConfigurationError(XaaError, ValueError):
     """A deployment's own input is unusable (a file, a line in it, an option); the message
     names which, in one line, and never holds a secret. The ``xaa`` command prints it
     without a traceback (exit status 2)."""
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError, source: str = "") -> ConfigurationError:
+        """``SOURCE: clients[0].secret: Field required (and 2 more)`` for pydantic's first
+        error; never the input values (a configuration holds secrets)."""
+        error = exc.errors(include_input=False, include_url=False)[0]
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        more = exc.error_count() - 1
+        text = f"{path.lstrip('.') or 'top level'}: {message}"
+        text += f" (and {more} more)" if more else ""
+        return cls(f"{source}: {text}" if source else text)
+
+
+def validated_config(model: type[ConfigModel], data: Mapping[str, Any]) -> ConfigModel:
+    """``data`` as a ``model`` configuration document, or :class:`ConfigurationError`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigurationError.from_validation(exc, model.__name__) from None
 
 
 class RemoteOAuthError(OAuthError):

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.actors.world import AGENTS, CLIENT, SPIRE, TRIAGE, assert_rejected
-from xaa import InvalidRequest
+from xaa import ConfigurationError, InvalidRequest
 from xaa.actors import (
     ActorPolicy,
     ActorRule,
@@ -89,7 +89,7 @@ def test_misconfigured_rules_refuse_to_load(data: dict[str, object]) -> None:
 def test_policy_max_depth_is_bounded() -> None:
     with pytest.raises(ValueError):
         ConfigActorPolicy([rule(TRIAGE)], max_depth=0)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigurationError, match=r"^ActorPolicyConfig: max_depth: "):
         ConfigActorPolicy.from_config({"max_depth": 99, "rules": []})
 
 

@@ -15,6 +15,7 @@ from xaa._keys import JwkSet
 from xaa.actors._chain import ConfigResourceActorPolicy
 from xaa.actors._policy import ConfigActorPolicy
 from xaa.actors._validation import ActorIssuer, ActorTrust
+from xaa.idp import ExchangePolicy, actor_validator_from_config
 from xaa.idp._token_exchange import TokenExchangeEndpoint
 from xaa.resource._access import ResourceServer
 from xaa.resource._jwt_bearer import JwtBearerEndpoint
@@ -114,3 +115,24 @@ def test_normalize_htu_refuses_with_a_xaa_error(uri: str) -> None:
     with pytest.raises(MalformedEncoding) as caught:
         normalize_htu(uri)
     assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("build", "source"),
+    [
+        (lambda doc: ExchangePolicy.from_config(doc), "IssuancePolicy"),
+        (lambda doc: ConfigActorPolicy.from_config(doc), "ActorPolicyConfig"),
+        (lambda doc: actor_validator_from_config("https://idp.example", doc), "ActorsConfig"),
+    ],
+)
+def test_a_configuration_document_that_does_not_validate_is_a_configuration_error(
+    build: Callable[[dict[str, Any]], object], source: str
+) -> None:
+    """Not pydantic's ValidationError: one line naming the document and the key, never the
+    value (a configuration holds secrets)."""
+    with pytest.raises(ConfigurationError) as caught:
+        build({"sekrit-key-name": "s3cr3t-value"})
+    message = str(caught.value)
+    assert message.startswith(f"{source}: ")
+    assert "s3cr3t-value" not in message and "\n" not in message
+    assert isinstance(caught.value, XaaError)

@@ -13,7 +13,7 @@ from typing import Any, Protocol, Self, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .._errors import ConfigurationError, InvalidRequest
+from .._errors import ConfigurationError, InvalidRequest, validated_config
 from .._models import NonEmpty
 from ._spiffe import SpiffeId, looks_like_spiffe
 from ._validation import HARD_MAX_DEPTH, ValidatedActor
@@ -138,7 +138,7 @@ class ConfigActorPolicy:
     @classmethod
     def from_config(cls, data: Mapping[str, Any]) -> ConfigActorPolicy:
         """Build from a mapping such as a parsed TOML table."""
-        config = ActorPolicyConfig.model_validate(data)
+        config = validated_config(ActorPolicyConfig, data)
         return cls(config.rules, max_depth=config.max_depth)
 
     def authorize(self, request: DelegationRequest) -> ActorGrant:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import spec
 from .._client_auth import AuthenticatedClient
+from .._errors import validated_config
 from .._keys import JwkSet
 from .._tokens import DEFAULT_LEEWAY
 from ..actors import (
@@ -128,7 +129,7 @@ def actor_validator_from_config(
     issuer: str, config: ActorsConfig | Mapping[str, Any]
 ) -> ProfileActorValidator:
     """A :class:`ProfileActorValidator` for the IdP ``issuer`` from ``config``."""
-    parsed = config if isinstance(config, ActorsConfig) else ActorsConfig.model_validate(config)
+    parsed = config if isinstance(config, ActorsConfig) else validated_config(ActorsConfig, config)
     trust = ActorTrust(item.actor_issuer() for item in parsed.issuers)
     policy = ConfigActorPolicy(parsed.rules, max_depth=parsed.max_depth)
     return ProfileActorValidator(issuer, trust, policy)

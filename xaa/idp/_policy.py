@@ -29,6 +29,7 @@ from .._errors import (
     InvalidAuthorizationDetails,
     InvalidScope,
     InvalidTarget,
+    validated_config,
 )
 from .._keys import b64url
 from .._replay import never_blocks
@@ -287,7 +288,7 @@ class ConfigPolicy:
         self.document = (
             document
             if isinstance(document, IssuancePolicy)
-            else IssuancePolicy.model_validate(document)
+            else validated_config(IssuancePolicy, document)
         )
         self._servers = {rs.issuer: rs for rs in self.document.resource_servers}
         self._names = {
