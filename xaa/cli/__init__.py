@@ -16,6 +16,7 @@ from typing import NoReturn
 from .._errors import ConfigurationError
 from .._keys import RotationRefused, UnusableKey
 from .._replay import ReplayStoreUnavailable
+from ..adapters._extras import needs_extra
 
 # Modules with ``register(subparsers)``; each adds its own subcommands.
 COMMAND_MODULES = (
@@ -59,6 +60,9 @@ def describe(exc: BaseException) -> str | None:
             f"{app} is not importable: the reference apps ship with the xaa repository; "
             "run this command from its root"
         )
+    if isinstance(exc, ModuleNotFoundError) and exc.name and app != "xaa":
+        # Only the reference apps are imported lazily, after the parser (docs/install.md).
+        return needs_extra("this command", "reference", exc.name)
     if isinstance(exc, ReplayStoreUnavailable):
         return f"replay store: {exc}"
     if isinstance(exc, UnicodeDecodeError):
@@ -82,7 +86,14 @@ def describe(exc: BaseException) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xaa`` console script."""
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as exc:  # installed without the server extra (docs/install.md)
+        if (exc.name or "xaa").partition(".")[0] in ("xaa", *REFERENCE_APPS):
+            raise
+        print(f"xaa: {needs_extra('the xaa command', 'server', exc.name)}", file=sys.stderr)
+        return USAGE_ERROR
+    args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # --workers re-parses it
     try:
         result = args.func(args)
