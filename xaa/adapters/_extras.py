@@ -9,8 +9,10 @@ server extra (no module named 'starlette'): pip install 'xaa[server]'``, not wit
 
 from __future__ import annotations
 
+from .._errors import XaaError
 
-class MissingExtra(ModuleNotFoundError):
+
+class MissingExtra(XaaError, ModuleNotFoundError):
     """An optional dependency of an adapter is not installed; the message says which extra."""
 
 
