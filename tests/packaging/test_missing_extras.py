@@ -8,6 +8,7 @@ checked against what each adapter really imports (``pyproject.toml``).
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import tomllib
@@ -39,6 +40,19 @@ ADAPTERS = {
     "xaa.adapters.starlette_broker": ("server,broker", "starlette"),
     "xaa.conformance": ("server", "httpx"),
 }
+# The lines docs/install.md prints.
+STARLETTE_WITHOUT_SERVER = (
+    "xaa.adapters.MissingExtra: xaa.adapters.starlette needs the server extra "
+    "(no module named 'starlette'): pip install 'xaa[server]'"
+)
+HELP_WITHOUT_SERVER = (
+    "xaa: the xaa command needs the server extra (no module named 'anyio'): "
+    "pip install 'xaa[server]'"
+)
+SERVE_WITHOUT_REFERENCE = (
+    "xaa idp serve: this command needs the reference extra (no module named 'lxml'): "
+    "pip install 'xaa[reference]'"
+)
 
 
 def _run(code: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -58,8 +72,21 @@ def test_an_adapter_without_its_extra_names_the_extra_to_install(module: str) ->
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
     assert last.endswith(f"pip install 'xaa[{extras}]'"), last
-    assert "MissingExtra: " in last
+    assert last.startswith("xaa.adapters.MissingExtra: ")
     assert "ModuleNotFoundError" not in result.stderr  # the bare error is not chained
+
+
+def test_the_starlette_adapter_without_the_server_extra_prints_the_documented_line() -> None:
+    result = _run(_blocked(["starlette"]) + "import xaa.adapters.starlette\n")
+    assert result.stderr.strip().splitlines()[-1] == STARLETTE_WITHOUT_SERVER
+
+
+def test_the_install_page_shows_the_lines_xaa_prints_and_lists_every_extra() -> None:
+    page = (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
+    lines = page.splitlines()
+    for line in (STARLETTE_WITHOUT_SERVER, HELP_WITHOUT_SERVER, SERVE_WITHOUT_REFERENCE):
+        assert line in lines
+    assert set(re.findall(r"^\| `([a-z]+)` \|", page, re.M)) == set(_extras())
 
 
 def test_a_missing_module_of_xaa_itself_is_not_blamed_on_an_extra() -> None:
@@ -73,10 +100,7 @@ def test_xaa_help_without_the_server_extra_is_one_line_naming_it() -> None:
     code = _blocked(["anyio", "starlette"]) + "from xaa.cli import main\nsys.exit(main(['--help']))"
     result = _run(code)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        "xaa: the xaa command needs the server extra (no module named 'anyio'): "
-        "pip install 'xaa[server]'"
-    ]
+    assert result.stderr.splitlines() == [HELP_WITHOUT_SERVER]
 
 
 def test_serving_a_reference_app_without_its_extras_names_the_reference_extra(
@@ -87,10 +111,7 @@ def test_serving_a_reference_app_without_its_extras_names_the_reference_extra(
     )
     result = _run(code, cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        "xaa idp serve: this command needs the reference extra (no module named 'lxml'): "
-        "pip install 'xaa[reference]'"
-    ]
+    assert result.stderr.splitlines() == [SERVE_WITHOUT_REFERENCE]
 
 
 # --- the extras hold what the code imports -------------------------------------------------

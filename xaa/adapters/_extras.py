@@ -1,19 +1,15 @@
 """One line naming the extra to install when an adapter's third-party library is missing.
 
-An adapter is imported by module (docs/architecture.md, "The public surface"); without its
-extra the import fails with :class:`MissingExtra`, e.g. ``xaa.adapters.starlette needs the
-server extra (no module named 'starlette'): pip install 'xaa[server]'``, not with a bare
-``ModuleNotFoundError`` from deep inside the adapter. The extras are declared in
-``pyproject.toml`` (``[project.optional-dependencies]``); docs/install.md lists them.
+An adapter is imported by module (docs/architecture.md, "The public surface"); without
+its extra the import fails with :class:`xaa.adapters.MissingExtra`, e.g.
+``xaa.adapters.starlette needs the server extra (no module named 'starlette'): pip install
+'xaa[server]'``, not with a bare ``ModuleNotFoundError`` from deep inside the adapter.
+The extras are declared in ``pyproject.toml``; docs/install.md lists them.
 """
 
 from __future__ import annotations
 
-from .._errors import XaaError
-
-
-class MissingExtra(XaaError, ModuleNotFoundError):
-    """An optional dependency of an adapter is not installed; the message says which extra."""
+from . import MissingExtra
 
 
 def needs_extra(subject: str, extras: str, missing: str | None) -> str:
@@ -22,8 +18,9 @@ def needs_extra(subject: str, extras: str, missing: str | None) -> str:
     ``extras`` is what goes between the brackets (``"server"``, ``"client,broker"``).
     """
     word = "extras" if "," in extras else "extra"
+    top = (missing or "?").partition(".")[0]  # the package, not the submodule that failed
     return (
-        f"{subject} needs the {extras} {word} (no module named {missing!r}): "
+        f"{subject} needs the {extras} {word} (no module named {top!r}): "
         f"pip install 'xaa[{extras}]'"
     )
 
