@@ -1,5 +1,5 @@
 """The installed package (docs/install.md): build the wheel, install it into a venv outside the
-repository, import every public module and run ``xaa --help`` there.
+repository, import every public module, run ``xaa`` and the README's python blocks there.
 
 Offline: the wheel is built without build isolation (setuptools from the dev extra) and
 installed with ``--no-index --no-deps``; the venv sees the dependencies already installed in
@@ -11,6 +11,7 @@ install of xaa there), so every ``xaa`` module comes from the wheel. Marked ``pa
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -116,3 +117,15 @@ def test_the_installed_xaa_command_runs_outside_the_repository(venv: Path, tmp_p
     for app in ("idp", "resource", "broker"):  # each app's template.toml, as package data
         template = _run(xaa, app, "config", "--template", cwd=tmp_path).stdout
         assert template == (ROOT / f"reference_{app}" / "template.toml").read_text()
+
+
+def test_the_readme_python_blocks_run_with_the_installed_wheel_outside_the_repository(
+    venv: Path, tmp_path: Path
+) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, re.M | re.S)
+    assert blocks
+    for number, code in enumerate(blocks):
+        script = tmp_path / f"readme_{number}.py"
+        script.write_text(code, encoding="utf-8")
+        _run(venv / "bin" / "python", script, cwd=tmp_path)
