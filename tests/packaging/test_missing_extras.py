@@ -8,6 +8,7 @@ checked against what each adapter really imports (``pyproject.toml``).
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -56,8 +57,9 @@ SERVE_WITHOUT_REFERENCE = (
 
 
 def _run(code: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's xaa, from any cwd
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=60
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=env, timeout=60
     )
 
 
