@@ -29,8 +29,8 @@ COMMAND_MODULES = (
 )
 USAGE_ERROR = 2
 __all__ = ["build_parser", "describe", "main"]
-# The reference apps ship with the repository, not the library: imported lazily, by the
-# ``xaa idp`` and ``xaa resource`` commands only (docs/architecture.md).
+# The reference apps ship in the wheel beside the library; imported lazily, by the
+# ``xaa idp``, ``xaa resource`` and ``xaa broker`` commands only (docs/architecture.md).
 REFERENCE_APPS = ("reference_idp", "reference_resource", "reference_broker")
 
 
@@ -57,8 +57,8 @@ def describe(exc: BaseException) -> str | None:
     app = (exc.name or "").partition(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
     if app in REFERENCE_APPS:
         return (
-            f"{app} is not importable: the reference apps ship with the xaa repository; "
-            "run this command from its root"
+            f"{app} is not importable: the reference apps ship with xaa; "
+            "reinstall it: pip install 'xaa[reference]'"
         )
     if isinstance(exc, ModuleNotFoundError) and exc.name and app != "xaa":
         # Only the reference apps are imported lazily, after the parser (docs/install.md).
