@@ -234,3 +234,50 @@ def test_docs_page_documents_every_key() -> None:
     for model in models(IdpConfig):
         for name in set(model.model_fields):
             assert f"`{name}`" in page or f"{name}]" in page, f"{model.__name__}.{name}"
+
+
+# The mistakes behind docs/idp-config.md's "Some answers" block, in its order.
+DOCUMENTED_MISTAKES = (
+    ("id_token_lifetime = 3600 ", "id_token_lifetime = 3600s "),
+    ("redirect_uris = ", "redirect_uri = "),
+    ('on_excess = "narrow"', 'on_excess = "narow"'),
+    ('audience = "https://chat.example"', 'audience = "https://nope.example"'),
+    ('client = "wiki" ', 'client = "wikki" '),
+    ("id_jag_lifetime = 300 ", "id_jag_lifetime = 900 "),
+)
+
+
+def test_check_answers_shown_in_the_docs_are_what_check_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (DEMO.parents[1] / "docs" / "idp-config.md").read_text()
+    block = page.split("Some answers", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    printed = []
+    for old, new in DOCUMENTED_MISTAKES:
+        assert TEMPLATE.count(old) == 1, old
+        _, err = check(tmp_path, capsys, TEMPLATE.replace(old, new))
+        printed.append(err.replace("FILE", "idp.toml"))
+    assert "".join(printed) == block
+
+
+def test_check_refuses_an_id_jag_lifetime_the_idp_refuses_to_start_with(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reference_idp.app import create_app
+    from reference_idp.store import Store
+    from xaa import ConfigurationError
+
+    text = TEMPLATE.replace("id_jag_lifetime = 300 ", "id_jag_lifetime = 900 ")
+    _, err = check(tmp_path, capsys, text)
+    line = line_of(text, "id_jag_lifetime = 900")
+    longer = "900 s is longer than id_jag_max_lifetime (300 s)"
+    assert err == f"FILE:{line}: id_jag_lifetime: {longer}\n"
+    with pytest.raises(ConfigurationError):
+        create_app(IdpConfig.model_validate(tomllib.loads(text)), Store(":memory:"))
+
+
+def test_template_points_at_pages_that_exist() -> None:
+    pages = re.findall(r"docs/[\w-]+\.md", TEMPLATE)
+    assert "docs/idp-config.md" in pages
+    assert all((DEMO.parents[1] / page).is_file() for page in pages)
+    assert '("The configuration file")' not in TEMPLATE  # a heading docs/idp.md no longer has
