@@ -552,7 +552,7 @@ def test_admin_listings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert xaa_main(["idp", "keys", "list", "--db", db]) == 0
     states = [line.split("\t")[1] for line in capsys.readouterr().out.splitlines()]
     assert sorted(states) == ["current", "next"]
-    assert xaa_main(["idp", "clients", "suspend", "nobody", "--db", db]) == 1
+    assert xaa_main(["idp", "clients", "suspend", "nobody", "--db", db]) == 2
 
 
 def test_unauthenticated_garbage_cannot_forge_or_flood_the_audit_log(

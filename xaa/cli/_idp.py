@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,7 +49,7 @@ def register(subparsers: Any) -> None:
     )
     rotate.add_argument(
         "--min-staging",
-        type=float,
+        type=_seconds,
         default=None,
         metavar="SECONDS",
         help="default: key_min_staging from the configuration (3600, the resource side's"
@@ -174,18 +175,44 @@ def _audit(args: argparse.Namespace) -> int:
                 f"{when} {event.event} {event.decision}"
                 f" {event.reason or '-'} client={client} sub={event.subject}"
                 f" aud={event.audience} scope={event.granted_scope} jti={event.jti}"
+                f"{_why(event)}"
             )
     return 0
 
 
+def _why(event: Any) -> str:
+    """What a text line adds so the operator sees a narrowing and a denial's reason: the
+    requested scope when it differs from the granted one, and the private detail."""
+    words = ""
+    if event.requested_scope and event.requested_scope != event.granted_scope:
+        words += f" asked={json.dumps(event.requested_scope)}"
+    detail = event.extra.get("detail")
+    if detail:
+        words += f" detail={json.dumps(str(detail), ensure_ascii=False)}"
+    return words
+
+
+def _seconds(value: str) -> float:
+    """A finite number of seconds, zero or more (``--min-staging``)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (0 or more)")
+    return seconds
+
+
 def _set_status(args: argparse.Namespace) -> int:
-    from xaa import AuditEvent
+    from xaa import AuditEvent, ConfigurationError
 
     config, store = _open(args)
     store.seed(config)
     if not store.set_client_status(args.client_id, args.status):
-        print(f"no client {args.client_id!r}")
-        return 1
+        store.close()  # one line on stderr, exit 2 (xaa.cli.main)
+        raise ConfigurationError(
+            f"no client {args.client_id!r}; `xaa idp clients list` shows the clients"
+        )
     decision = "denied" if args.status == "suspended" else "issued"
     store.emit(
         AuditEvent(

@@ -1,0 +1,83 @@
+"""What the operator of the reference IdP sees at ``xaa idp clients``, ``keys rotate`` and
+``audit``: a narrowed or denied exchange is visible in the text log, and a mistyped
+client id or staging period is one line on stderr with exit status 2 (docs/idp.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reference_idp.store import Store
+from xaa import AuditEvent
+from xaa.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["idp", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_suspending_an_unknown_client_is_one_line_on_stderr_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "idp.sqlite3")
+    code, out, err = run(capsys, "clients", "suspend", "wikki", "--db", db)
+    assert (code, out) == (2, "")
+    assert err == (
+        "xaa idp clients suspend: no client 'wikki'; `xaa idp clients list` shows the clients\n"
+    )
+    assert run(capsys, "clients", "resume", "wikki", "--db", db)[0] == 2
+
+
+@pytest.mark.parametrize("value", ["-5", "nan", "inf", "soon"])
+def test_min_staging_must_be_zero_or_more_seconds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    db = str(tmp_path / "idp.sqlite3")
+    with pytest.raises(SystemExit) as exited:
+        main(["idp", "keys", "rotate", "--min-staging", value, "--db", db])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"xaa idp keys rotate: argument --min-staging: {value!r} is not a number of seconds"
+        " (0 or more)\n"
+    )
+    assert not Path(db).exists()  # refused before the database is touched
+
+
+def test_audit_text_shows_a_narrowed_scope_and_a_denials_detail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "idp.sqlite3")
+    store = Store(db)
+    common = {"event": "token_exchange.id_jag", "client_id": "wiki", "subject": "bob"}
+    store.emit(
+        AuditEvent(
+            **common, decision="issued", audience="https://chat.example",
+            requested_scope="chat.read chat.write", granted_scope="chat.read", jti="j1",
+        )
+    )  # fmt: skip
+    store.emit(
+        AuditEvent(
+            **common, decision="issued", audience="https://chat.example",
+            requested_scope="chat.read", granted_scope="chat.read", jti="j2",
+        )
+    )  # fmt: skip
+    store.emit(
+        AuditEvent(
+            **common, decision="denied", reason="invalid_target",
+            audience="https://nope.example",
+            extra={"detail": "audience is not a known resource AS"},
+        )
+    )  # fmt: skip
+    store.close()
+    code, out, _ = run(capsys, "audit", "--db", db)
+    narrowed, full, unknown = out.splitlines()
+    assert code == 0
+    assert narrowed.endswith('scope=chat.read jti=j1 asked="chat.read chat.write"')
+    assert full.endswith("scope=chat.read jti=j2")
+    assert unknown.endswith(
+        'aud=https://nope.example scope=None jti=None detail="audience is not a known resource AS"'
+    )
