@@ -297,3 +297,34 @@ def test_rotation_after_the_staging_period_is_audited_with_before_and_after(
             assert "admin.keys.rotate" in row
     finally:
         store.close()
+
+
+def test_activity_list_shows_a_narrowed_scope_and_a_denials_detail(
+    store: Store, http: TestClient
+) -> None:
+    """A narrowed issuance looked like a full grant in the list, and a denied request's
+    scope sat in the Scope column as if it were granted."""
+    common = {"event": "token_exchange.id_jag", "client_id": "wiki", "audience": CHAT}
+    store.emit(
+        AuditEvent(
+            **common, decision="issued", subject="narrowed", jti="j1",
+            requested_scope="chat.read chat.write", granted_scope="chat.read",
+        )
+    )  # fmt: skip
+    store.emit(
+        AuditEvent(
+            **common, decision="denied", subject="refused", reason="invalid_scope",
+            requested_scope="chat.admin", extra={"detail": "scope beyond policy"},
+        )
+    )  # fmt: skip
+    _sign_in(http)
+    page = http.get("/admin/activity", params={"event": "token_exchange"})
+    _secure_page(page, 200)
+    rows = {
+        m.group(1): m.group(0)
+        for m in re.finditer(r"<td>(narrowed|refused)</td>.*?</tr>", page.text, re.S)
+    }
+    asked = '<span class="asked">(asked: {})</span>'
+    assert f"<td>chat.read {asked.format('chat.read chat.write')}</td>" in rows["narrowed"]
+    assert f"<td> {asked.format('chat.admin')}</td>" in rows["refused"]
+    assert 'invalid_scope <span class="detail">(scope beyond policy)</span>' in rows["refused"]
