@@ -4,6 +4,9 @@ client id or staging period is one line on stderr with exit status 2 (docs/idp.m
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,8 @@ import pytest
 from reference_idp.store import Store
 from xaa import AuditEvent
 from xaa.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -81,3 +86,32 @@ def test_audit_text_shows_a_narrowed_scope_and_a_denials_detail(
     assert unknown.endswith(
         'aud=https://nope.example scope=None jti=None detail="audience is not a known resource AS"'
     )
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_2_before_it_claims_to_serve(
+    tmp_path: Path,
+) -> None:
+    """It printed "serving http://...", then uvicorn's bind error, and exited with 3."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "xaa", "idp", "serve", "--db", ":memory:", "--port", str(port)],
+            capture_output=True, text=True, timeout=60, check=False, cwd=REPO,
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"xaa idp serve: cannot listen on 127.0.0.1:{port}: Address already in use"
+        " (another server there? choose another --port)\n"
+    )
+
+
+def test_serve_on_a_host_that_does_not_resolve_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(capsys, "serve", "--db", ":memory:", "--host", "no-such-host.invalid")
+    assert (code, out) == (2, "")
+    assert err.startswith("xaa idp serve: --host no-such-host.invalid: ")
+    assert len(err.splitlines()) == 1

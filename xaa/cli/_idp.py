@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import socket
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -128,9 +129,31 @@ def _serve(args: argparse.Namespace) -> int:
         raise ConfigurationError("--workers needs a --db file the processes share")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     port = args.port or urlsplit(config.issuer).port or DEFAULT_PORT
+    _can_listen(args.host, port)
     print(f"reference IdP {config.issuer} (db {store.path})", flush=True)
     serve(args, build_app, name="reference IdP", host=args.host, port=port, log_level="info")
     return 0
+
+
+def _can_listen(host: str, port: int) -> None:
+    """Refuse in one line (exit 2) a ``--host``/``--port`` that cannot be served, before
+    the server says it is serving there (uvicorn would log and exit 3)."""
+    from xaa import ConfigurationError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except socket.gaierror as exc:
+        raise ConfigurationError(f"--host {host}: {exc.strerror or exc}") from None
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            " (another server there? choose another --port)"
+        ) from None
 
 
 def _stage(args: argparse.Namespace) -> int:
