@@ -3,6 +3,7 @@ every page carries the security headers, stored values are escaped (docs/console
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Iterator
@@ -328,3 +329,26 @@ def test_activity_list_shows_a_narrowed_scope_and_a_denials_detail(
     assert f"<td>chat.read {asked.format('chat.read chat.write')}</td>" in rows["narrowed"]
     assert f"<td> {asked.format('chat.admin')}</td>" in rows["refused"]
     assert 'invalid_scope <span class="detail">(scope beyond policy)</span>' in rows["refused"]
+
+
+def test_client_filter_finds_the_refusals_of_a_suspended_client(
+    store: Store, http: TestClient
+) -> None:
+    """An invalid_client refusal has no authenticated client_id: filtering the activity by
+    the suspended client missed every refused attempt."""
+    for claimed in ("wiki", "agent"):
+        store.emit(
+            AuditEvent(
+                event="token_exchange.id_jag", decision="denied", reason="invalid_client",
+                subject=f"refused-{claimed}",
+                extra={"detail": "client suspended", "attempted_client_id": claimed},
+            )
+        )  # fmt: skip
+    _sign_in(http)
+    page = http.get("/admin/activity", params={"client": "wiki", "reason": "invalid_client"})
+    _secure_page(page, 200)
+    assert "<td>refused-wiki</td>" in page.text and "refused-agent" not in page.text
+    assert '<td>wiki <span class="detail">(unauthenticated)</span></td>' in page.text
+    assert 'invalid_client <span class="detail">(client suspended)</span>' in page.text
+    export = http.get("/admin/activity.jsonl", params={"client": "wiki"}).text.splitlines()
+    assert [json.loads(line)["subject"] for line in export] == ["refused-wiki"]
