@@ -412,7 +412,9 @@ def test_kill_switch_audit_names_the_suspended_client(
         assert refused.extra["attempted_client_id"] == "wiki"
     capsys.readouterr()
     assert xaa_main(["idp", "audit", "--limit", "1", "--db", db]) == 0
-    assert "client=wiki(unauthenticated)" in capsys.readouterr().out
+    line = capsys.readouterr().out
+    assert "client=wiki(unauthenticated)" in line
+    assert line.endswith(' detail="client suspended"\n')  # why: not a wrong secret
 
 
 def test_restart_keeps_refresh_tokens_keys_and_audit(tmp_path: Path) -> None:
