@@ -115,3 +115,21 @@ def test_serve_on_a_host_that_does_not_resolve_is_one_line_and_exit_2(
     assert (code, out) == (2, "")
     assert err.startswith("xaa idp serve: --host no-such-host.invalid: ")
     assert len(err.splitlines()) == 1
+
+
+def test_a_file_check_refuses_is_neither_served_nor_seeded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A grant for a client that is not configured passed ``serve`` (and was seeded into the
+    database) although ``xaa idp config --check`` refused the file."""
+    from reference_idp.config_check import template_text
+
+    config = tmp_path / "idp.toml"
+    config.write_text(template_text().replace('client = "wiki" ', 'client = "wikki" '))
+    db = str(tmp_path / "idp.sqlite3")
+    for command in (["clients", "list"], ["keys", "list"], ["serve", "--port", "1"]):
+        code, out, err = run(capsys, *command, "--config", str(config), "--db", db)
+        assert (code, out) == (2, "")
+        assert f"{config}:62: policy.grants[0].client: 'wikki' is no [[clients]] client_id;" in err
+        assert err.endswith(f"`xaa idp config --check {config}` lists every problem\n")
+    assert not Path(db).exists()

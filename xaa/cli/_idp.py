@@ -99,9 +99,18 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     from reference_idp.config import load_config
+    from reference_idp.config_check import check_file
     from reference_idp.store import DEFAULT_DB, Store
+    from xaa import ConfigurationError
 
-    return load_config(args.config), Store(args.db or DEFAULT_DB)
+    config = load_config(args.config)
+    problems = [] if args.config is None else check_file(args.config)
+    if problems:  # what --check refuses is never served nor seeded into the database
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigurationError(
+            f"{problems[0]}{more}; `xaa idp config --check {args.config}` lists every problem"
+        )
+    return config, Store(args.db or DEFAULT_DB)
 
 
 def _configured(args: argparse.Namespace) -> tuple[Any, Any]:
