@@ -133,3 +133,22 @@ def test_a_file_check_refuses_is_neither_served_nor_seeded(
         assert f"{config}:62: policy.grants[0].client: 'wikki' is no [[clients]] client_id;" in err
         assert err.endswith(f"`xaa idp config --check {config}` lists every problem\n")
     assert not Path(db).exists()
+
+
+def test_the_admin_example_of_docs_idp_runs_as_its_comments_say(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The "For example" block of docs/idp.md showed `keys rotate` on a fresh database as if
+    it worked; it is refused until the staged key is key_min_staging old."""
+    page = (REPO / "docs" / "idp.md").read_text()
+    block = page.split("For example (a file database, one shell):", 1)[1]
+    block = block.split("```sh\n", 1)[1].split("```", 1)[0]
+    db = str(tmp_path / "idp.sqlite3")
+    for line in block.splitlines():
+        command, _, comment = line.partition("  # ")
+        words = command.replace("/tmp/idp.sqlite3", db).split()
+        assert words[0] == ".venv/bin/xaa"
+        code = main(words[1:])
+        err = capsys.readouterr().err
+        assert code == (2 if comment.startswith("refused, exit 2") else 0), (line, err)
+    assert "client.suspended denied admin client=agent" in (run(capsys, "audit", "--db", db)[1])
