@@ -39,6 +39,12 @@ from xaa.stores import MemoryReplayStore, SqliteReplayStore
 
 from .config import IdpConfig
 
+
+def _policy_digest(config: IdpConfig) -> str:
+    """What ``policy_seed`` remembers of the configuration that seeded the policy."""
+    return hashlib.sha256(config.policy.model_dump_json().encode("utf-8")).hexdigest()
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
   username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, email TEXT,
@@ -267,7 +273,7 @@ class Store:
                     ),
                 )
             document = config.policy.model_dump_json()
-            digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
+            digest = _policy_digest(config)
             seeded = db.execute("SELECT digest FROM policy_seed WHERE id = 1").fetchone()
             stored = db.execute("SELECT 1 FROM policy WHERE id = 1").fetchone()
             if stored is None or seeded is None or seeded[0] != digest:
@@ -282,6 +288,12 @@ class Store:
                     ],
                     now,
                 )
+
+    def seeded_from_another(self, config: IdpConfig) -> bool:
+        """Whether this database was seeded from a configuration whose ``[policy]`` is not
+        ``config``'s (an admin command run without the server's ``--config``)."""
+        row = self._one("SELECT digest FROM policy_seed WHERE id = 1")
+        return row is not None and row[0] != _policy_digest(config)
 
     def policy(self) -> IssuancePolicy:
         """The stored issuance policy."""

@@ -152,3 +152,32 @@ def test_the_admin_example_of_docs_idp_runs_as_its_comments_say(
         err = capsys.readouterr().err
         assert code == (2 if comment.startswith("refused, exit 2") else 0), (line, err)
     assert "client.suspended denied admin client=agent" in (run(capsys, "audit", "--db", db)[1])
+
+
+def test_an_admin_command_without_config_never_seeds_the_demo_into_another_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`xaa idp clients suspend wiki --db prod.sqlite3` without the server's --config seeded
+    the demo configuration into it: the demo agent with its public key, alice/alice, and
+    the demo policy in place of the production one."""
+    from reference_idp.config_check import template_text
+
+    config = tmp_path / "idp.toml"
+    config.write_text(template_text())
+    db = str(tmp_path / "prod.sqlite3")
+    assert run(capsys, "clients", "list", "--config", str(config), "--db", db)[0] == 0
+    store = Store(db)
+    before = (store.policy(), [c.client_id for c in store.clients()], store.key_states())
+    store.close()
+    for command in (["clients", "suspend", "wiki"], ["clients", "list"], ["keys", "rotate"]):
+        code, out, err = run(capsys, *command, "--db", db)
+        assert (code, out) == (2, "")
+        assert err.endswith(
+            "prod.sqlite3 was seeded from another configuration than the demo one:"
+            " pass the server's --config FILE\n"
+        )
+    store = Store(db)
+    after = (store.policy(), [c.client_id for c in store.clients()], store.key_states())
+    store.close()
+    assert after == before and after[1] == ["wiki"]
+    assert run(capsys, "clients", "suspend", "wiki", "--config", str(config), "--db", db)[0] == 0

@@ -113,6 +113,21 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     return config, Store(args.db or DEFAULT_DB)
 
 
+def _seed(args: argparse.Namespace, config: Any, store: Any) -> None:
+    """Seed ``store`` from ``config`` as ``serve`` does; without ``--config`` (the demo
+    configuration), refuse a database another configuration seeded: the demo's users,
+    clients, public secrets and policy would be written into it."""
+    from xaa import ConfigurationError
+
+    if args.config is None and store.seeded_from_another(config):
+        store.close()
+        raise ConfigurationError(
+            f"{store.path} was seeded from another configuration than the demo one:"
+            " pass the server's --config FILE"
+        )
+    store.seed(config)
+
+
 def _configured(args: argparse.Namespace) -> tuple[Any, Any]:
     config, store = _open(args)
     if args.issuer is None and args.port is not None:
@@ -167,7 +182,7 @@ def _can_listen(host: str, port: int) -> None:
 
 def _stage(args: argparse.Namespace) -> int:
     config, store = _open(args)
-    store.seed(config)
+    _seed(args, config, store)
     key = store.stage_key()
     wait = int(config.key_min_staging)
     print(f"staged {key.kid}: published now; `xaa idp keys rotate` lets it sign in {wait} s")
@@ -177,7 +192,7 @@ def _stage(args: argparse.Namespace) -> int:
 
 def _rotate(args: argparse.Namespace) -> int:
     config, store = _open(args)
-    store.seed(config)
+    _seed(args, config, store)
     staging = config.key_min_staging if args.min_staging is None else args.min_staging
     try:  # RotationRefused: one line from the top-level handler, exit 2
         key = store.rotate_keys(config.max_signed_lifetime, min_staging=staging)
@@ -239,7 +254,7 @@ def _set_status(args: argparse.Namespace) -> int:
     from xaa import AuditEvent, ConfigurationError
 
     config, store = _open(args)
-    store.seed(config)
+    _seed(args, config, store)
     if not store.set_client_status(args.client_id, args.status):
         store.close()  # one line on stderr, exit 2 (xaa.cli.main)
         raise ConfigurationError(
@@ -260,7 +275,7 @@ def _set_status(args: argparse.Namespace) -> int:
 
 def _list_clients(args: argparse.Namespace) -> int:
     config, store = _open(args)
-    store.seed(config)
+    _seed(args, config, store)
     for client in store.clients():
         print(
             json.dumps(
