@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from reference_idp.config import load_config
 from reference_idp.store import Store
 from xaa import AuditEvent
 from xaa.cli import main
@@ -28,6 +29,7 @@ def test_suspending_an_unknown_client_is_one_line_on_stderr_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = str(tmp_path / "idp.sqlite3")
+    Store(db).close()
     code, out, err = run(capsys, "clients", "suspend", "wikki", "--db", db)
     assert (code, out) == (2, "")
     assert err == (
@@ -148,6 +150,12 @@ def test_the_admin_example_of_docs_idp_runs_as_its_comments_say(
         command, _, comment = line.partition("  # ")
         words = command.replace("/tmp/idp.sqlite3", db).split()
         assert words[0] == ".venv/bin/xaa"
+        if words[1:3] == ["idp", "serve"]:  # the server, started in the background
+            assert words[-1] == "&"
+            store = Store(db)
+            store.seed(load_config())
+            store.close()
+            continue
         code = main(words[1:])
         err = capsys.readouterr().err
         assert code == (2 if comment.startswith("refused, exit 2") else 0), (line, err)
@@ -165,6 +173,7 @@ def test_an_admin_command_without_config_never_seeds_the_demo_into_another_datab
     config = tmp_path / "idp.toml"
     config.write_text(template_text())
     db = str(tmp_path / "prod.sqlite3")
+    Store(db).close()  # what `xaa idp serve --config idp.toml --db prod.sqlite3` creates
     assert run(capsys, "clients", "list", "--config", str(config), "--db", db)[0] == 0
     store = Store(db)
     before = (store.policy(), [c.client_id for c in store.clients()], store.key_states())

@@ -547,6 +547,7 @@ def test_suspended_client_cannot_start_sso(tmp_path: Path) -> None:
 
 def test_admin_listings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "idp.sqlite3")
+    Store(db).close()  # what `xaa idp serve --db` leaves: the admin commands need one
     assert xaa_main(["idp", "clients", "list", "--db", db]) == 0
     clients = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {c["client_id"]: c["status"] for c in clients} == {"agent": "active", "wiki": "active"}

@@ -15,6 +15,7 @@ import json
 import math
 import socket
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -97,7 +98,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+def _open(args: argparse.Namespace, *, existing: bool = True) -> tuple[Any, Any]:
     from reference_idp.config import load_config
     from reference_idp.config_check import check_file
     from reference_idp.store import DEFAULT_DB, Store
@@ -110,7 +111,15 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
         raise ConfigurationError(
             f"{problems[0]}{more}; `xaa idp config --check {args.config}` lists every problem"
         )
-    return config, Store(args.db or DEFAULT_DB)
+    path = args.db or DEFAULT_DB
+    if existing and path != ":memory:" and not Path(path).expanduser().exists():
+        # An admin command on a mistyped path would act on a fresh database and say it
+        # worked (a kill switch that switched nothing).
+        raise ConfigurationError(
+            f"{path}: no such database; give the server's --db (`xaa idp serve --db {path}`"
+            " creates one)"
+        )
+    return config, Store(path)
 
 
 def _seed(args: argparse.Namespace, config: Any, store: Any) -> None:
@@ -129,7 +138,7 @@ def _seed(args: argparse.Namespace, config: Any, store: Any) -> None:
 
 
 def _configured(args: argparse.Namespace) -> tuple[Any, Any]:
-    config, store = _open(args)
+    config, store = _open(args, existing=False)
     if args.issuer is None and args.port is not None:
         config = config.with_issuer(f"http://{args.host}:{args.port}")
     config = config.with_issuer(args.issuer)
