@@ -190,3 +190,16 @@ def test_an_admin_command_without_config_never_seeds_the_demo_into_another_datab
     store.close()
     assert after == before and after[1] == ["wiki"]
     assert run(capsys, "clients", "suspend", "wiki", "--config", str(config), "--db", db)[0] == 0
+
+
+@pytest.mark.parametrize("value", ["-2", "many"])
+def test_audit_limit_must_be_zero_or_more(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    """`--limit -2` printed the whole log (SQLite's LIMIT -2 is no limit)."""
+    with pytest.raises(SystemExit) as exited:
+        main(["idp", "audit", "--limit", value, "--db", str(tmp_path / "idp.sqlite3")])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        f"xaa idp audit: argument --limit: {value!r} is not a number of events (0 or more)\n"
+    )

@@ -65,7 +65,7 @@ def register(subparsers: Any) -> None:
 
     audit = commands.add_parser("audit", help="print the audit log")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
-    audit.add_argument("--limit", type=int, default=None, help="only the last N events")
+    audit.add_argument("--limit", type=_count, default=None, help="only the last N events")
     _common(audit)
     audit.set_defaults(func=_audit)
 
@@ -246,6 +246,17 @@ def _why(event: Any) -> str:
     if detail:
         words += f" detail={json.dumps(str(detail), ensure_ascii=False)}"
     return words
+
+
+def _count(value: str) -> int:
+    """A number of events, zero or more (``--limit``; SQLite reads a negative one as all)."""
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of events (0 or more)")
+    return count
 
 
 def _seconds(value: str) -> float:
