@@ -352,3 +352,23 @@ def test_client_filter_finds_the_refusals_of_a_suspended_client(
     assert 'invalid_client <span class="detail">(client suspended)</span>' in page.text
     export = http.get("/admin/activity.jsonl", params={"client": "wiki"}).text.splitlines()
     assert [json.loads(line)["subject"] for line in export] == ["refused-wiki"]
+
+
+def test_resuming_a_client_removed_from_the_file_is_refused_and_not_audited(
+    store: Store, http: TestClient
+) -> None:
+    """The console audited `client.resume` (status active) for a client the store refused
+    to change: the audit said a removed client was back."""
+    data = tomllib.loads(demo_config_text())
+    data["clients"] = [c for c in data["clients"] if c["client_id"] != "agent"]
+    data["policy"]["grants"] = [g for g in data["policy"]["grants"] if g["client"] != "agent"]
+    store.seed(IdpConfig.model_validate(data))  # a restart without the agent in the file
+    csrf = _sign_in(http)
+    rows = len(store.audit_events())
+    form = {"client": "agent", "action": "resume", "confirm": "yes", "csrf_token": csrf}
+    response = http.post("/admin/clients/status", data=form)
+    _secure_page(response, 400)
+    assert "removed from the configuration file" in response.text
+    assert [e.event for e in store.audit_events()[rows:]] == []
+    record = store.client_record("agent")
+    assert record is not None and record.status == "removed"
