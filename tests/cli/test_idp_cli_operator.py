@@ -19,6 +19,14 @@ from xaa.cli import main
 REPO = Path(__file__).resolve().parents[2]
 
 
+def filled_template() -> str:
+    """``xaa idp config --template`` with its CHANGE ME values replaced."""
+    from reference_idp.config_check import template_text
+
+    text = template_text().replace('"CHANGE ME: a long random secret"', '"a-random-secret"')
+    return text.replace('"CHANGE ME"', '"a-password"')
+
+
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(["idp", *args])
     out = capsys.readouterr()
@@ -124,10 +132,8 @@ def test_a_file_check_refuses_is_neither_served_nor_seeded(
 ) -> None:
     """A grant for a client that is not configured passed ``serve`` (and was seeded into the
     database) although ``xaa idp config --check`` refused the file."""
-    from reference_idp.config_check import template_text
-
     config = tmp_path / "idp.toml"
-    config.write_text(template_text().replace('client = "wiki" ', 'client = "wikki" '))
+    config.write_text(filled_template().replace('client = "wiki" ', 'client = "wikki" '))
     db = str(tmp_path / "idp.sqlite3")
     for command in (["clients", "list"], ["keys", "list"], ["serve", "--port", "1"]):
         code, out, err = run(capsys, *command, "--config", str(config), "--db", db)
@@ -168,10 +174,8 @@ def test_an_admin_command_without_config_never_seeds_the_demo_into_another_datab
     """`xaa idp clients suspend wiki --db prod.sqlite3` without the server's --config seeded
     the demo configuration into it: the demo agent with its public key, alice/alice, and
     the demo policy in place of the production one."""
-    from reference_idp.config_check import template_text
-
     config = tmp_path / "idp.toml"
-    config.write_text(template_text())
+    config.write_text(filled_template())
     db = str(tmp_path / "prod.sqlite3")
     Store(db).close()  # what `xaa idp serve --config idp.toml --db prod.sqlite3` creates
     assert run(capsys, "clients", "list", "--config", str(config), "--db", db)[0] == 0

@@ -17,7 +17,10 @@ from xaa.cli import main
 from xaa.idp import IssuancePolicy
 
 DEMO = Path(__file__).resolve().parents[2] / "reference_idp" / "demo.toml"
-TEMPLATE = template_text()
+RAW_TEMPLATE = template_text()
+# The template with its CHANGE ME values replaced, as a deployer starts from it.
+TEMPLATE = RAW_TEMPLATE.replace('"CHANGE ME: a long random secret"', '"a-random-secret"')
+TEMPLATE = TEMPLATE.replace('"CHANGE ME"', '"a-password"')
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -40,17 +43,29 @@ def line_of(text: str, needle: str) -> int:
 
 def test_template_prints_a_commented_file_that_loads(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--template")
-    assert code == 0 and err == "" and out == TEMPLATE
+    assert code == 0 and err == "" and out == RAW_TEMPLATE
     assert out.count("\n#") > 20
     config = IdpConfig.model_validate(tomllib.loads(out))
     assert config.policy.grants[0].client_id == "wiki-at-chat"
+
+
+def test_template_fails_check_until_its_change_me_values_are_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The template passed --check, and served, with the password and the client secret
+    'CHANGE ME' that it tells the deployer to replace (docs/idp-config.md shows the lines)."""
+    _, err = check(tmp_path, capsys, RAW_TEMPLATE)
+    page = (DEMO.parents[1] / "docs" / "idp-config.md").read_text()
+    block = page.split("until you replace", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    assert err.replace("FILE", "idp.toml") == block
+    assert err.count("\n") == 2 and "CHANGE ME" in err
 
 
 def test_template_passes_check_with_one_ok_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "idp.toml"
-    path.write_text(TEMPLATE)
+    path.write_text(TEMPLATE)  # its CHANGE ME values replaced
     code, out, err = run(capsys, "--check", str(path))
     assert (code, err) == (0, "")
     assert out == (f"{path}: OK (issuer https://idp.example, 1 users, 1 clients, 1 grants)\n")
