@@ -3,7 +3,8 @@
 The passes (TOML syntax, the schema of :class:`~reference_idp.config.IdpConfig`,
 cross-references) are :func:`xaa.adapters.toml_config.check_model_text`'s; this module
 adds the cross-references the schema cannot see (a grant for a client that is
-not configured, duplicate users).
+not configured, duplicate users, an ID-JAG lifetime beyond its maximum, a secret the
+template marked CHANGE ME).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from .config import IdpConfig
 __all__ = ["Problem", "check_file", "check_text", "dotted", "key_lines", "template_text"]
 
 
+PLACEHOLDER = "CHANGE ME"  # what the template marks for the deployer to replace
+
+
 def template_text() -> str:
     """The commented starting configuration (``xaa idp config --template``)."""
     return resources.files("reference_idp").joinpath("template.toml").read_text("utf-8")
@@ -39,6 +43,24 @@ def check_text(text: str) -> list[Problem]:
 def _references(config: IdpConfig) -> list[tuple[Path_, str]]:
     """What the schema cannot check: names that must exist or be unique across tables."""
     found: list[tuple[Path_, str]] = []
+    if config.id_jag_lifetime > config.id_jag_max_lifetime:  # the IdP refuses to start
+        found.append(
+            (
+                ("id_jag_lifetime",),
+                f"{config.id_jag_lifetime} s is longer than id_jag_max_lifetime"
+                f" ({config.id_jag_max_lifetime} s)",
+            )
+        )
+    for i, user in enumerate(config.users):  # the template's placeholders never serve
+        if PLACEHOLDER in user.password:
+            found.append((("users", i, "password"), f"still {PLACEHOLDER!r}: set a password"))
+    for i, client in enumerate(config.clients):
+        if client.secret is not None and PLACEHOLDER in client.secret:
+            found.append((("clients", i, "secret"), f"still {PLACEHOLDER!r}: set a secret"))
+    for i, server in enumerate(config.policy.resource_servers):
+        if server.pairwise_salt is not None and PLACEHOLDER in server.pairwise_salt:
+            path_: Path_ = ("policy", "resource_servers", i, "pairwise_salt")
+            found.append((path_, f"still {PLACEHOLDER!r}: set a salt"))
     clients = [c.client_id for c in config.clients]
     for field, names in (("users", [u.username for u in config.users]), ("clients", clients)):
         key = "username" if field == "users" else "client_id"
