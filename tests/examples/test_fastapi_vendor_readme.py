@@ -1,6 +1,7 @@
-"""examples/fastapi_vendor/README.md as a user runs it: every ```sh command of "Run it" and
-"Check it with the conformance suite", in order, in bash, with the documented ports swapped
-for free ones (the README's servers started with ``&`` are waited for, then stopped)."""
+"""The notes examples' READMEs as a user runs them: every ```sh command from "Run it" on
+(examples/fastapi_vendor: with "Check it with the conformance suite"), in order, in bash,
+with the documented ports swapped for free ones (the servers started with ``&`` are waited
+for, and stopped at the end)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).parents[2]
 README = ROOT / "examples" / "fastapi_vendor" / "README.md"
+EXAMPLES = ROOT / "examples"
 IDP_TOML = "examples/fastapi_vendor/idp.toml"
 
 
@@ -24,11 +26,11 @@ def sh_blocks(text: str) -> list[str]:
     return re.findall(r"```sh\n(.*?)```", text, re.S)
 
 
-def script(tmp_path: Path) -> str:
+def script(tmp_path: Path, readme: Path = README) -> str:
     """The README's commands, ports and paths swapped, each background server awaited."""
     ports = {"9400": str(free_port()), "8000": str(free_port()), "9401": str(free_port())}
     idp_toml = (ROOT / IDP_TOML).read_text("utf-8")
-    text = README.read_text("utf-8")
+    text = readme.read_text("utf-8")
     run_it = text[text.index("## Run it") : text.index("## Test")]
     commands = "".join(sh_blocks(run_it)).replace("\\\n", " ")
     for documented, free in ports.items():
@@ -48,17 +50,19 @@ def script(tmp_path: Path) -> str:
         lines.append(line.replace('wait "$NOTES_PID"', 'wait "$NOTES_PID" || true'))
         served = re.search(r"(--issuer|--config) (\S+)", line)
         if line.rstrip().endswith("&") and served:
-            base = ports["8000"] if "fastapi_vendor serve" in line else ports["9400"]
+            base = ports["8000"] if "_vendor serve" in line else ports["9400"]
             url = f"http://127.0.0.1:{base}/.well-known/oauth-authorization-server"
             lines.append(f"for i in $(seq 100); do curl -fs -o /dev/null {url} && break;"
                          " sleep 0.1; done")  # fmt: skip
+    app = f"http://127.0.0.1:{ports['8000']}/.well-known/oauth-authorization-server"
+    lines.append(f"curl -fs -o /dev/null {app}")  # the app is still up at the end
     return "\n".join(lines) + "\n"
 
 
-def test_fastapi_vendor_readme_commands_run_as_documented(tmp_path: Path) -> None:
+def run_readme(tmp_path: Path, readme: Path) -> subprocess.CompletedProcess[str]:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
-    done = subprocess.run(
-        ["bash", "-c", script(tmp_path)],
+    return subprocess.run(
+        ["bash", "-c", script(tmp_path, readme)],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -66,9 +70,25 @@ def test_fastapi_vendor_readme_commands_run_as_documented(tmp_path: Path) -> Non
         timeout=240,
         check=False,
     )
+
+
+def test_fastapi_vendor_readme_commands_run_as_documented(tmp_path: Path) -> None:
+    done = run_readme(tmp_path, README)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "idp.toml: OK" in out
     assert '"text":"hello"' in out and '"via_client":"wiki-at-notes"' in out
-    assert out.rstrip().endswith("0 MUST broken"), out[-2000:]
+    verdict = [line for line in out.splitlines() if "MUST broken" in line]
+    assert len(verdict) == 1 and verdict[0].endswith(" 0 MUST broken"), out[-2000:]
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("example", ["flask_vendor", "django_vendor", "authlib_vendor"])
+def test_framework_example_readme_commands_run_as_documented(tmp_path: Path, example: str) -> None:
+    """Each starts the reference IdP with the notes policy and its app; authlib's README also
+    gets a token through both legs (``xaa token --authorization-server``)."""
+    done = run_readme(tmp_path, EXAMPLES / example / "README.md")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    if example == "authlib_vendor":
+        assert "access_token: " in done.stdout and "scope: notes.read notes.write" in done.stdout
