@@ -38,13 +38,14 @@ try:
     from .._audit import AuditEvent, AuditSink, clean_text
     from .._errors import (
         HttpResponse,
+        InvalidClient,
         InvalidGrant,
         InvalidRequest,
         InvalidScope,
         OAuthError,
         UnauthorizedClient,
     )
-    from .._forms import MAX_FORM_BYTES, format_scope, parse_scope
+    from .._forms import MAX_FORM_BYTES, basic_credentials, format_scope, parse_scope
     from .._jose import parse_compact
     from .._models import IdJagClaims
     from .._replay import ReplayStore
@@ -90,13 +91,22 @@ def check_token_request(
     environ: Mapping[str, Any], *, max_bytes: int = MAX_FORM_BYTES
 ) -> HttpResponse | None:
     """The edge xaa's own bindings keep, for a token view that hands the request to authlib:
-    one ``Authorization`` header, a form body, at most ``max_bytes`` declared (413).
+    one ``Authorization`` header, Basic credentials that decode (else 401 ``invalid_client``
+    with a Basic challenge, RFC 6749 §5.2: authlib's own decoding raises on a non-ASCII
+    byte, a 500), a form body, at most ``max_bytes`` declared (413).
 
     ``None`` when the request may go on to ``server.create_token_response()``, else the
     refusal to send (RFC 6749 §5.2 JSON, ``Cache-Control: no-store``).
     """
     try:
-        wsgi_headers(environ)
+        authorization = wsgi_headers(environ).get(spec.H_AUTHORIZATION, "")
+        if authorization.partition(" ")[0].lower() == "basic":
+            try:
+                basic_credentials(authorization)
+            except InvalidClient as exc:
+                raise InvalidClient(
+                    detail=exc.detail, headers={spec.H_WWW_AUTHENTICATE: 'Basic realm="token"'}
+                ) from None
         require_form(environ.get("CONTENT_TYPE"))
         declared = declared_length(environ.get("CONTENT_LENGTH"))
         if declared is not None and declared > max_bytes:
