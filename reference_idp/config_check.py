@@ -3,8 +3,8 @@
 The passes (TOML syntax, the schema of :class:`~reference_idp.config.IdpConfig`,
 cross-references) are :func:`xaa.adapters.toml_config.check_model_text`'s; this module
 adds the cross-references the schema cannot see (a grant for a client that is
-not configured, duplicate users, an ID-JAG lifetime beyond its maximum, a secret the
-template marked CHANGE ME).
+not configured, duplicate users, an ID-JAG lifetime beyond its maximum); a value the
+template marked CHANGE ME is refused by ``check_model_text`` itself.
 """
 
 from __future__ import annotations
@@ -25,9 +25,6 @@ from xaa.adapters.toml_config import (
 from .config import IdpConfig
 
 __all__ = ["Problem", "check_file", "check_text", "dotted", "key_lines", "template_text"]
-
-
-PLACEHOLDER = "CHANGE ME"  # what the template marks for the deployer to replace
 
 
 def template_text() -> str:
@@ -51,16 +48,6 @@ def _references(config: IdpConfig) -> list[tuple[Path_, str]]:
                 f" ({config.id_jag_max_lifetime} s)",
             )
         )
-    for i, user in enumerate(config.users):  # the template's placeholders never serve
-        if PLACEHOLDER in user.password:
-            found.append((("users", i, "password"), f"still {PLACEHOLDER!r}: set a password"))
-    for i, client in enumerate(config.clients):
-        if client.secret is not None and PLACEHOLDER in client.secret:
-            found.append((("clients", i, "secret"), f"still {PLACEHOLDER!r}: set a secret"))
-    for i, server in enumerate(config.policy.resource_servers):
-        if server.pairwise_salt is not None and PLACEHOLDER in server.pairwise_salt:
-            path_: Path_ = ("policy", "resource_servers", i, "pairwise_salt")
-            found.append((path_, f"still {PLACEHOLDER!r}: set a salt"))
     clients = [c.client_id for c in config.clients]
     for field, names in (("users", [u.username for u in config.users]), ("clients", clients)):
         key = "username" if field == "users" else "client_id"

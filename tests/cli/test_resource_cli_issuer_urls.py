@@ -58,14 +58,16 @@ def test_resource_serve_never_echoes_userinfo_of_an_issuer(tmp_path: Path) -> No
 
 def test_config_trusted_idp_issuer_that_is_no_url_fails_the_check() -> None:
     """Before: ``--check`` said OK and ``serve`` refused every ID-JAG of that IdP."""
-    text = template_text().replace('issuer = "https://idp.example"', 'issuer = "idp.example"')
+    text = template_text().replace('"CHANGE ME"', '"a-replaced-value"')
+    text = text.replace('issuer = "https://idp.example"', 'issuer = "idp.example"')
     problems = [p.render("chat.toml") for p in check_text(text)]
     assert len(problems) == 1
     assert problems[0].startswith("chat.toml:20: trusted_idps[0].issuer: must be an http(s) URL")
 
 
 def test_config_issuer_without_host_fails_the_check() -> None:
-    text = template_text().replace('issuer = "https://chat.example"', 'issuer = "http://"')
+    text = template_text().replace('"CHANGE ME"', '"a-replaced-value"')
+    text = text.replace('issuer = "https://chat.example"', 'issuer = "http://"')
     assert [p.render("c.toml") for p in check_text(text)] == [
         "c.toml:10: issuer: must be an http(s) URL with a host, e.g. http://127.0.0.1:9400"
     ]

@@ -194,7 +194,7 @@ def test_every_problem_of_a_pass_is_reported(
 def test_unreadable_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--check", str(tmp_path / "missing.toml"))
     assert (code, out) == (2, "")
-    assert err == f"{tmp_path / 'missing.toml'}: cannot read: FileNotFoundError\n"
+    assert err == f"{tmp_path / 'missing.toml'}: cannot read: No such file or directory\n"
 
 
 def test_config_needs_template_or_check(capsys: pytest.CaptureFixture[str]) -> None:
