@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from xaa import ConfigurationError, RegisteredClient, spec
+from xaa import ConfigurationError, RegisteredClient, issuer_problem, spec
 from xaa.adapters.toml_config import Path_, Problem, check_model_file, check_model_text
 from xaa.resource import ClientGrant, JitPolicy, TrustedIssuer
 
@@ -165,23 +165,6 @@ class ResourceAppConfig(BaseModel):
 def template_text() -> str:
     """The commented starting configuration (``xaa resource config --template``)."""
     return resources.files("reference_resource").joinpath("template.toml").read_text("utf-8")
-
-
-def issuer_problem(value: str) -> str | None:
-    """Why ``value`` is no issuer identifier (RFC 8414 §2: an http(s) URL with a host, no
-    query, no fragment; no userinfo), or ``None``. Never echoes userinfo."""
-    parts = urlsplit(value)
-    try:
-        parts.port  # noqa: B018 (a port that is not a number raises)
-    except ValueError:
-        return "is not an http(s) URL with a valid port"
-    if "@" in parts.netloc:
-        return "must not carry user:password@"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "must be an http(s) URL with a host, e.g. http://127.0.0.1:9400"
-    if "?" in value or "#" in value:
-        return "must have no query and no fragment"
-    return None
 
 
 def _references(config: ResourceAppConfig) -> list[tuple[Path_, str]]:

@@ -61,6 +61,7 @@ from ._forms import (
     parse_form,
     parse_scope,
 )
+from ._issuer import issuer_problem
 from ._jose import CompactJws, parse_compact
 from ._keys import (
     DEFAULT_MIN_STAGING,
@@ -203,6 +204,7 @@ __all__ = [
     "issue_id_jag",
     "issue_id_token",
     "issue_jwt",
+    "issuer_problem",
     "json_response",
     "jwk_thumbprint",
     "make_client_assertion",

@@ -1,4 +1,5 @@
-"""``xaa resource serve`` and ``xaa resource config --check`` with an issuer that is no URL:
+"""``xaa resource serve``, ``xaa idp serve`` and ``xaa resource config --check`` with an
+issuer that is no URL:
 one line naming the option or the key, exit status 2, never a traceback and never a server
 that starts and then refuses every ID-JAG (RFC 8414 §2: an issuer is an http(s) URL)."""
 
@@ -71,3 +72,14 @@ def test_config_issuer_without_host_fails_the_check() -> None:
     assert [p.render("c.toml") for p in check_text(text)] == [
         "c.toml:10: issuer: must be an http(s) URL with a host, e.g. http://127.0.0.1:9400"
     ]
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1:9555", "https://idp.example/?tenant=1"])
+def test_idp_serve_issuer_that_is_no_url_is_one_usage_line(tmp_path: Path, value: str) -> None:
+    """``xaa idp serve --issuer 127.0.0.1:9555`` started with that issuer, so every token it
+    issued named an issuer no relying party can discover (RFC 8414 §2)."""
+    result = run_xaa("idp", "serve", "--db", str(tmp_path / "idp.db"), "--issuer", value,
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--issuer" in lines[0] and "Traceback" not in result.stderr

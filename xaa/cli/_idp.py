@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._options import config_command, db_path
+from ._options import config_command, db_path, issuer_url
 from ._serving import add_workers, serve
 
 DEFAULT_PORT = 9400
@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
     serve = commands.add_parser("serve", help="run the reference IdP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=None, help="default: the issuer's, or 9400")
-    serve.add_argument("--issuer", default=None, help="default: from the configuration")
+    serve.add_argument(
+        "--issuer", type=issuer_url, default=None, help="default: from the configuration"
+    )
     _common(serve)
     add_workers(serve)
     serve.set_defaults(func=_serve, build=build_app)

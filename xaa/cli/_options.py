@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._issuer import issuer_problem
+
 REPLAY_SCHEMES = ("redis", "rediss", "unix")
 
 
@@ -56,3 +58,13 @@ def print_problems(problems: list[str]) -> bool:
     for problem in problems:
         print(problem, file=sys.stderr)
     return bool(problems)
+
+
+def issuer_url(value: str) -> str:
+    """An ``--issuer``-like option: an issuer identifier (RFC 8414 §2), refused while
+    parsing (one line, exit 2) instead of a server that refuses every token."""
+    problem = issuer_problem(value)
+    if problem is not None:
+        shown = "the URL" if "@" in value else repr(value)
+        raise argparse.ArgumentTypeError(f"{shown} {problem}")
+    return value
