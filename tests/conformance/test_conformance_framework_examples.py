@@ -131,3 +131,23 @@ def test_plain_authlib_id_jag_grant_breaks_these_rules(
         ],
     }  # the worked example of docs/conformance.md
     assert report["exit"] == 1
+
+
+def test_an_as_that_does_not_trust_the_test_idp_gets_a_one_line_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: 105 failures and no word of the likely cause (the AS trusts another IdP)."""
+    port, idp_url = free_port(), f"http://127.0.0.1:{free_port()}"
+    issuer = f"http://127.0.0.1:{port}"
+    app = flask_app(issuer, tmp_path, ["http://127.0.0.1:1"])  # trusts some other IdP
+    app.extensions["notes_xaa"].db.add_client(CLIENT, SECRET)
+    with serve_wsgi(app, port=port):
+        code = xaa_main(
+            ["conformance", "resource-as", "--issuer", issuer, "--client-id", CLIENT,
+             "--client-secret", SECRET, "--resource", issuer + "/notes", "--scope", SCOPE,
+             "--test-idp-url", idp_url, "--only", "ras-accepts-valid-id-jag"]
+        )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1
+    hint = [line for line in err.splitlines() if "refused a valid ID-JAG" in line]
+    assert len(hint) == 1 and idp_url in hint[0] and "invalid_grant" in hint[0]

@@ -182,9 +182,29 @@ def _resource_as(args: argparse.Namespace) -> int:
             report = run_resource_as_suite(
                 target, idp, only=_selectors(args.only), skip=_selectors(args.skip)
             )
+            issuer = idp.url
     except RuntimeError as exc:  # the test IdP could not listen
         return _usage(str(exc))
-    return _finish(report, args)
+    code = _finish(report, args)
+    _hint_when_no_id_jag_is_redeemed(report, issuer, args.client_id)
+    return code
+
+
+# The case that redeems a valid ID-JAG: when it fails, most of the suite fails with it.
+_BASELINE = "ras-accepts-valid-id-jag"
+
+
+def _hint_when_no_id_jag_is_redeemed(report: Any, issuer: str, client_id: str) -> None:
+    """One line on stderr naming the likely cause when the AS refused a valid ID-JAG: it
+    does not trust the test IdP, or does not know the client (draft §4.4.1)."""
+    baseline = [r for r in report.results if r.case.id == _BASELINE and r.broken]
+    if not baseline:
+        return
+    print(
+        f"xaa conformance: the AS refused a valid ID-JAG ({baseline[0].message}); does it"
+        f" trust the test IdP {issuer} (--test-idp-url) and know client {client_id!r}?",
+        file=sys.stderr,
+    )
 
 
 def _read(path: Path | None) -> str | None:
