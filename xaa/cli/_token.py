@@ -26,7 +26,7 @@ import httpx
 
 from .. import spec
 from .._dpop import DpopKey
-from .._errors import InvalidRequest, OAuthError, ProtocolViolation
+from .._errors import InvalidRequest, OAuthError, ProtocolViolation, SignInFailed
 from .._jose import parse_compact
 from .._keys import SigningKey
 from ..actors import ActorTokenUnavailable
@@ -45,6 +45,7 @@ from ..client import (
     run_sync,
 )
 from ..client._dpop import DpopKeyProver
+from ..client._http import is_secure
 
 TIMEOUT = 10.0
 EXIT_FLOW_FAILED = 1
@@ -146,10 +147,35 @@ def _failure(exc: BaseException) -> str:
     if isinstance(exc, TokenRequestRefused):
         hint = WHERE_LOGGED.get(exc.refused_by, "the reason is in the server's log")
         return f"{exc}; {hint}"
+    if isinstance(exc, SignInFailed):
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options before any request is sent, or None."""
+    urls = {
+        "--idp": args.idp,
+        "--resource": args.resource,
+        "--authorization-server": args.authorization_server,
+    }
+    for option, url in urls.items():
+        if url is not None and not is_secure(url):
+            return f"{option} {url!r} is not an https URL (http only on loopback)"
+    if args.login is not None:
+        user, colon, _ = args.login.partition(":")
+        if not user or not colon:
+            return "--login takes USER:PASSWORD"
+        if not args.saml_sp and not args.redirect_uri:
+            return "--login needs --redirect-uri"
+    return None
+
+
 def _token(args: argparse.Namespace) -> int:
+    problem = _usage_problem(args)
+    if problem is not None:
+        print(f"xaa token: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         idp_credentials = _idp_credentials(args)
         idp = IdpConfig(args.idp, idp_credentials, token_endpoint=args.idp_token_endpoint)
@@ -167,6 +193,7 @@ def _token(args: argparse.Namespace) -> int:
         ProtocolViolation,
         OAuthError,
         ActorTokenUnavailable,
+        SignInFailed,
     ) as exc:  # a server that cannot be reached is the CLI's one-line usage error (exit 2)
         print(f"xaa token: {_failure(exc)}", file=sys.stderr)
         return EXIT_FLOW_FAILED
@@ -188,9 +215,6 @@ def _run_token(
         if args.saml_assertion_file is not None or (args.login and args.saml_sp):
             session = _saml_session(http, args)  # draft §4.5: SAML -> refresh token
         elif args.login:
-            if not args.redirect_uri:
-                print("xaa token: --login needs --redirect-uri", file=sys.stderr)
-                return EXIT_USAGE
             user, _, password = args.login.partition(":")
             session = login_with_password(
                 http, args.idp, idp_credentials, user, password, args.redirect_uri

@@ -50,6 +50,7 @@ _HOPS = {
     HOP_IDP_TOKEN_EXCHANGE: ("the IdP", "the token exchange"),
     HOP_IDP_REFRESH: ("the IdP", "the refresh token"),
     HOP_RESOURCE_AS: ("the resource AS", "the ID-JAG"),
+    HOP_TOKEN_REQUEST: ("the server", "the token request"),
 }
 
 

@@ -223,14 +223,14 @@ def raise_for_error(response: HttpResponse, *, where: str) -> dict[str, Any]:
     raise error
 
 
-def raise_for_refusal(response: HttpResponse, *, hop: str, issuer: str) -> None:
+def raise_for_refusal(response: HttpResponse, *, hop: str, issuer: str) -> dict[str, Any]:
     """:func:`raise_for_error` for one hop of the flow: an error body raises
     :class:`TokenRequestRefused` (:class:`PolicyDenied` for policy codes) naming ``hop``
     and the server's ``issuer``, with its ``error_description`` (RFC 6749 §5.2 characters
-    only, at most 200)."""
+    only, at most 200); a success returns the body."""
     where = "authorization server" if hop == HOP_RESOURCE_AS else "IdP"
     try:
-        raise_for_error(response, where=where)
+        return raise_for_error(response, where=where)
     except PolicyDenied as denied:
         raise PolicyDenied(
             denied.error, denied.status, denied.description, where, hop=hop, issuer=issuer

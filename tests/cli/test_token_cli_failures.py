@@ -1,0 +1,128 @@
+"""``xaa token`` as docs/client.md ("Command line") shows it, and the failures a user meets
+next: a wrong password, a wrong client secret, a malformed option, an IdP that narrows
+the scope. Each is one line on stderr naming the server, exit 1 (flow) or 2 (usage),
+never a traceback. Run as a subprocess against the reference servers on free ports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from demo.stack import ReferenceServers
+
+REDIRECT = "http://127.0.0.1:9700/callback"
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[ReferenceServers]:
+    with ReferenceServers() as running:
+        yield running
+
+
+def xaa_token(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "xaa", "token", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def wiki(servers: ReferenceServers, *, login: str = "alice:alice", **over: str) -> list[str]:
+    """The docs' wiki invocation; ``over`` replaces an option's value (``idp_client_secret``)."""
+    options = {
+        "idp": servers.idp,
+        "idp_client_id": "wiki",
+        "idp_client_secret": "wiki-secret",
+        "login": login,
+        "redirect_uri": REDIRECT,
+        "resource": servers.chat + "/api",
+        "client_id": "wiki-at-chat",
+        "client_secret": "wiki-chat-secret",
+        "scope": "chat.read chat.history",
+    } | over
+    flags = [("--" + name.replace("_", "-"), value) for name, value in options.items()]
+    return [item for pair in flags for item in pair]
+
+
+def one_line(result: subprocess.CompletedProcess[str], status: int) -> str:
+    assert result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("xaa token: ")
+    return lines[0]
+
+
+def test_token_as_the_docs_show_prints_the_granted_scope(
+    servers: ReferenceServers, tmp_path: Path
+) -> None:
+    result = xaa_token(*wiki(servers), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["scope"] == printed["granted_scope"] == "chat.history chat.read"
+    assert printed["requested_scope"] == "chat.history chat.read"
+    assert printed["issuer"] == servers.chat and printed["token_type"] == "Bearer"
+    assert result.stderr == ""  # nothing narrowed: no note
+
+
+def test_token_wrong_password_is_one_line_naming_the_idp_not_a_traceback(
+    servers: ReferenceServers, tmp_path: Path
+) -> None:
+    line = one_line(xaa_token(*wiki(servers, login="alice:wrong"), cwd=tmp_path), 1)
+    assert f"the IdP at {servers.idp} refused the sign-in of 'alice'" in line
+    assert "wrong" not in line.replace("wrong username", "")  # the password is not echoed
+
+
+@pytest.mark.parametrize("login", ["alice", ":alice"])
+def test_token_login_without_user_and_password_is_a_usage_error(
+    servers: ReferenceServers, tmp_path: Path, login: str
+) -> None:
+    line = one_line(xaa_token(*wiki(servers, login=login), cwd=tmp_path), 2)
+    assert "--login takes USER:PASSWORD" in line
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("resource", "chat"), ("idp", "http://idp.example"), ("authorization_server", "as")],
+)
+def test_token_url_option_that_is_not_https_is_a_usage_error_naming_the_option(
+    servers: ReferenceServers, tmp_path: Path, option: str, value: str
+) -> None:
+    line = one_line(xaa_token(*wiki(servers, **{option: value}), cwd=tmp_path), 2)
+    assert f"--{option.replace('_', '-')} {value!r} is not an https URL" in line
+
+
+def test_token_login_without_redirect_uri_is_a_usage_error_before_any_request(
+    tmp_path: Path,
+) -> None:
+    result = xaa_token(
+        "--idp", "http://127.0.0.1:9", "--idp-client-id", "wiki", "--idp-client-secret", "s",
+        "--login", "alice:alice", "--resource", "http://127.0.0.1:9/api",
+        "--client-id", "c", "--client-secret", "d", cwd=tmp_path,
+    )  # fmt: skip
+    assert "--login needs --redirect-uri" in one_line(result, 2)  # not "cannot reach"
+
+
+def test_token_wrong_idp_client_secret_names_the_hop_and_the_idp(
+    servers: ReferenceServers, tmp_path: Path
+) -> None:
+    result = xaa_token(*wiki(servers, idp_client_secret="not-it"), cwd=tmp_path)
+    line = one_line(result, 1)
+    assert f"at {servers.idp} refused the token request: invalid_client" in line
+    assert "not-it" not in result.stderr
+
+
+def test_token_resource_as_refusal_names_the_hop_and_the_server(
+    servers: ReferenceServers, tmp_path: Path
+) -> None:
+    line = one_line(xaa_token(*wiki(servers, client_secret="not-it"), cwd=tmp_path), 1)
+    assert f"the resource AS at {servers.chat} refused the ID-JAG: invalid_client" in line
+    assert "audit" in line
