@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from demo.stack import ReferenceServers
+from xaa.adapters.httpx_client import XAAClient
+from xaa.cli._token import _narrowing_notes
+from xaa.client import AccessToken
 
 REDIRECT = "http://127.0.0.1:9700/callback"
 
@@ -126,3 +129,37 @@ def test_token_resource_as_refusal_names_the_hop_and_the_server(
     line = one_line(xaa_token(*wiki(servers, client_secret="not-it"), cwd=tmp_path), 1)
     assert f"the resource AS at {servers.chat} refused the ID-JAG: invalid_client" in line
     assert "audit" in line
+
+
+def test_token_note_names_the_idp_when_the_idp_narrows_the_scope(
+    servers: ReferenceServers, tmp_path: Path
+) -> None:
+    """The demo policy grants bob chat.read only: the note says the IdP declined chat.write."""
+    result = xaa_token(*wiki(servers, login="bob:bob", scope="chat.read chat.write"), cwd=tmp_path)
+    line = one_line(result, 0)
+    assert line == (
+        f"xaa token: note: the IdP at {servers.idp} declined chat.write "
+        "(granted chat.read of chat.read chat.write; by its policy)"
+    )
+    assert "granted_scope: chat.read\n" in result.stdout
+
+
+def test_library_token_says_which_server_narrowed_the_scope(servers: ReferenceServers) -> None:
+    client = XAAClient(servers.wiki_config(), session=servers.sign_in("bob", "bob"))
+    try:
+        token = client.get_token(servers.chat + "/api", "chat.read chat.write")
+    finally:
+        client.close()
+    assert token.id_jag_scopes == {"chat.read"}
+    assert token.idp_declined_scopes == token.declined_scopes == {"chat.write"}
+
+
+def test_narrowing_note_names_the_resource_as_for_its_part() -> None:
+    token = AccessToken(
+        "t", "Bearer", 0.0, frozenset({"a"}), "https://api.example", "https://as.example",
+        requested_scopes=frozenset({"a", "b", "c"}), id_jag_scopes=frozenset({"a", "b"}),
+    )  # fmt: skip
+    assert _narrowing_notes(token, "https://idp.example") == [
+        "the IdP at https://idp.example declined c (granted a b of a b c; by its policy)",
+        "the resource AS at https://as.example declined b (granted a; by its policy)",
+    ]

@@ -34,6 +34,7 @@ from ..adapters.httpx_client import XAAClient
 from ..adapters.httpx_client import send as http_send
 from ..adapters.httpx_login import login_with_password
 from ..client import (
+    AccessToken,
     ClientConfig,
     ClientCredentials,
     IdentitySession,
@@ -238,12 +239,8 @@ def _run_token(
         token = client.get_token(args.resource, args.scope, authorization_server=issuer)
     granted = " ".join(sorted(token.granted_scopes))
     requested = " ".join(sorted(token.requested_scopes))
-    if token.declined_scopes:
-        print(
-            f"xaa token: note: granted {granted or 'no scope'} of {requested} "
-            "(the IdP or the resource AS narrowed the request by policy)",
-            file=sys.stderr,
-        )
+    for note in _narrowing_notes(token, args.idp):
+        print(f"xaa token: note: {note}", file=sys.stderr)
     result = {
         "access_token": token.token,
         "token_type": token.token_type,
@@ -262,6 +259,29 @@ def _run_token(
         for name, value in result.items():
             print(f"{name}: {value}")
     return 0
+
+
+def _narrowing_notes(token: AccessToken, idp: str) -> list[str]:
+    """Which server narrowed the request and to what (draft §4.3.3 IdP, §4.4.1 resource AS)."""
+
+    def words(scopes: frozenset[str]) -> str:
+        return " ".join(sorted(scopes)) or "no scope"
+
+    notes = []
+    by_idp = token.idp_declined_scopes
+    if by_idp:
+        notes.append(
+            f"the IdP at {idp} declined {words(by_idp)} "
+            f"(granted {words(token.requested_scopes - by_idp)} of "
+            f"{words(token.requested_scopes)}; by its policy)"
+        )
+    by_as = token.declined_scopes - by_idp
+    if by_as:
+        notes.append(
+            f"the resource AS at {token.issuer} declined {words(by_as)} "
+            f"(granted {words(token.granted_scopes)}; by its policy)"
+        )
+    return notes
 
 
 def _saml_session(http: httpx.Client, args: argparse.Namespace) -> IdentitySession:

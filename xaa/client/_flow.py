@@ -396,7 +396,7 @@ class _Redeem:
             now=config.clock(),
             dpop=config.dpop is not None,
         )
-        return replace(token, requested_scopes=self.scope)
+        return replace(token, requested_scopes=self.scope, id_jag_scopes=jag.scope)
 
 
 def _granted(token: AccessToken, required: frozenset[str], hop: str) -> AccessToken:

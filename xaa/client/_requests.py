@@ -84,9 +84,11 @@ class AccessToken:
     """An access token from the resource AS (draft §4.4.2).
 
     ``scopes`` is what the AS granted (also :attr:`granted_scopes`);
-    ``requested_scopes`` what the caller asked for. The IdP may narrow a request
+    ``requested_scopes`` what the caller asked for, ``id_jag_scopes`` what the IdP
+    granted in the ID-JAG (``None`` when unknown). The IdP may narrow a request
     (draft §4.3.3) and the AS may narrow the ID-JAG's scope (draft §4.4.1), so the
-    two can differ; :attr:`declined_scopes` is the difference.
+    two can differ; :attr:`declined_scopes` is the difference,
+    :attr:`idp_declined_scopes` the IdP's part of it.
     """
 
     token: str = field(repr=False)
@@ -96,6 +98,15 @@ class AccessToken:
     resource: str | None
     issuer: str
     requested_scopes: frozenset[str] = frozenset()
+    id_jag_scopes: frozenset[str] | None = None
+
+    @property
+    def idp_declined_scopes(self) -> frozenset[str]:
+        """Requested, not in the ID-JAG: what the IdP narrowed away (draft §4.3.3); the
+        rest of :attr:`declined_scopes` the resource AS declined (draft §4.4.1)."""
+        if self.id_jag_scopes is None:
+            return frozenset()
+        return self.requested_scopes - self.id_jag_scopes
 
     @property
     def granted_scopes(self) -> frozenset[str]:
