@@ -17,6 +17,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from dataclasses import dataclass
 from types import ModuleType
@@ -415,6 +416,9 @@ def _dpop_nonce(response: Any) -> str | None:
     return dpop_nonce_challenge(401, headers, b"")
 
 
+_PRESENTED_KEPT = 64  # the latest Authorization values, to strip from an uncovered request
+
+
 @dataclass(frozen=True, slots=True)
 class _Prefix:
     """An origin and a path: where a token may be sent (RFC 6750 §5.3)."""
@@ -474,6 +478,7 @@ class XAAAuthLogic:
     ) -> None:
         self.resource = resource
         self._audience = [_Prefix.of(url) for url in (resource, *also_for)]
+        self._presented: deque[str] = deque(maxlen=_PRESENTED_KEPT)  # Authorization values sent
         self._limits = limits
         self.authorization_server = authorization_server
         self.scope = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
@@ -515,9 +520,18 @@ class XAAAuthLogic:
         """Whether the token may go to ``url``: the resource or an ``also_for`` URL."""
         return any(prefix.covers(url) for prefix in self._audience)
 
+    def _pass_through(self, request: Any) -> Any:
+        """A request the token may not go to, without a token of ours: httpx copies
+        ``Authorization`` into a same-origin redirect's ``next_request`` (RFC 6750 §5.3)."""
+        if request.headers.get("Authorization") in self._presented:
+            del request.headers["Authorization"]
+            request.headers.pop("DPoP", None)
+        return request
+
     def _present(self, request: Any, token: AccessToken, nonce: str | None = None) -> None:
         """``Authorization``, plus a fresh proof with ``ath`` for a DPoP token (RFC 9449 §7)."""
         request.headers["Authorization"] = token.authorization()
+        self._presented.append(token.authorization())  # thread-safe; maxlen drops the oldest
         if token.authorization().startswith(spec.TOKEN_TYPE_DPOP + " "):
             prover = self._flow.config.dpop
             if prover is None:
@@ -579,7 +593,7 @@ class XAAAuthLogic:
     def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
         """The auth steps for ``Client`` (``httpx.Auth.sync_auth_flow``)."""
         if not self.covers(str(request.url)):
-            yield request
+            yield self._pass_through(request)
             return
         steps = self._steps(request)
         item = next(steps)
@@ -593,7 +607,7 @@ class XAAAuthLogic:
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         """The auth steps for ``AsyncClient`` (``httpx.Auth.async_auth_flow``)."""
         if not self.covers(str(request.url)):
-            yield request
+            yield self._pass_through(request)
             return
         steps = self._steps(request)
         item = next(steps)
