@@ -163,3 +163,10 @@ def test_narrowing_note_names_the_resource_as_for_its_part() -> None:
         "the IdP at https://idp.example declined c (granted a b of a b c; by its policy)",
         "the resource AS at https://as.example declined b (granted a; by its policy)",
     ]
+
+
+def test_token_missing_actor_token_file_is_a_usage_error(
+    servers: ReferenceServers, tmp_path: Path
+) -> None:
+    result = xaa_token(*wiki(servers), "--actor-token-file", "absent.jwt", cwd=tmp_path)
+    assert "--actor-token-file 'absent.jwt' is not a file" in one_line(result, 2)

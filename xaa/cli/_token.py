@@ -163,6 +163,9 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
     for option, url in urls.items():
         if url is not None and not is_secure(url):
             return f"{option} {url!r} is not an https URL (http only on loopback)"
+    actor_file = args.actor_token_file
+    if actor_file is not None and not actor_file.is_file():  # a later unreadable read is exit 1
+        return f"--actor-token-file {str(actor_file)!r} is not a file"
     if args.login is not None:
         user, colon, _ = args.login.partition(":")
         if not user or not colon:

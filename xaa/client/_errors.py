@@ -24,6 +24,8 @@ A peer breaking the protocol raises :class:`xaa.ProtocolViolation`.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from .. import rules
 from .._errors import ProtocolViolation, XaaError
 
@@ -52,6 +54,11 @@ _HOPS = {
     HOP_RESOURCE_AS: ("the resource AS", "the ID-JAG"),
     HOP_TOKEN_REQUEST: ("the server", "the token request"),
 }
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()
 
 
 class XaaClientError(XaaError):
@@ -93,12 +100,14 @@ class TokenRequestRefused(XaaClientError):
         *,
         hop: str | None = None,
         issuer: str | None = None,
+        endpoint: str | None = None,
     ) -> None:
         self.error = error
         self.status = status
         self.description = description
         self.hop = hop
         self.issuer = issuer
+        self.endpoint = endpoint
         super().__init__(self._message())
 
     @property
@@ -109,6 +118,11 @@ class TokenRequestRefused(XaaClientError):
     def _message(self) -> str:
         server, what = _HOPS.get(self.hop or "", ("the server", "the request"))
         where = f"{server} at {self.issuer}" if self.issuer else server
+        if self.endpoint and self.issuer and _origin(self.endpoint) != _origin(self.issuer):
+            parts = urlsplit(self.endpoint)  # handed, off the issuer's origin: say which
+            where += (
+                f" (its token endpoint {parts.scheme}://{_origin(self.endpoint)[1]}{parts.path})"
+            )
         reason = f" ({self.description})" if self.description else ""
         return f"{where} refused {what}: {self.error}{reason}"
 
@@ -125,9 +139,10 @@ class PolicyDenied(TokenRequestRefused):
         *,
         hop: str | None = None,
         issuer: str | None = None,
+        endpoint: str | None = None,
     ) -> None:
         self.where = where
-        super().__init__(error, status, description, hop=hop, issuer=issuer)
+        super().__init__(error, status, description, hop=hop, issuer=issuer, endpoint=endpoint)
 
     def _message(self) -> str:
         if self.hop is None:

@@ -283,7 +283,9 @@ class XaaFlow:
                 )
 
             response = yield from send_with_nonce(build, dpop)
-            raise_for_refusal(response, hop=HOP_IDP_TOKEN_EXCHANGE, issuer=idp.issuer)
+            raise_for_refusal(
+                response, hop=HOP_IDP_TOKEN_EXCHANGE, issuer=idp.issuer, endpoint=endpoint
+            )
             return process_token_exchange_response(
                 response,
                 idp_issuer=idp.issuer,

@@ -234,23 +234,25 @@ def raise_for_error(response: HttpResponse, *, where: str) -> dict[str, Any]:
     raise error
 
 
-def raise_for_refusal(response: HttpResponse, *, hop: str, issuer: str) -> dict[str, Any]:
+def raise_for_refusal(
+    response: HttpResponse, *, hop: str, issuer: str, endpoint: str | None = None
+) -> dict[str, Any]:
     """:func:`raise_for_error` for one hop of the flow: an error body raises
     :class:`TokenRequestRefused` (:class:`PolicyDenied` for policy codes) naming ``hop``
-    and the server's ``issuer``, with its ``error_description`` (RFC 6749 §5.2 characters
-    only, at most 200); a success returns the body."""
+    and the server's ``issuer`` (and ``endpoint``, the URL that answered), with its
+    ``error_description`` (RFC 6749 §5.2 characters only, at most 200); a success
+    returns the body."""
     where = "authorization server" if hop == HOP_RESOURCE_AS else "IdP"
+    named = {"hop": hop, "issuer": issuer, "endpoint": endpoint}
     try:
         return raise_for_error(response, where=where)
     except PolicyDenied as denied:
         raise PolicyDenied(
-            denied.error, denied.status, denied.description, where, hop=hop, issuer=issuer
+            denied.error, denied.status, denied.description, where, **named
         ) from None
     except OAuthError as exc:
         described = _description(json_body(response, rules.ERROR_RESPONSE))
-        raise TokenRequestRefused(
-            exc.error, response.status, described, hop=hop, issuer=issuer
-        ) from exc
+        raise TokenRequestRefused(exc.error, response.status, described, **named) from exc
 
 
 def _description(body: dict[str, Any]) -> str | None:
