@@ -24,8 +24,6 @@ A peer breaking the protocol raises :class:`xaa.ProtocolViolation`.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from .. import rules
 from .._errors import ProtocolViolation, XaaError
 
@@ -56,11 +54,6 @@ _HOPS = {
 }
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.rpartition("@")[2].lower()
-
-
 class XaaClientError(XaaError):
     """Base of the errors the client side raises."""
 
@@ -88,8 +81,9 @@ class TokenRequestRefused(XaaClientError):
 
     ``hop`` is :data:`HOP_IDP_TOKEN_EXCHANGE`, :data:`HOP_IDP_REFRESH` or
     :data:`HOP_RESOURCE_AS` (``None`` when a bare processor raised it); ``description``
-    is the server's ``error_description`` as sent (``None`` when it sent none). The server's reason
-    in full is in its own log or audit trail, never in the response.
+    is the server's ``error_description`` as sent (``None`` when it sent none); ``endpoint``
+    the token endpoint that answered when it is off the issuer's origin (a handed one), else
+    ``None``. The server's reason in full is in its own log or audit trail, never in the response.
     """
 
     def __init__(
@@ -118,11 +112,8 @@ class TokenRequestRefused(XaaClientError):
     def _message(self) -> str:
         server, what = _HOPS.get(self.hop or "", ("the server", "the request"))
         where = f"{server} at {self.issuer}" if self.issuer else server
-        if self.endpoint and self.issuer and _origin(self.endpoint) != _origin(self.issuer):
-            parts = urlsplit(self.endpoint)  # handed, off the issuer's origin: say which
-            where += (
-                f" (its token endpoint {parts.scheme}://{_origin(self.endpoint)[1]}{parts.path})"
-            )
+        if self.endpoint:  # a handed token endpoint off the issuer's origin: say which
+            where += f" (its token endpoint {self.endpoint})"
         reason = f" ({self.description})" if self.description else ""
         return f"{where} refused {what}: {self.error}{reason}"
 

@@ -39,7 +39,7 @@ from ._errors import (
     StepUpRequired,
     TokenRequestRefused,
 )
-from ._http import Request, json_body
+from ._http import Request, display_url, json_body, origin
 
 DEFAULT_ACCESS_TOKEN_LIFETIME = 60
 MAX_DESCRIPTION_CHARS = 200
@@ -239,11 +239,14 @@ def raise_for_refusal(
 ) -> dict[str, Any]:
     """:func:`raise_for_error` for one hop of the flow: an error body raises
     :class:`TokenRequestRefused` (:class:`PolicyDenied` for policy codes) naming ``hop``
-    and the server's ``issuer`` (and ``endpoint``, the URL that answered), with its
-    ``error_description`` (RFC 6749 §5.2 characters only, at most 200); a success
-    returns the body."""
+    and the server's ``issuer`` (and ``endpoint``, the URL that answered, when it is off
+    the issuer's origin), with its ``error_description`` (RFC 6749 §5.2 characters only,
+    at most 200); a success returns the body."""
     where = "authorization server" if hop == HOP_RESOURCE_AS else "IdP"
-    named = {"hop": hop, "issuer": issuer, "endpoint": endpoint}
+    if endpoint is not None and origin(endpoint) == origin(issuer):
+        endpoint = None  # the issuer names the server well enough
+    shown = display_url(endpoint) if endpoint is not None else None
+    named = {"hop": hop, "issuer": issuer, "endpoint": shown}
     try:
         return raise_for_error(response, where=where)
     except PolicyDenied as denied:
