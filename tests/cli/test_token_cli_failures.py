@@ -6,6 +6,8 @@ never a traceback. Run as a subprocess against the reference servers on free por
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from xaa.cli._token import _narrowing_notes
 from xaa.client import AccessToken
 
 REDIRECT = "http://127.0.0.1:9700/callback"
+ROOT = Path(__file__).parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +173,50 @@ def test_token_missing_actor_token_file_is_a_usage_error(
 ) -> None:
     result = xaa_token(*wiki(servers), "--actor-token-file", "absent.jwt", cwd=tmp_path)
     assert "--actor-token-file 'absent.jwt' is not a file" in one_line(result, 2)
+
+
+def doc_commands() -> list[list[str]]:
+    """The ``xaa token`` / ``python -c`` commands of docs/client.md's ```sh blocks, as argv."""
+    text = (ROOT / "docs" / "client.md").read_text()
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        for command in block.replace("\\\n", " ").splitlines():
+            argv = shlex.split(command)
+            if argv[:2] == ["xaa", "token"] or argv[:1] == ["python"]:
+                commands.append(argv)
+    return commands
+
+
+def test_token_commands_of_the_docs_run_as_printed(
+    servers: ReferenceServers, tmp_path: Path
+) -> None:
+    """docs/client.md "Command line", every command as printed, the ports swapped for the
+    running servers': each prints a token (the agent's key file made by the docs' own line)."""
+    ran = 0
+    for argv in doc_commands():
+        argv = [
+            arg.replace("http://127.0.0.1:9400", servers.idp).replace(
+                "http://127.0.0.1:9500", servers.chat
+            )
+            for arg in argv
+        ]
+        if argv[0] == "python":
+            out = argv.index(">")
+            with (tmp_path / argv[out + 1]).open("w") as target:
+                made = subprocess.run(
+                    [sys.executable, *argv[1:out]], cwd=ROOT, stdout=target, check=False
+                )
+            assert made.returncode == 0
+            continue
+        result = xaa_token(*argv[2:], cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        printed = result.stdout
+        token = (
+            json.loads(printed)
+            if "--json" in argv
+            else dict(line.split(": ", 1) for line in printed.splitlines())
+        )
+        assert token["issuer"] == servers.chat and token["access_token"].count(".") == 2
+        ran += 1
+    assert ran == 2
