@@ -27,31 +27,36 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
-from authlib.oauth2.rfc6749 import BaseGrant, TokenEndpointMixin
-from authlib.oauth2.rfc6749.errors import OAuth2Error
-from authlib.oauth2.rfc7523.jwt_bearer import JWT_BEARER_GRANT_TYPE
+from ._extras import missing_extra
 
-from .. import spec
-from .._audit import AuditEvent, AuditSink, clean_text
-from .._errors import (
-    HttpResponse,
-    InvalidGrant,
-    InvalidRequest,
-    InvalidScope,
-    InvalidTarget,
-    OAuthError,
-    UnauthorizedClient,
-)
-from .._forms import MAX_FORM_BYTES, format_scope, parse_scope
-from .._jose import parse_compact
-from .._models import IdJagClaims
-from .._replay import NS_ID_JAG, ReplayStore, claim_once
-from .._tokens import DEFAULT_LEEWAY, DEFAULT_MAX_ID_JAG_LIFETIME, verify_id_jag
-from ..resource import TrustRegistry
-from ..resource._jwt_bearer import ID_JAG_ALREADY_USED, ISSUER_NOT_TRUSTED
-from ..resource._subjects import SUBJECT_UNKNOWN
-from ._http_common import RequestTooLarge, declared_length, require_form, wsgi_headers
-from ._wsgi_common import SyncJwksFetcher, refusal
+try:
+    from authlib.oauth2.rfc6749 import BaseGrant, TokenEndpointMixin
+    from authlib.oauth2.rfc6749.errors import OAuth2Error
+    from authlib.oauth2.rfc7523.jwt_bearer import JWT_BEARER_GRANT_TYPE
+
+    from .. import spec
+    from .._audit import AuditEvent, AuditSink, clean_text
+    from .._errors import (
+        HttpResponse,
+        InvalidGrant,
+        InvalidRequest,
+        InvalidScope,
+        InvalidTarget,
+        OAuthError,
+        UnauthorizedClient,
+    )
+    from .._forms import MAX_FORM_BYTES, format_scope, parse_scope
+    from .._jose import parse_compact
+    from .._models import IdJagClaims
+    from .._replay import NS_ID_JAG, ReplayStore, claim_once
+    from .._tokens import DEFAULT_LEEWAY, DEFAULT_MAX_ID_JAG_LIFETIME, verify_id_jag
+    from ..resource import TrustRegistry
+    from ..resource._jwt_bearer import ID_JAG_ALREADY_USED, ISSUER_NOT_TRUSTED
+    from ..resource._subjects import SUBJECT_UNKNOWN
+    from ._http_common import RequestTooLarge, declared_length, require_form, wsgi_headers
+    from ._wsgi_common import SyncJwksFetcher, refusal
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "authlib", exc) from None
 
 __all__ = ["IdJagGrantConfig", "XaaIdJagGrant", "check_token_request"]
 

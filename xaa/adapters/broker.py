@@ -13,30 +13,35 @@ the vault and the stores a multi-process broker shares.
 Needs the ``client`` and ``broker`` extras: ``pip install 'xaa[client,broker]'``.
 """
 
-from ._broker_http import Broker, BrokerBase, app_configs, sqlite_config
-from ._broker_shared import (
-    IDP_APP,
-    KeyValue,
-    RedisAttributionLog,
-    RedisKeyValue,
-    RedisRevocationList,
-    SealedPendingAuthorizations,
-    SqliteKeyValue,
-    VaultSessions,
-    kv_for,
-    seal,
-    unseal,
-)
-from ._broker_sqlite import SqliteAttributionLog, SqliteRevocationList
-from ._broker_sync import SyncBroker
-from ._vault import (
-    Keyring,
-    RedisVaultBackend,
-    SecretVault,
-    SqliteVaultBackend,
-    VaultBackend,
-    sqlite_vault,
-)
+from ._extras import missing_extra
+
+try:
+    from ._broker_http import Broker, BrokerBase, app_configs, sqlite_config
+    from ._broker_shared import (
+        IDP_APP,
+        KeyValue,
+        RedisAttributionLog,
+        RedisKeyValue,
+        RedisRevocationList,
+        SealedPendingAuthorizations,
+        SqliteKeyValue,
+        VaultSessions,
+        kv_for,
+        seal,
+        unseal,
+    )
+    from ._broker_sqlite import SqliteAttributionLog, SqliteRevocationList
+    from ._broker_sync import SyncBroker
+    from ._vault import (
+        Keyring,
+        RedisVaultBackend,
+        SecretVault,
+        SqliteVaultBackend,
+        VaultBackend,
+        sqlite_vault,
+    )
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "client,broker", exc) from None
 
 __all__ = [
     "IDP_APP",

@@ -25,28 +25,33 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, RawPostDataException
-from django.http import HttpResponse as DjangoResponse
-from django.urls import URLPattern, re_path
-from django.utils.module_loading import import_string
-from django.views.decorators.csrf import csrf_exempt
+from ._extras import missing_extra
 
-from .._errors import HttpResponse
-from .._models import AuthorizationServerMetadata, ProtectedResourceMetadata
-from ..idp import TokenExchangeEndpoint
-from ..resource import JwtBearerEndpoint, ResourceServer
-from ._wsgi_common import (
-    BodyErrors,
-    Endpoint,
-    SyncJwksFetcher,
-    answer,
-    check_access,
-    check_scopes,
-    idp_endpoints,
-    resource_endpoints,
-)
+try:
+    from django.conf import settings
+    from django.core.exceptions import RequestDataTooBig
+    from django.http import HttpRequest, RawPostDataException
+    from django.http import HttpResponse as DjangoResponse
+    from django.urls import URLPattern, re_path
+    from django.utils.module_loading import import_string
+    from django.views.decorators.csrf import csrf_exempt
+
+    from .._errors import HttpResponse
+    from .._models import AuthorizationServerMetadata, ProtectedResourceMetadata
+    from ..idp import TokenExchangeEndpoint
+    from ..resource import JwtBearerEndpoint, ResourceServer
+    from ._wsgi_common import (
+        BodyErrors,
+        Endpoint,
+        SyncJwksFetcher,
+        answer,
+        check_access,
+        check_scopes,
+        idp_endpoints,
+        resource_endpoints,
+    )
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "django", exc) from None
 
 __all__ = [
     "AccessTokenMiddleware",

@@ -18,22 +18,27 @@ import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
-import flask
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from ._extras import missing_extra
 
-from .._errors import HttpResponse
-from .._models import AuthorizationServerMetadata, ProtectedResourceMetadata
-from ..idp import TokenExchangeEndpoint
-from ..resource import JwtBearerEndpoint, ResourceServer
-from ._wsgi_common import (
-    BodyErrors,
-    Endpoint,
-    SyncJwksFetcher,
-    answer,
-    check_access,
-    idp_endpoints,
-    resource_endpoints,
-)
+try:
+    import flask
+    from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+    from .._errors import HttpResponse
+    from .._models import AuthorizationServerMetadata, ProtectedResourceMetadata
+    from ..idp import TokenExchangeEndpoint
+    from ..resource import JwtBearerEndpoint, ResourceServer
+    from ._wsgi_common import (
+        BodyErrors,
+        Endpoint,
+        SyncJwksFetcher,
+        answer,
+        check_access,
+        idp_endpoints,
+        resource_endpoints,
+    )
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "flask", exc) from None
 
 __all__ = ["endpoints_blueprint", "idp_blueprint", "requires", "resource_blueprint", "to_flask"]
 

@@ -6,9 +6,14 @@ from __future__ import annotations
 from types import ModuleType
 from typing import ClassVar
 
-import httpx2
+from ._extras import missing_extra
 
-from . import httpx_client
+try:
+    import httpx2
+
+    from . import httpx_client
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "client", exc) from None
 
 __all__ = [
     "AsyncXAAClient",

@@ -24,24 +24,29 @@ from types import ModuleType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import anyio
-import httpx
+from ._extras import missing_extra
 
-from .. import rules, spec
-from .._dpop import dpop_nonce_challenge
-from .._errors import HttpResponse, ProtocolViolation
-from .._forms import parse_scope
-from ..client._cache import IdentitySession
-from ..client._discovery import parse_www_authenticate
-from ..client._errors import (
-    HopDeadlineExceeded,
-    ResponseTooLarge,
-    StepUpRequired,
-    XaaClientError,
-)
-from ..client._flow import ClientConfig, Flow, XaaFlow, run_async, run_sync
-from ..client._http import Request, TransportLimits, display_url, hop_name, origin
-from ..client._requests import AccessToken, IdJag
+try:
+    import anyio
+    import httpx
+
+    from .. import rules, spec
+    from .._dpop import dpop_nonce_challenge
+    from .._errors import HttpResponse, ProtocolViolation
+    from .._forms import parse_scope
+    from ..client._cache import IdentitySession
+    from ..client._discovery import parse_www_authenticate
+    from ..client._errors import (
+        HopDeadlineExceeded,
+        ResponseTooLarge,
+        StepUpRequired,
+        XaaClientError,
+    )
+    from ..client._flow import ClientConfig, Flow, XaaFlow, run_async, run_sync
+    from ..client._http import Request, TransportLimits, display_url, hop_name, origin
+    from ..client._requests import AccessToken, IdJag
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "client", exc) from None
 
 __all__ = [
     "DEFAULT_TIMEOUT",

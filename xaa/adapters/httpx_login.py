@@ -19,22 +19,27 @@ import time
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
-import httpx
+from ._extras import missing_extra
 
-from .. import pkce, rules, spec
-from .._errors import ProtocolViolation, SignInFailed
-from .._forms import encode_form
-from ..client import (
-    HOP_TOKEN_REQUEST,
-    ClientCredentials,
-    IdentitySession,
-    MetadataCache,
-    discover_authorization_server,
-    run_sync,
-)
-from ..client._http import Request, display_url, require_same_origin
-from ..client._requests import raise_for_refusal
-from .httpx_client import send as http_send
+try:
+    import httpx
+
+    from .. import pkce, rules, spec
+    from .._errors import ProtocolViolation, SignInFailed
+    from .._forms import encode_form
+    from ..client import (
+        HOP_TOKEN_REQUEST,
+        ClientCredentials,
+        IdentitySession,
+        MetadataCache,
+        discover_authorization_server,
+        run_sync,
+    )
+    from ..client._http import Request, display_url, require_same_origin
+    from ..client._requests import raise_for_refusal
+    from .httpx_client import send as http_send
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "client", exc) from None
 
 __all__ = ["LoginForm", "SamlLogin", "login_with_password", "login_with_saml"]
 

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 
-from ..client._cache import IdentitySession
-from .httpx_client import AsyncXAAClient
+from ._extras import missing_extra
+
+try:
+    from ..client._cache import IdentitySession
+    from .httpx_client import AsyncXAAClient
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "client", exc) from None
 
 __all__ = [
     "AssertionProvider",

@@ -28,19 +28,24 @@ from __future__ import annotations
 import time
 from typing import Any, get_args
 
-from mcp.server.auth.provider import (
-    AccessToken,
-    IdentityAssertionParams,
-    TokenError,
-    TokenErrorCode,
-)
-from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from ._extras import missing_extra
 
-from .. import spec
-from .._audit import AuditTrace
-from .._errors import OAuthError, UnauthorizedClient
-from ..resource import JwtBearerEndpoint, ResourceServer
-from ._starlette_resource import JwksFetcher
+try:
+    from mcp.server.auth.provider import (
+        AccessToken,
+        IdentityAssertionParams,
+        TokenError,
+        TokenErrorCode,
+    )
+    from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+
+    from .. import spec
+    from .._audit import AuditTrace
+    from .._errors import OAuthError, UnauthorizedClient
+    from ..resource import JwtBearerEndpoint, ResourceServer
+    from ._starlette_resource import JwksFetcher
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "mcp", exc) from None
 
 _SDK_CODES = frozenset(get_args(TokenErrorCode))
 

@@ -23,11 +23,16 @@ import asyncio
 import logging
 from urllib.parse import urlsplit
 
-import redis
-import redis.asyncio
+from ._extras import missing_extra
 
-from .._replay import ReplayStoreUnavailable
-from ._redis_resp import RespError, RespPipe, encode_command
+try:
+    import redis
+    import redis.asyncio
+
+    from .._replay import ReplayStoreUnavailable
+    from ._redis_resp import RespError, RespPipe, encode_command
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "redis", exc) from None
 
 log = logging.getLogger("xaa.adapters.redis_store")
 

@@ -23,18 +23,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from lxml import etree
-from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
-from signxml.exceptions import SignXMLException
-from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
+from ._extras import missing_extra
 
-from .. import rules, spec
-from .._errors import InvalidRequest, OAuthError, ProtocolViolation, XaaError
-from .._replay import NS_SAML, ReplayStore, claim_once
-from ..idp._saml_subject import SamlSubject
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from lxml import etree
+    from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+    from signxml.exceptions import SignXMLException
+    from signxml.verifier import SignatureConfiguration, VerifyResult, XMLVerifier
+
+    from .. import rules, spec
+    from .._errors import InvalidRequest, OAuthError, ProtocolViolation, XaaError
+    from .._replay import NS_SAML, ReplayStore, claim_once
+    from ..idp._saml_subject import SamlSubject
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "saml", exc) from None
 
 # Short names of the spec.py identifiers, for XML paths.
 SAML = spec.SAML_NS_ASSERTION

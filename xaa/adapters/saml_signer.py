@@ -14,30 +14,35 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-from lxml import etree
-from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
-from signxml.signer import XMLSigner
+from ._extras import missing_extra
 
-from .. import spec
-from .saml import (
-    AC_PASSWORD_PROTECTED,
-    ATTR_EMAIL,
-    ATTR_GROUPS,
-    BINDING_HTTP_POST,
-    CM_BEARER,
-    DS,
-    MD,
-    NAMEID_EMAIL,
-    SAML,
-    SAMLP,
-    STATUS_SUCCESS,
-    _parser,
-    _q,
-)
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+    from lxml import etree
+    from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+    from signxml.signer import XMLSigner
+
+    from .. import spec
+    from .saml import (
+        AC_PASSWORD_PROTECTED,
+        ATTR_EMAIL,
+        ATTR_GROUPS,
+        BINDING_HTTP_POST,
+        CM_BEARER,
+        DS,
+        MD,
+        NAMEID_EMAIL,
+        SAML,
+        SAMLP,
+        STATUS_SUCCESS,
+        _parser,
+        _q,
+    )
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "saml", exc) from None
 
 __all__ = ["SamlAssertionSigner", "generate_signing_credentials"]
 

@@ -22,9 +22,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import h11
-import uvicorn
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from ._extras import missing_extra
+
+try:
+    import h11
+    import uvicorn
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "server", exc) from None
 
 __all__ = ["free_port", "serve_app", "serve_in_thread", "server_stack", "uvicorn_config"]
 

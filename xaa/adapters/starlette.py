@@ -11,31 +11,36 @@
 Needs the ``server`` extra: ``pip install 'xaa[server]'``.
 """
 
-from ._starlette_common import (
-    BODY_TIMEOUT,
-    HTML_SECURITY_HEADERS,
-    MAX_BODY_BYTES,
-    AuditAddressMiddleware,
-    BlockingCalls,
-    HttpEdge,
-    RequestTimeout,
-    RequestTooLarge,
-    error_response,
-    lower_headers,
-    read_body,
-    read_form_body,
-    to_starlette,
-)
-from ._starlette_idp import idp_routes, json_document, token_exchange_handler
-from ._starlette_resource import (
-    JwksFetcher,
-    authorize_request,
-    handle_token_form,
-    metadata_routes,
-    protected_resource_route,
-    requires,
-    token_route,
-)
+from ._extras import missing_extra
+
+try:
+    from ._starlette_common import (
+        BODY_TIMEOUT,
+        HTML_SECURITY_HEADERS,
+        MAX_BODY_BYTES,
+        AuditAddressMiddleware,
+        BlockingCalls,
+        HttpEdge,
+        RequestTimeout,
+        RequestTooLarge,
+        error_response,
+        lower_headers,
+        read_body,
+        read_form_body,
+        to_starlette,
+    )
+    from ._starlette_idp import idp_routes, json_document, token_exchange_handler
+    from ._starlette_resource import (
+        JwksFetcher,
+        authorize_request,
+        handle_token_form,
+        metadata_routes,
+        protected_resource_route,
+        requires,
+        token_route,
+    )
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "server", exc) from None
 
 __all__ = [
     "BODY_TIMEOUT",

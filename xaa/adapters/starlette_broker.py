@@ -12,14 +12,19 @@ from __future__ import annotations
 import html
 import logging
 
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from ._extras import missing_extra
 
-from .._errors import AccessDenied, InvalidGrant, InvalidRequest, OAuthError, ProtocolViolation
-from ..broker._errors import BlockedByPolicy, BrokerError
-from ._broker_http import Broker
-from ._starlette_common import error_response
+try:
+    from starlette.requests import Request
+    from starlette.responses import HTMLResponse, Response
+    from starlette.routing import Route
+
+    from .._errors import AccessDenied, InvalidGrant, InvalidRequest, OAuthError, ProtocolViolation
+    from ..broker._errors import BlockedByPolicy, BrokerError
+    from ._broker_http import Broker
+    from ._starlette_common import error_response
+except ModuleNotFoundError as exc:
+    raise missing_extra(__name__, "server,broker", exc) from None
 
 __all__ = [
     "callback_route",

@@ -16,6 +16,7 @@ from typing import NoReturn
 from .._errors import ConfigurationError
 from .._keys import RotationRefused, UnusableKey
 from .._replay import ReplayStoreUnavailable
+from ..adapters._extras import needs_extra
 
 # Modules with ``register(subparsers)``; each adds its own subcommands.
 COMMAND_MODULES = (
@@ -28,8 +29,8 @@ COMMAND_MODULES = (
 )
 USAGE_ERROR = 2
 __all__ = ["build_parser", "describe", "main"]
-# The reference apps ship with the repository, not the library: imported lazily, by the
-# ``xaa idp`` and ``xaa resource`` commands only (docs/architecture.md).
+# The reference apps ship in the wheel beside the library; imported lazily, by the
+# ``xaa idp``, ``xaa resource`` and ``xaa broker`` commands only (docs/architecture.md).
 REFERENCE_APPS = ("reference_idp", "reference_resource", "reference_broker")
 
 
@@ -56,9 +57,12 @@ def describe(exc: BaseException) -> str | None:
     app = (exc.name or "").partition(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
     if app in REFERENCE_APPS:
         return (
-            f"{app} is not importable: the reference apps ship with the xaa repository; "
-            "run this command from its root"
+            f"{app} is not importable: the reference apps ship with xaa; "
+            "reinstall it: pip install 'xaa[reference]'"
         )
+    if isinstance(exc, ModuleNotFoundError) and exc.name and app != "xaa":
+        # Only the reference apps are imported lazily, after the parser (docs/install.md).
+        return needs_extra("this command", "reference", exc.name)
     if isinstance(exc, ReplayStoreUnavailable):
         return f"replay store: {exc}"
     if isinstance(exc, UnicodeDecodeError):
@@ -82,7 +86,14 @@ def describe(exc: BaseException) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xaa`` console script."""
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as exc:  # installed without the server extra (docs/install.md)
+        if (exc.name or "xaa").partition(".")[0] in ("xaa", *REFERENCE_APPS):
+            raise
+        print(f"xaa: {needs_extra('the xaa command', 'server', exc.name)}", file=sys.stderr)
+        return USAGE_ERROR
+    args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # --workers re-parses it
     try:
         result = args.func(args)
