@@ -43,7 +43,14 @@ try:
         XaaClientError,
     )
     from ..client._flow import ClientConfig, Flow, XaaFlow, run_async, run_sync
-    from ..client._http import Request, TransportLimits, display_url, hop_name, origin
+    from ..client._http import (
+        Request,
+        TransportLimits,
+        display_url,
+        hop_name,
+        is_secure,
+        origin,
+    )
     from ..client._requests import AccessToken, IdJag
 except ModuleNotFoundError as exc:
     raise missing_extra(__name__, "client", exc) from None
@@ -434,8 +441,11 @@ class _Prefix:
     @classmethod
     def of(cls, url: str) -> _Prefix:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("a token audience must be an absolute http(s) URL")
+        if not is_secure(url):  # RFC 6750 §5.3: a bearer token only over TLS
+            raise ValueError(
+                "a token audience must be an absolute https URL (http only on loopback): "
+                f"{display_url(url)!r}"
+            )
         return cls(origin(url), parts.path.rstrip("/"))
 
     def covers(self, url: str) -> bool:
