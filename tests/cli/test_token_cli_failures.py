@@ -220,3 +220,19 @@ def test_token_commands_of_the_docs_run_as_printed(
         assert token["issuer"] == servers.chat and token["access_token"].count(".") == 2
         ran += 1
     assert ran == 2
+
+
+@pytest.mark.parametrize(
+    ("token", "line"),
+    [
+        ("eyJhbGciOi...", "xaa decode: not a JWT (compact JWS)"),
+        ("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "xaa decode: not a JWT (compact JWS): empty"),
+    ],
+)
+def test_decode_of_a_non_jwt_says_so_once(tmp_path: Path, token: str, line: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "xaa", "decode", token],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stderr.startswith(line)
+    assert result.stderr.count("compact JWS") == 1

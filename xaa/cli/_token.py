@@ -120,8 +120,9 @@ def _decode(args: argparse.Namespace) -> int:
     try:
         jws = parse_compact(args.token.strip(), error=InvalidRequest)
     except OAuthError as exc:
-        print(f"not a compact JWS: {exc.detail}", file=sys.stderr)
-        return 2
+        detail = "" if exc.detail == "not a compact JWS" else f": {exc.detail}"
+        print(f"xaa decode: not a JWT (compact JWS){detail}", file=sys.stderr)
+        return EXIT_USAGE
     print("NOT VERIFIED: signature and claims were not checked")
     print("header:")
     print(json.dumps(jws.header, indent=2, sort_keys=True))
