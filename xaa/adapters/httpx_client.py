@@ -281,7 +281,10 @@ class _Driver:
     ) -> tuple[AccessToken | Callable[[], Flow[AccessToken]], str]:
         """A cached token, or the flow to run under the subject's lock; and the subject."""
         chosen = self._session(session)
-        scopes = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
+        scopes = _scope_set(scope)
+        required = kwargs.get("required_scope")
+        if required is not None:  # a string, like ``scope`` (not a set of its letters)
+            kwargs = {**kwargs, "required_scope": _scope_set(required)}
 
         def make() -> Flow[AccessToken]:
             return self.flow.token_flow(resource, scopes, chosen, **kwargs)
@@ -300,7 +303,7 @@ class _Driver:
     ) -> tuple[Flow[IdJag], str]:
         """The IdP leg's flow (it runs under the subject's lock), and the subject."""
         chosen = self._session(session)
-        scopes = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
+        scopes = _scope_set(scope)
         if client_id is None:
             credentials = self.flow.config.authorization_servers.get(audience)
             if credentials is None:
@@ -312,6 +315,11 @@ class _Driver:
     def discard(self, token: AccessToken) -> None:
         """Forget ``token`` (the resource refused it)."""
         self.flow.cache.discard(token)
+
+
+def _scope_set(scope: Iterable[str] | str | None) -> frozenset[str]:
+    """A space-separated string (RFC 6749 §3.3) or an iterable of scopes, as a set."""
+    return parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
 
 
 def _cached(make: Callable[[], Flow[AccessToken]]) -> AccessToken | None:
@@ -496,7 +504,7 @@ class XAAAuthLogic:
         self._presented: deque[str] = deque(maxlen=_PRESENTED_KEPT)  # Authorization values sent
         self._limits = limits
         self.authorization_server = authorization_server
-        self.scope = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
+        self.scope = _scope_set(scope)
         self._sync: XAAClient | None = None
         self._async: AsyncXAAClient | None = None
         if isinstance(client, XAAClient):
