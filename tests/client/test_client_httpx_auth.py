@@ -205,3 +205,29 @@ def test_token_not_sent_along_a_redirect_out_of_the_resource_path(module: Module
         assert http.send(moved.next_request).json() == {"admin": True}
     assert world.seen_authorization[0].startswith("Bearer ")
     assert world.seen_authorization[1:] == ["admin: "]
+
+
+@pytest.mark.parametrize("module", [httpx, httpx2])
+def test_idp_down_under_xaa_auth_names_the_hop_not_only_the_api(module: ModuleType) -> None:
+    """The agent's ``http.get(api)`` fails because the IdP is down: the transport error keeps
+    its type and says which hop and URL failed, so it is not mistaken for the API."""
+    world = World(Clock(), module=module)
+
+    def idp_down(request: Any) -> Any:
+        if request.url.host == "idp.example":
+            raise module.ConnectError("[Errno 111] Connection refused", request=request)
+        return world.handle(request)
+
+    transport = module.MockTransport(idp_down)
+    xaa_client = ADAPTERS[module].XAAClient(
+        config(world.clock), session=session(world.clock), http=module.Client(transport=transport)
+    )
+    auth = ADAPTERS[module].XAAAuth(xaa_client, resource=RESOURCE, scope="chat.read")
+    with (
+        module.Client(transport=transport, auth=auth) as http,
+        pytest.raises(module.ConnectError) as caught,
+    ):
+        http.get(API)
+    assert caught.value.__notes__ == [
+        "xaa: discovery at https://idp.example/.well-known/oauth-authorization-server"
+    ]

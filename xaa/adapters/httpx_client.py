@@ -203,9 +203,10 @@ def send(http: Any, request: Request, *, limits: TransportLimits | None = None) 
             return body.response()
     except (XaaClientError, ProtocolViolation):
         raise
-    except Exception:
+    except Exception as failed:
         if watchdog.expired():
             raise _late(request, limits) from None
+        _name_the_hop(failed, request)
         raise
     finally:
         watchdog.cancel()
@@ -226,10 +227,18 @@ async def send_async(
                 return body.response()
     except (XaaClientError, ProtocolViolation):
         raise
-    except Exception:
+    except Exception as failed:
         if time.monotonic() >= deadline:
             raise _late(request, limits) from None
+        _name_the_hop(failed, request)
         raise
+
+
+def _name_the_hop(failed: Exception, request: Request) -> None:
+    """A transport error keeps its type (callers catch ``httpx.ConnectError``) and gains a
+    note naming the hop and the URL (PEP 678): through ``XAAAuth`` an IdP that is down
+    is then not mistaken for the API."""
+    failed.add_note(f"xaa: {hop_name(request)} at {display_url(request.url)}")
 
 
 class _Driver:
