@@ -86,3 +86,18 @@ def test_agent_client_example_wrong_password_is_one_line(tmp_path: Path) -> None
         f"failed: SignInFailed: the IdP at {stack.idp} refused the sign-in of 'bob' "
         "(HTTP 401): wrong username or password?"
     )
+
+
+def readme_output() -> list[str]:
+    """The ```text block under "Output" in the example's README."""
+    readme = (ROOT / "examples" / "agent_client" / "README.md").read_text()
+    block = readme.split("Output (ports vary):", 1)[1].split("```text\n", 1)[1]
+    return block.split("```", 1)[0].splitlines()
+
+
+def test_agent_client_example_prints_what_its_readme_shows(tmp_path: Path) -> None:
+    with reference_stack(tmp_path) as stack:
+        done = run_example("--idp", stack.idp, "--resource", stack.api)
+    assert done.returncode == 0, done.stderr
+    shown = [line.replace("http://127.0.0.1:9400", stack.idp) for line in readme_output()]
+    assert done.stdout.splitlines() == shown
