@@ -142,3 +142,18 @@ def test_mcp_example_client_with_the_idp_down_names_the_url(running: Running) ->
     message = str(failed.value.code)
     assert message.startswith("examples.mcp.client: ConnectError:")
     assert f"(GET {dead}/.well-known/oauth-authorization-server)" in message
+
+
+def test_mcp_example_client_prints_what_its_readme_shows(
+    running: Running, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (EXAMPLE / "README.md").read_text()
+    shown = json.loads(readme.split("the account id varies):\n\n```text\n", 1)[1].split("```")[0])
+    mcp_client.main(["--idp", running.idp, "--server", running.mcp, "--note", "hello from alice"])
+    printed = json.loads(capsys.readouterr().out)
+    account = printed["whoami"]["account"]
+    shown["whoami"] |= {"account": account, "idp": running.idp}
+    shown["add_note"]["account"] = account
+    assert printed["whoami"] == shown["whoami"]
+    assert printed["add_note"]["account"] == account
+    assert printed["add_note"]["notes"][-1] == shown["add_note"]["notes"][-1]
