@@ -104,6 +104,16 @@ def _fetch(urls: list[str], model: type[M], rule: str) -> Exchange[M]:
     raise ProtocolViolation(rule, f"no metadata document found (tried {tried})")
 
 
+def _names_another(rule: str, expected: str, member: str, claimed: str) -> ProtocolViolation:
+    """A metadata document naming another ``resource`` or ``issuer`` than the one it was
+    fetched for (RFC 9728 §3.3, RFC 8414 §3.3: they must be equal exactly)."""
+    return ProtocolViolation(
+        rule,
+        f"the metadata of {display_url(expected)} names another {member} "
+        f"({display_url(claimed)!r}; it must be equal exactly)",
+    )
+
+
 def discover_resource(
     resource: str, cache: MetadataCache, now: float, *, metadata_url: str | None = None
 ) -> Exchange[ProtectedResourceMetadata]:
@@ -114,11 +124,7 @@ def discover_resource(
     urls = [metadata_url] if metadata_url else protected_resource_metadata_urls(resource)
     document = yield from _fetch(urls, ProtectedResourceMetadata, rules.RESOURCE_METADATA)
     if document.resource != resource:
-        raise ProtocolViolation(
-            rules.RESOURCE_METADATA,
-            f"the metadata of {display_url(resource)} names another resource "
-            f"({display_url(document.resource)!r}; RFC 9728 §3.3 wants it exactly)",
-        )
+        raise _names_another(rules.RESOURCE_METADATA, resource, "resource", document.resource)
     if not document.authorization_servers:
         raise ProtocolViolation(
             rules.RESOURCE_METADATA,
@@ -144,11 +150,7 @@ def discover_authorization_server(
     urls = authorization_server_metadata_urls(issuer)
     document = yield from _fetch(urls, AuthorizationServerMetadata, rules.AS_METADATA)
     if document.issuer != issuer:
-        raise ProtocolViolation(
-            rules.ISSUER_MISMATCH,
-            f"the metadata of {display_url(issuer)} names another issuer "
-            f"({display_url(document.issuer)!r}; RFC 8414 §3.3 wants it exactly)",
-        )
+        raise _names_another(rules.ISSUER_MISMATCH, issuer, "issuer", document.issuer)
     where = display_url(issuer)
     if document.token_endpoint is None:
         raise ProtocolViolation(rules.AS_METADATA, f"the metadata of {where} has no token_endpoint")
