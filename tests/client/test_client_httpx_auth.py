@@ -231,3 +231,12 @@ def test_idp_down_under_xaa_auth_names_the_hop_not_only_the_api(module: ModuleTy
     assert caught.value.__notes__ == [
         "xaa: discovery at https://idp.example/.well-known/oauth-authorization-server"
     ]
+
+
+def test_xaa_auth_without_a_session_says_where_to_pass_one() -> None:
+    world = World(Clock())
+    auth = httpx_client.XAAAuth(config(world.clock), resource=RESOURCE, scope="chat.read")
+    refused = pytest.raises(ValueError, match="pass session= to the XAAClient, the XAAAuth")
+    with httpx.Client(transport=world.transport(), auth=auth) as http, refused:
+        http.get(API)
+    assert world.calls == {}  # nothing was sent

@@ -278,7 +278,9 @@ class _Driver:
     def _session(self, session: IdentitySession | None) -> IdentitySession:
         chosen = session or self.session
         if chosen is None:
-            raise ValueError("no IdentitySession: pass session= to the client or the call")
+            raise ValueError(
+                "no IdentitySession: pass session= to the XAAClient, the XAAAuth or get_token"
+            )
         return chosen
 
     def _token_flow(
