@@ -384,7 +384,8 @@ class Console:
         if record is None:
             raise BadInput("client", "is no client of this IdP")
         status = "suspended" if action == "suspend" else "active"
-        self.store.set_client_status(client, status)
+        if not self.store.set_client_status(client, status):  # nothing changed: no audit row
+            raise BadInput("client", "was removed from the configuration file")
         self._audit(
             who[0], f"client.{action}", client, {"status": record.status}, {"status": status}
         )

@@ -3,7 +3,8 @@
 The passes (TOML syntax, the schema of :class:`~reference_idp.config.IdpConfig`,
 cross-references) are :func:`xaa.adapters.toml_config.check_model_text`'s; this module
 adds the cross-references the schema cannot see (a grant for a client that is
-not configured, duplicate users).
+not configured, duplicate users, an ID-JAG lifetime beyond its maximum); a value the
+template marked CHANGE ME is refused by ``check_model_text`` itself.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ def check_text(text: str) -> list[Problem]:
 def _references(config: IdpConfig) -> list[tuple[Path_, str]]:
     """What the schema cannot check: names that must exist or be unique across tables."""
     found: list[tuple[Path_, str]] = []
+    if config.id_jag_lifetime > config.id_jag_max_lifetime:  # the IdP refuses to start
+        found.append(
+            (
+                ("id_jag_lifetime",),
+                f"{config.id_jag_lifetime} s is longer than id_jag_max_lifetime"
+                f" ({config.id_jag_max_lifetime} s)",
+            )
+        )
     clients = [c.client_id for c in config.clients]
     for field, names in (("users", [u.username for u in config.users]), ("clients", clients)):
         key = "username" if field == "users" else "client_id"

@@ -48,9 +48,15 @@ class ActivityFilter:
         """The SQL ``WHERE`` clause and its arguments."""
         clauses: list[str] = []
         args: list[Any] = []
+        if self.client:  # an invalid_client refusal (a suspended client) by its claimed id too
+            clauses.append(
+                "(json_extract(document, '$.client_id') = ? OR (json_extract(document,"
+                " '$.client_id') IS NULL AND json_extract(document,"
+                " '$.extra.attempted_client_id') = ?))"
+            )
+            args += [self.client, self.client]
         for name, path in (
             ("subject", "$.subject"),
-            ("client", "$.client_id"),
             ("audience", "$.audience"),
             ("jti", "$.jti"),
         ):

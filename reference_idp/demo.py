@@ -12,6 +12,7 @@ import contextlib
 import json
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -173,9 +174,26 @@ def start_idp_process(
         proc.wait(timeout=10)
 
 
-def main() -> int:
-    """Start the IdP in-process, run the demo, print the decoded ID-JAG."""
-    with start_idp() as issuer:
+def main(argv: list[str] | None = None) -> int:
+    """Start the IdP in-process (on a free port unless ``--port``), run the demo, print
+    the decoded ID-JAG. A port that cannot be served is one line and exit 2."""
+    import argparse
+
+    from xaa.adapters.serving import free_port
+
+    parser = argparse.ArgumentParser(prog="python -m reference_idp.demo")
+    parser.add_argument("--port", type=int, default=None, help="default: a free port")
+    args = parser.parse_args(argv)
+    port = free_port() if args.port is None else args.port
+    try:
+        with socket.socket() as probe:  # before uvicorn, which would log and raise
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", port))
+    except OSError as exc:
+        print(f"{parser.prog}: cannot listen on 127.0.0.1:{port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    with start_idp(port) as issuer:
+        print(f"reference IdP (demo configuration) at {issuer}", flush=True)
         result = run_idp_demo(issuer)
     print("ID-JAG header:", json.dumps(result["id_jag_header"], indent=2))
     print("ID-JAG claims:", json.dumps(result["id_jag_claims"], indent=2))

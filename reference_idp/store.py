@@ -39,6 +39,66 @@ from xaa.stores import MemoryReplayStore, SqliteReplayStore
 
 from .config import IdpConfig
 
+
+def _seed_users(db: sqlite3.Connection, config: IdpConfig) -> None:
+    """Configured users: new ones stored (password hashed), stored ones take the file's
+    email, groups and attributes and keep their password hash and status; a user no
+    longer in the file is ``removed`` (signs in and gets tokens no more)."""
+    names = [user.username for user in config.users]
+    for user in config.users:
+        profile = (user.email, json.dumps(user.groups), json.dumps(user.attributes))
+        if db.execute("SELECT 1 FROM users WHERE username=?", (user.username,)).fetchone():
+            db.execute(
+                "UPDATE users SET email=?, groups=?, attributes=?, status=CASE status"
+                " WHEN 'removed' THEN 'active' ELSE status END WHERE username=?",
+                (*profile, user.username),
+            )
+            continue
+        db.execute(
+            "INSERT INTO users (username, password_hash, email, groups, attributes) "
+            "VALUES (?,?,?,?,?)",
+            (user.username, hash_password(user.password), *profile),
+        )
+    marks = ",".join("?" * len(names))
+    db.execute(f"UPDATE users SET status='removed' WHERE username NOT IN ({marks})", names)  # noqa: S608
+
+
+def _seed_clients(db: sqlite3.Connection, config: IdpConfig) -> None:
+    """Configured clients, stored or updated from the file (owner, authentication method,
+    secret digest, keys, redirect URIs: a rotated secret replaces the old one) with their
+    status kept; a client no longer in the file is ``removed`` (``invalid_client``)."""
+    ids = [client.client_id for client in config.clients]
+    for client in config.clients:
+        secret = (
+            hashlib.sha256(client.secret.encode("utf-8")).digest()
+            if client.secret is not None
+            else None
+        )
+        db.execute(
+            "INSERT INTO clients (client_id, owner, auth_method, secret_sha256, jwks,"
+            " redirect_uris) VALUES (?,?,?,?,?,?) ON CONFLICT(client_id) DO UPDATE SET"
+            " owner=excluded.owner, auth_method=excluded.auth_method,"
+            " secret_sha256=excluded.secret_sha256, jwks=excluded.jwks,"
+            " redirect_uris=excluded.redirect_uris, status=CASE clients.status"
+            " WHEN 'removed' THEN 'active' ELSE clients.status END",
+            (
+                client.client_id,
+                client.owner,
+                client.auth_method,
+                secret,
+                json.dumps(client.jwks) if client.jwks is not None else None,
+                json.dumps(client.redirect_uris),
+            ),
+        )
+    marks = ",".join("?" * len(ids))
+    db.execute(f"UPDATE clients SET status='removed' WHERE client_id NOT IN ({marks})", ids)  # noqa: S608
+
+
+def _policy_digest(config: IdpConfig) -> str:
+    """What ``policy_seed`` remembers of the configuration that seeded the policy."""
+    return hashlib.sha256(config.policy.model_dump_json().encode("utf-8")).hexdigest()
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
   username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, email TEXT,
@@ -227,47 +287,18 @@ class Store:
     # -- seeding ------------------------------------------------------------------------
 
     def seed(self, config: IdpConfig, now: float | None = None) -> None:
-        """Add configured users and clients that are not stored yet (stored ones, with their
-        status, are kept); the policy document is seeded from the configuration on the first
-        start and whenever the file's policy changed since the last seed (else the stored
-        one, edited in the console, is kept: docs/console.md); a fresh database gets a
-        current and a next signing key."""
+        """Store the configured users and clients, update stored ones from the file (a
+        user's password hash and every status are kept) and mark those no longer in it
+        ``removed`` (:func:`_seed_users`, :func:`_seed_clients`); the policy document is
+        seeded from the configuration on the first start and whenever the file's policy
+        changed since the last seed (else the stored one, edited in the console, is kept:
+        docs/console.md); a fresh database gets a current and a next signing key."""
         now = time.time() if now is None else now
         with self.tx() as db:
-            for user in config.users:
-                if db.execute("SELECT 1 FROM users WHERE username=?", (user.username,)).fetchone():
-                    continue
-                db.execute(
-                    "INSERT INTO users (username, password_hash, email, groups, attributes) "
-                    "VALUES (?,?,?,?,?)",
-                    (
-                        user.username,
-                        hash_password(user.password),
-                        user.email,
-                        json.dumps(user.groups),
-                        json.dumps(user.attributes),
-                    ),
-                )
-            for client in config.clients:
-                secret = (
-                    hashlib.sha256(client.secret.encode("utf-8")).digest()
-                    if client.secret is not None
-                    else None
-                )
-                db.execute(
-                    "INSERT OR IGNORE INTO clients (client_id, owner, auth_method, secret_sha256,"
-                    " jwks, redirect_uris) VALUES (?,?,?,?,?,?)",
-                    (
-                        client.client_id,
-                        client.owner,
-                        client.auth_method,
-                        secret,
-                        json.dumps(client.jwks) if client.jwks is not None else None,
-                        json.dumps(client.redirect_uris),
-                    ),
-                )
+            _seed_users(db, config)
+            _seed_clients(db, config)
             document = config.policy.model_dump_json()
-            digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
+            digest = _policy_digest(config)
             seeded = db.execute("SELECT digest FROM policy_seed WHERE id = 1").fetchone()
             stored = db.execute("SELECT 1 FROM policy WHERE id = 1").fetchone()
             if stored is None or seeded is None or seeded[0] != digest:
@@ -282,6 +313,12 @@ class Store:
                     ],
                     now,
                 )
+
+    def seeded_from_another(self, config: IdpConfig) -> bool:
+        """Whether this database was seeded from a configuration whose ``[policy]`` is not
+        ``config``'s (an admin command run without the server's ``--config``)."""
+        row = self._one("SELECT digest FROM policy_seed WHERE id = 1")
+        return row is not None and row[0] != _policy_digest(config)
 
     def policy(self) -> IssuancePolicy:
         """The stored issuance policy."""
@@ -359,10 +396,11 @@ class Store:
         return [r for r in (self.client_record(row[0]) for row in rows) if r is not None]
 
     def set_client_status(self, client_id: str, status: str) -> bool:
-        """Suspend or resume a client; False when unknown."""
+        """Suspend or resume a client; False when unknown or removed from the file."""
         with self.tx() as db:
             cursor = db.execute(
-                "UPDATE clients SET status=? WHERE client_id=?", (status, client_id)
+                "UPDATE clients SET status=? WHERE client_id=? AND status != 'removed'",
+                (status, client_id),
             )
             return cursor.rowcount == 1
 

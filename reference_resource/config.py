@@ -167,6 +167,23 @@ def template_text() -> str:
     return resources.files("reference_resource").joinpath("template.toml").read_text("utf-8")
 
 
+def issuer_problem(value: str) -> str | None:
+    """Why ``value`` is no issuer identifier (RFC 8414 §2: an http(s) URL with a host, no
+    query, no fragment; no userinfo), or ``None``. Never echoes userinfo."""
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 (a port that is not a number raises)
+    except ValueError:
+        return "is not an http(s) URL with a valid port"
+    if "@" in parts.netloc:
+        return "must not carry user:password@"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http(s) URL with a host, e.g. http://127.0.0.1:9400"
+    if "?" in value or "#" in value:
+        return "must have no query and no fragment"
+    return None
+
+
 def _references(config: ResourceAppConfig) -> list[tuple[Path_, str]]:
     """What the schema cannot check: unique names, known scopes."""
     found: list[tuple[Path_, str]] = []
@@ -188,8 +205,12 @@ def _references(config: ResourceAppConfig) -> list[tuple[Path_, str]]:
         for scope in client.scopes or ():
             if scope not in served:
                 found.append((("clients", i, "scopes"), f"{scope!r} is no resource's scope"))
-    if urlsplit(config.issuer).scheme not in ("http", "https"):
-        found.append((("issuer",), "must be an http(s) URL"))
+    issuers = [(("issuer",), config.issuer)] + [
+        (("trusted_idps", i, "issuer"), idp.issuer) for i, idp in enumerate(config.trusted_idps)
+    ]
+    for where, url in issuers:
+        if (problem := issuer_problem(url)) is not None:
+            found.append((where, problem))
     return found
 
 

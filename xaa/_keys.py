@@ -213,7 +213,7 @@ class JwkSet:
     @classmethod
     def from_jwks(cls, jwks: Mapping[str, Any], alg: str | None = None) -> JwkSet:
         """Import a JWKS document (RFC 7517 §5), pinning ``alg`` where given."""
-        raw = jwks.get("keys")
+        raw = jwks.get("keys") if isinstance(jwks, Mapping) else None
         if not isinstance(raw, list):
             raise UnusableKey("a JWKS must have a keys array")
         keys = []

@@ -14,12 +14,10 @@ Run it (see README.md)::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import flask
 from authlib.integrations.flask_oauth2 import (
@@ -29,6 +27,7 @@ from authlib.integrations.flask_oauth2 import (
 )
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 
+from examples.notes_cli import listen_port, notes_parser
 from xaa import MAX_FORM_BYTES, IdJagClaims, spec
 from xaa.adapters.authlib import IdJagGrantConfig, XaaIdJagGrant, check_token_request
 from xaa.resource import TrustedIssuer, TrustRegistry, authorization_server_metadata
@@ -125,21 +124,14 @@ def add_client(db: VendorDb, client_id: str, secret: str | None = None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``serve`` or ``add-client``."""
-    parser = argparse.ArgumentParser(prog="python -m examples.authlib_vendor")
-    parser.add_argument("--data-dir", type=Path, default=Path("notes-data"))
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the authorization server and the API")
-    serve.add_argument("--issuer", default="http://127.0.0.1:8000")
-    serve.add_argument("--trust-idp", action="append", default=[], metavar="ISSUER")
-    add = commands.add_parser("add-client", help="register a client; prints its secret once")
-    add.add_argument("client_id")
+    parser = notes_parser("python -m examples.authlib_vendor", data_dir="notes-authlib-data")
     args = parser.parse_args(argv)
     if args.command == "add-client":
         args.data_dir.mkdir(parents=True, exist_ok=True)
         print(add_client(VendorDb(args.data_dir / DB_FILE), args.client_id))
         return 0
     app = create_app(args.issuer, args.data_dir, args.trust_idp)
-    app.run(host="127.0.0.1", port=urlsplit(args.issuer).port or 8000)
+    app.run(host="127.0.0.1", port=listen_port(args.issuer))
     return 0
 
 

@@ -15,7 +15,6 @@ the patterns of :func:`notes_urls` into ``urls.py``. Run it (see README.md)::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -25,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from examples.fastapi_vendor.stores import VendorDb
+from examples.notes_cli import listen_port, notes_parser
 from examples.notes_xaa import DB_FILE, Notes, NotesXaa
 
 MAX_NOTE = 2000
@@ -102,14 +102,7 @@ def create_app(issuer: str, data_dir: Path, trusted_idps: list[str]) -> NotesApp
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``serve`` or ``add-client``."""
-    parser = argparse.ArgumentParser(prog="python -m examples.django_vendor")
-    parser.add_argument("--data-dir", type=Path, default=Path("notes-data"))
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the notes API and its token endpoint")
-    serve.add_argument("--issuer", default="http://127.0.0.1:8000")
-    serve.add_argument("--trust-idp", action="append", default=[], metavar="ISSUER")
-    add = commands.add_parser("add-client", help="register a client; prints its secret once")
-    add.add_argument("client_id")
+    parser = notes_parser("python -m examples.django_vendor")
     args = parser.parse_args(argv)
     if args.command == "add-client":
         args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = create_app(args.issuer, args.data_dir, args.trust_idp)
     settings.configure(DEBUG=False, SECRET_KEY="unused-no-sessions", **app.settings)
     django.setup()
-    port = urlsplit(args.issuer).port or 8000
+    port = listen_port(args.issuer)
     with make_server("127.0.0.1", port, WSGIHandler()) as server:
         server.serve_forever()
     return 0

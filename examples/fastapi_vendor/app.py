@@ -9,14 +9,14 @@ Run it (see README.md)::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+
+from examples.notes_cli import listen_port, notes_parser
 
 from .auth import TokenRejected, VendorAuth, token_rejected
 from .notes import NotesStore, notes_router
@@ -66,14 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``serve`` or ``add-client``."""
-    parser = argparse.ArgumentParser(prog="python -m examples.fastapi_vendor")
-    parser.add_argument("--data-dir", type=Path, default=Path("notes-data"))
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the notes API and its token endpoint")
-    serve.add_argument("--issuer", default="http://127.0.0.1:8000")
-    serve.add_argument("--trust-idp", action="append", default=[], metavar="ISSUER")
-    add = commands.add_parser("add-client", help="register a client; prints its secret once")
-    add.add_argument("client_id")
+    parser = notes_parser("python -m examples.fastapi_vendor")
     args = parser.parse_args(argv)
     if args.command == "add-client":
         args.data_dir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
 
     app = create_app(Settings(args.issuer, args.data_dir, args.trust_idp))
-    port = urlsplit(args.issuer).port or 8000
+    port = listen_port(args.issuer)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
     return 0
 

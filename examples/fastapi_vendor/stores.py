@@ -46,11 +46,13 @@ class VendorDb:
     # -- clients (xaa.ClientStore) --------------------------------------------------------
 
     def add_client(self, client_id: str, secret: str | None = None) -> str:
-        """Register ``client_id`` (``client_secret_basic``); returns its secret."""
+        """Register ``client_id`` (``client_secret_basic``); returns its secret. For a
+        client already registered: a new secret, and a suspended client stays suspended."""
         secret = secret or secrets.token_urlsafe(32)
         digest = hashlib.sha256(secret.encode("utf-8")).digest()
         self._rows(
-            "INSERT OR REPLACE INTO clients (client_id, secret_sha256) VALUES (?, ?)",
+            "INSERT INTO clients (client_id, secret_sha256) VALUES (?, ?) ON CONFLICT"
+            " (client_id) DO UPDATE SET secret_sha256 = excluded.secret_sha256",
             (client_id, digest),
         )
         return secret

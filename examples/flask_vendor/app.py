@@ -12,16 +12,15 @@ Run it (see README.md)::
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import flask
 
 from examples.fastapi_vendor.stores import VendorDb
+from examples.notes_cli import listen_port, notes_parser
 from examples.notes_xaa import DB_FILE, Notes, NotesXaa
 from xaa import MAX_FORM_BYTES
 from xaa.adapters.flask import requires, resource_blueprint
@@ -59,21 +58,14 @@ def create_app(issuer: str, data_dir: Path, trusted_idps: list[str]) -> flask.Fl
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``serve`` or ``add-client``."""
-    parser = argparse.ArgumentParser(prog="python -m examples.flask_vendor")
-    parser.add_argument("--data-dir", type=Path, default=Path("notes-data"))
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the notes API and its token endpoint")
-    serve.add_argument("--issuer", default="http://127.0.0.1:8000")
-    serve.add_argument("--trust-idp", action="append", default=[], metavar="ISSUER")
-    add = commands.add_parser("add-client", help="register a client; prints its secret once")
-    add.add_argument("client_id")
+    parser = notes_parser("python -m examples.flask_vendor")
     args = parser.parse_args(argv)
     if args.command == "add-client":
         args.data_dir.mkdir(parents=True, exist_ok=True)
         print(VendorDb(args.data_dir / DB_FILE).add_client(args.client_id))
         return 0
     app = create_app(args.issuer, args.data_dir, args.trust_idp)
-    app.run(host="127.0.0.1", port=urlsplit(args.issuer).port or 8000)
+    app.run(host="127.0.0.1", port=listen_port(args.issuer))
     return 0
 
 

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from xaa import (
+    ConfigurationError,
     KeyRing,
     OAuthError,
     RegisteredClient,
@@ -37,7 +38,7 @@ from xaa.adapters.starlette import (
 )
 from xaa.idp import TokenExchangeEndpoint
 
-from .issuance import LogAudit, metadata, token_exchange
+from .issuance import AUDIT_LOGGER, LogAudit, metadata, token_exchange
 from .provider import Client, Directory, Grants, Provider, User, hash_password
 
 WIKI_REDIRECT = "http://127.0.0.1:9700/callback"
@@ -120,20 +121,44 @@ def create_app(
     return app
 
 
+def _reason(exc: Exception) -> str:
+    """One line about a file that cannot be used (an OSError without its path)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the provider (the agent's public JWKS comes from a file)."""
+    """Run the provider (the agent's public JWKS comes from a file). A bad file is one
+    line and exit 2, never a traceback; the audit sink's lines go to standard error."""
     import json
+    import logging
 
     import uvicorn
 
     parser = argparse.ArgumentParser(prog="python -m examples.idp_builder")
-    parser.add_argument("--issuer", default="http://127.0.0.1:9800")
-    parser.add_argument("--notes-as", default="http://127.0.0.1:8000")
-    parser.add_argument("--key-file", type=Path, default=Path("idp-signing-key.jwk"))
+    parser.add_argument("--issuer", default="http://127.0.0.1:9800", help="%(default)s")
+    parser.add_argument(
+        "--notes-as", default="http://127.0.0.1:8000", help="the audience: %(default)s"
+    )
+    parser.add_argument(
+        "--key-file", type=Path, default=Path("idp-signing-key.jwk"), help="%(default)s"
+    )
     parser.add_argument("--agent-jwks", type=Path, required=True, help="the agent's public JWKS")
     args = parser.parse_args(argv)
-    jwks = json.loads(args.agent_jwks.read_text("utf-8"))
-    app = create_app(args.issuer, args.key_file, jwks, args.notes_as)
+    try:
+        jwks = json.loads(args.agent_jwks.read_text("utf-8"))
+        if not isinstance(jwks, dict):
+            raise ValueError('not a JWKS object ({"keys": [...]})')
+        RegisteredClient.with_jwks("agent", jwks)
+    except (OSError, ValueError, ConfigurationError) as exc:  # one line, exit 2
+        parser.error(f"--agent-jwks {args.agent_jwks}: {_reason(exc)}")
+    try:
+        app = create_app(args.issuer, args.key_file, jwks, args.notes_as)
+    except (OSError, ValueError) as exc:  # UnusableKey is a ValueError
+        parser.error(f"--key-file {args.key_file}: {_reason(exc)}")
+    logging.basicConfig(format="%(name)s %(message)s")
+    logging.getLogger(AUDIT_LOGGER).setLevel(logging.INFO)  # LogAudit's line per decision
     port = urlsplit(args.issuer).port or 9800
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="info")
     return 0

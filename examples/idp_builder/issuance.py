@@ -14,7 +14,8 @@ from xaa.stores import MemoryReplayStore
 
 from .provider import Directory, Grants
 
-log = logging.getLogger("idp_builder.audit")
+AUDIT_LOGGER = "idp_builder.audit"
+log = logging.getLogger(AUDIT_LOGGER)
 
 
 def policy_for(notes_as: str) -> dict[str, Any]:

@@ -95,7 +95,25 @@ def test_token_against_idp_not_running_is_one_line(tmp_path: Path) -> None:
     assert_one_line(result, "cannot reach", dead)
 
 
+def served_db(tmp_path: Path) -> None:
+    """``idp.db`` as ``xaa idp serve --db idp.db`` leaves it (admin commands need one)."""
+    from reference_idp.config import load_config
+    from reference_idp.store import Store
+
+    store = Store(tmp_path / "idp.db")
+    store.seed(load_config())
+    store.close()
+
+
+def test_admin_command_on_a_database_that_does_not_exist_is_one_line(tmp_path: Path) -> None:
+    """A mistyped --db made `clients suspend` act on a fresh database and say it worked."""
+    result = run_xaa("idp", "clients", "suspend", "wiki", "--db", "idp.sqltie3", cwd=tmp_path)
+    assert_one_line(result, "xaa idp clients suspend: idp.sqltie3: no such database")
+    assert not (tmp_path / "idp.sqltie3").exists()
+
+
 def test_rotation_before_the_staging_period_is_one_line(tmp_path: Path) -> None:
+    served_db(tmp_path)
     result = run_xaa("idp", "keys", "rotate", "--db", "idp.db", cwd=tmp_path)
     assert_one_line(result, "xaa idp keys rotate:", "minimum staging period")
 
@@ -111,6 +129,7 @@ def test_broker_db_in_missing_folder_is_one_line(tmp_path: Path) -> None:
 
 
 def test_stage_then_rotate_once_the_staging_period_is_over(tmp_path: Path) -> None:
+    served_db(tmp_path)
     staged = run_xaa("idp", "keys", "stage", "--db", "idp.db", cwd=tmp_path)
     assert staged.returncode == 0, staged.stderr
     kid = staged.stdout.split()[1].rstrip(":")

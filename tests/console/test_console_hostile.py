@@ -3,6 +3,7 @@ every page carries the security headers, stored values are escaped (docs/console
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Iterator
@@ -297,3 +298,77 @@ def test_rotation_after_the_staging_period_is_audited_with_before_and_after(
             assert "admin.keys.rotate" in row
     finally:
         store.close()
+
+
+def test_activity_list_shows_a_narrowed_scope_and_a_denials_detail(
+    store: Store, http: TestClient
+) -> None:
+    """A narrowed issuance looked like a full grant in the list, and a denied request's
+    scope sat in the Scope column as if it were granted."""
+    common = {"event": "token_exchange.id_jag", "client_id": "wiki", "audience": CHAT}
+    store.emit(
+        AuditEvent(
+            **common, decision="issued", subject="narrowed", jti="j1",
+            requested_scope="chat.read chat.write", granted_scope="chat.read",
+        )
+    )  # fmt: skip
+    store.emit(
+        AuditEvent(
+            **common, decision="denied", subject="refused", reason="invalid_scope",
+            requested_scope="chat.admin", extra={"detail": "scope beyond policy"},
+        )
+    )  # fmt: skip
+    _sign_in(http)
+    page = http.get("/admin/activity", params={"event": "token_exchange"})
+    _secure_page(page, 200)
+    rows = {
+        m.group(1): m.group(0)
+        for m in re.finditer(r"<td>(narrowed|refused)</td>.*?</tr>", page.text, re.S)
+    }
+    asked = '<span class="asked">(asked: {})</span>'
+    assert f"<td>chat.read {asked.format('chat.read chat.write')}</td>" in rows["narrowed"]
+    assert f"<td> {asked.format('chat.admin')}</td>" in rows["refused"]
+    assert 'invalid_scope <span class="detail">(scope beyond policy)</span>' in rows["refused"]
+
+
+def test_client_filter_finds_the_refusals_of_a_suspended_client(
+    store: Store, http: TestClient
+) -> None:
+    """An invalid_client refusal has no authenticated client_id: filtering the activity by
+    the suspended client missed every refused attempt."""
+    for claimed in ("wiki", "agent"):
+        store.emit(
+            AuditEvent(
+                event="token_exchange.id_jag", decision="denied", reason="invalid_client",
+                subject=f"refused-{claimed}",
+                extra={"detail": "client suspended", "attempted_client_id": claimed},
+            )
+        )  # fmt: skip
+    _sign_in(http)
+    page = http.get("/admin/activity", params={"client": "wiki", "reason": "invalid_client"})
+    _secure_page(page, 200)
+    assert "<td>refused-wiki</td>" in page.text and "refused-agent" not in page.text
+    assert '<td>wiki <span class="detail">(unauthenticated)</span></td>' in page.text
+    assert 'invalid_client <span class="detail">(client suspended)</span>' in page.text
+    export = http.get("/admin/activity.jsonl", params={"client": "wiki"}).text.splitlines()
+    assert [json.loads(line)["subject"] for line in export] == ["refused-wiki"]
+
+
+def test_resuming_a_client_removed_from_the_file_is_refused_and_not_audited(
+    store: Store, http: TestClient
+) -> None:
+    """The console audited `client.resume` (status active) for a client the store refused
+    to change: the audit said a removed client was back."""
+    data = tomllib.loads(demo_config_text())
+    data["clients"] = [c for c in data["clients"] if c["client_id"] != "agent"]
+    data["policy"]["grants"] = [g for g in data["policy"]["grants"] if g["client"] != "agent"]
+    store.seed(IdpConfig.model_validate(data))  # a restart without the agent in the file
+    csrf = _sign_in(http)
+    rows = len(store.audit_events())
+    form = {"client": "agent", "action": "resume", "confirm": "yes", "csrf_token": csrf}
+    response = http.post("/admin/clients/status", data=form)
+    _secure_page(response, 400)
+    assert "removed from the configuration file" in response.text
+    assert [e.event for e in store.audit_events()[rows:]] == []
+    record = store.client_record("agent")
+    assert record is not None and record.status == "removed"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from joserfc.jwk import OctKey, RSAKey
@@ -245,3 +246,10 @@ def test_a_key_published_for_encryption_never_verifies() -> None:
             VerificationKey.from_jwk(jwk, "ES256")
         assert JwkSet.from_jwks({"keys": [jwk]}, "ES256").select("enc-1") is None
     assert JwkSet.from_jwks({"keys": [published]}, "ES256").select("enc-1") is not None
+
+
+@pytest.mark.parametrize("document", [[1], "keys", None, 7])
+def test_a_jwks_that_is_no_json_object_is_unusable_not_an_attribute_error(document: Any) -> None:
+    """``JwkSet.from_jwks([1])`` raised AttributeError (a deployer's --agent-jwks file)."""
+    with pytest.raises(UnusableKey, match="keys array"):
+        JwkSet.from_jwks(document)

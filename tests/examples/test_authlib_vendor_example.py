@@ -60,3 +60,22 @@ def test_authlib_vendor_token_edge(tmp_path: Path) -> None:
         big = httpx.post(f"{vendor}/token", data={"a": "x" * 70_000})
         assert big.status_code == 413 and big.json()["error"] == "invalid_request"
         assert big.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("credentials", [b"\xff\xfe", "Zm9vOmJhcg\u00e9".encode("latin-1")])
+def test_basic_header_with_non_ascii_byte_is_invalid_client_not_500(
+    tmp_path: Path, credentials: bytes
+) -> None:
+    """Before: authlib's Basic decoding raised UnicodeEncodeError: a 500 and a traceback."""
+    vendor = f"http://127.0.0.1:{free_port()}"
+    with authlib_vendor(tmp_path, [], vendor):
+        form = b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=a.b.c"
+        answer = httpx.post(
+            f"{vendor}/token",
+            content=form,
+            headers={"authorization": b"Basic " + credentials,
+                     "content-type": "application/x-www-form-urlencoded"},
+        )  # fmt: skip
+        assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["www-authenticate"].startswith("Basic")

@@ -5,6 +5,7 @@ untrusted IdP is refused."""
 from __future__ import annotations
 
 import contextlib
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from examples.fastapi_vendor.app import Settings, create_app
 from reference_idp import Store
 from reference_idp import create_app as create_idp
-from reference_idp.config import IdpConfig, demo_config_text
+from reference_idp.config import IdpConfig
 from xaa import basic_header, encode_form, spec
 from xaa.adapters.httpx_login import login_with_password
 from xaa.adapters.serving import free_port, serve_in_thread
@@ -28,18 +29,13 @@ WIKI_REDIRECT = "http://127.0.0.1:9700/callback"  # registered at the IdP, never
 CLIENT, SECRET = "wiki-at-notes", "notes-secret"
 
 
-def idp_config(issuer: str, vendor: str) -> IdpConfig:
-    """The reference IdP's demo configuration, issuing ID-JAGs for the notes app."""
-    text = (
-        demo_config_text()
-        .replace("http://127.0.0.1:9500/api", f"{vendor}/notes")
-        .replace("http://127.0.0.1:9500", vendor)
-        .replace('"chat.history", ', "")
-        .replace("chat.", "notes.")
-        .replace("wiki-at-chat", CLIENT)
-    )
-    import tomllib
+IDP_TOML = Path(__file__).parents[2] / "examples" / "fastapi_vendor" / "idp.toml"
 
+
+def idp_config(issuer: str, vendor: str) -> IdpConfig:
+    """The README's reference IdP configuration (``examples/fastapi_vendor/idp.toml``),
+    issuing ID-JAGs for the notes app at ``vendor`` instead of http://127.0.0.1:8000."""
+    text = IDP_TOML.read_text("utf-8").replace("http://127.0.0.1:8000", vendor)
     return IdpConfig.model_validate(tomllib.loads(text)).with_issuer(issuer)
 
 

@@ -4,6 +4,11 @@ with a client secret and with private_key_jwt, zero MUST failures."""
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +25,7 @@ from xaa.conformance._login import login_tokens
 
 pytestmark = pytest.mark.e2e
 
+REPO = Path(__file__).resolve().parents[2]
 NOTES = "http://127.0.0.1:8000"  # the audience: examples/fastapi_vendor's default issuer
 AGENT_KEY = SigningKey.generate(kid="agent-1")
 WIKI = ClientCredentials("wiki", secret="wiki-secret")
@@ -117,3 +123,75 @@ def test_suspended_client_is_refused_and_the_audit_names_it(tmp_path: Path) -> N
         assert answer.headers["cache-control"] == "no-store"
         event = app.state.audit.events[-1]
         assert event.decision == "denied" and event.extra["attempted_client_id"] == "wiki"
+
+
+def run_example(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m examples.idp_builder ARGS`` as the README runs it (from the repository)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "examples.idp_builder", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (None, "--agent-jwks agent-jwks.json: No such file or directory"),
+        ("{", "--agent-jwks agent-jwks.json: Expecting property name"),
+        ("[1]", "--agent-jwks agent-jwks.json: not a JWKS object"),
+        ('{"keys": [{"kty": "oct", "k": "AAAA"}]}', "needs the client's public keys"),
+    ],
+)
+def test_builder_bad_agent_jwks_is_one_line_and_exit_2(
+    tmp_path: Path, content: str | None, says: str
+) -> None:
+    if content is not None:
+        (tmp_path / "agent-jwks.json").write_text(content)
+    result = run_example("--agent-jwks", "agent-jwks.json", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert says in result.stderr.splitlines()[-1]
+
+
+def test_builder_unusable_key_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "agent-jwks.json").write_text(json.dumps({"keys": [AGENT_KEY.public_jwk()]}))
+    (tmp_path / "key.jwk").write_text("garbage")
+    result = run_example("--agent-jwks", "agent-jwks.json", "--key-file", "key.jwk", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "--key-file key.jwk: " in result.stderr.splitlines()[-1]
+
+
+def test_builder_audit_lines_reach_the_operator_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The README's "Every decision | LogAudit": when run, each decision is a log line."""
+    import uvicorn
+
+    from examples.idp_builder.app import main
+    from examples.idp_builder.issuance import AUDIT_LOGGER
+
+    served: list[Any] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    monkeypatch.setattr(logging.getLogger(AUDIT_LOGGER), "level", logging.NOTSET)
+    jwks = tmp_path / "agent-jwks.json"
+    jwks.write_text(json.dumps({"keys": [AGENT_KEY.public_jwk()]}))
+    assert main(["--agent-jwks", str(jwks), "--key-file", str(tmp_path / "k.jwk")]) == 0
+    port = free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    with serve_in_thread(served[0], port=port):
+        answer = httpx.post(
+            f"{issuer}/token",
+            auth=("wiki", "wiki-secret"),
+            data={
+                "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+                "requested_token_type": "urn:ietf:params:oauth:token-type:id-jag",
+                "audience": "https://unknown.example",
+                "subject_token": "x",
+                "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+            },
+        )
+    assert answer.status_code == 400
+    lines = [r.getMessage() for r in caplog.records if r.name == AUDIT_LOGGER]
+    assert len(lines) == 1 and json.loads(lines[0])["decision"] == "denied"

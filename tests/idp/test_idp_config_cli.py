@@ -17,7 +17,10 @@ from xaa.cli import main
 from xaa.idp import IssuancePolicy
 
 DEMO = Path(__file__).resolve().parents[2] / "reference_idp" / "demo.toml"
-TEMPLATE = template_text()
+RAW_TEMPLATE = template_text()
+# The template with its CHANGE ME values replaced, as a deployer starts from it.
+TEMPLATE = RAW_TEMPLATE.replace('"CHANGE ME: a long random secret"', '"a-random-secret"')
+TEMPLATE = TEMPLATE.replace('"CHANGE ME"', '"a-password"')
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -40,17 +43,29 @@ def line_of(text: str, needle: str) -> int:
 
 def test_template_prints_a_commented_file_that_loads(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--template")
-    assert code == 0 and err == "" and out == TEMPLATE
+    assert code == 0 and err == "" and out == RAW_TEMPLATE
     assert out.count("\n#") > 20
     config = IdpConfig.model_validate(tomllib.loads(out))
     assert config.policy.grants[0].client_id == "wiki-at-chat"
+
+
+def test_template_fails_check_until_its_change_me_values_are_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The template passed --check, and served, with the password and the client secret
+    'CHANGE ME' that it tells the deployer to replace (docs/idp-config.md shows the lines)."""
+    _, err = check(tmp_path, capsys, RAW_TEMPLATE)
+    page = (DEMO.parents[1] / "docs" / "idp-config.md").read_text()
+    block = page.split("until you replace", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    assert err.replace("FILE", "idp.toml") == block
+    assert err.count("\n") == 2 and "CHANGE ME" in err
 
 
 def test_template_passes_check_with_one_ok_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "idp.toml"
-    path.write_text(TEMPLATE)
+    path.write_text(TEMPLATE)  # its CHANGE ME values replaced
     code, out, err = run(capsys, "--check", str(path))
     assert (code, err) == (0, "")
     assert out == (f"{path}: OK (issuer https://idp.example, 1 users, 1 clients, 1 grants)\n")
@@ -179,7 +194,7 @@ def test_every_problem_of_a_pass_is_reported(
 def test_unreadable_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--check", str(tmp_path / "missing.toml"))
     assert (code, out) == (2, "")
-    assert err == f"{tmp_path / 'missing.toml'}: cannot read: FileNotFoundError\n"
+    assert err == f"{tmp_path / 'missing.toml'}: cannot read: No such file or directory\n"
 
 
 def test_config_needs_template_or_check(capsys: pytest.CaptureFixture[str]) -> None:
@@ -234,3 +249,50 @@ def test_docs_page_documents_every_key() -> None:
     for model in models(IdpConfig):
         for name in set(model.model_fields):
             assert f"`{name}`" in page or f"{name}]" in page, f"{model.__name__}.{name}"
+
+
+# The mistakes behind docs/idp-config.md's "Some answers" block, in its order.
+DOCUMENTED_MISTAKES = (
+    ("id_token_lifetime = 3600 ", "id_token_lifetime = 3600s "),
+    ("redirect_uris = ", "redirect_uri = "),
+    ('on_excess = "narrow"', 'on_excess = "narow"'),
+    ('audience = "https://chat.example"', 'audience = "https://nope.example"'),
+    ('client = "wiki" ', 'client = "wikki" '),
+    ("id_jag_lifetime = 300 ", "id_jag_lifetime = 900 "),
+)
+
+
+def test_check_answers_shown_in_the_docs_are_what_check_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (DEMO.parents[1] / "docs" / "idp-config.md").read_text()
+    block = page.split("Some answers", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    printed = []
+    for old, new in DOCUMENTED_MISTAKES:
+        assert TEMPLATE.count(old) == 1, old
+        _, err = check(tmp_path, capsys, TEMPLATE.replace(old, new))
+        printed.append(err.replace("FILE", "idp.toml"))
+    assert "".join(printed) == block
+
+
+def test_check_refuses_an_id_jag_lifetime_the_idp_refuses_to_start_with(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reference_idp.app import create_app
+    from reference_idp.store import Store
+    from xaa import ConfigurationError
+
+    text = TEMPLATE.replace("id_jag_lifetime = 300 ", "id_jag_lifetime = 900 ")
+    _, err = check(tmp_path, capsys, text)
+    line = line_of(text, "id_jag_lifetime = 900")
+    longer = "900 s is longer than id_jag_max_lifetime (300 s)"
+    assert err == f"FILE:{line}: id_jag_lifetime: {longer}\n"
+    with pytest.raises(ConfigurationError):
+        create_app(IdpConfig.model_validate(tomllib.loads(text)), Store(":memory:"))
+
+
+def test_template_points_at_pages_that_exist() -> None:
+    pages = re.findall(r"docs/[\w-]+\.md", TEMPLATE)
+    assert "docs/idp-config.md" in pages
+    assert all((DEMO.parents[1] / page).is_file() for page in pages)
+    assert '("The configuration file")' not in TEMPLATE  # a heading docs/idp.md no longer has

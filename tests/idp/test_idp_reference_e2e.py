@@ -412,7 +412,9 @@ def test_kill_switch_audit_names_the_suspended_client(
         assert refused.extra["attempted_client_id"] == "wiki"
     capsys.readouterr()
     assert xaa_main(["idp", "audit", "--limit", "1", "--db", db]) == 0
-    assert "client=wiki(unauthenticated)" in capsys.readouterr().out
+    line = capsys.readouterr().out
+    assert "client=wiki(unauthenticated)" in line
+    assert line.endswith(' detail="client suspended"\n')  # why: not a wrong secret
 
 
 def test_restart_keeps_refresh_tokens_keys_and_audit(tmp_path: Path) -> None:
@@ -545,6 +547,7 @@ def test_suspended_client_cannot_start_sso(tmp_path: Path) -> None:
 
 def test_admin_listings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "idp.sqlite3")
+    Store(db).close()  # what `xaa idp serve --db` leaves: the admin commands need one
     assert xaa_main(["idp", "clients", "list", "--db", db]) == 0
     clients = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert {c["client_id"]: c["status"] for c in clients} == {"agent": "active", "wiki": "active"}
@@ -552,7 +555,7 @@ def test_admin_listings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert xaa_main(["idp", "keys", "list", "--db", db]) == 0
     states = [line.split("\t")[1] for line in capsys.readouterr().out.splitlines()]
     assert sorted(states) == ["current", "next"]
-    assert xaa_main(["idp", "clients", "suspend", "nobody", "--db", db]) == 1
+    assert xaa_main(["idp", "clients", "suspend", "nobody", "--db", db]) == 2
 
 
 def test_unauthenticated_garbage_cannot_forge_or_flood_the_audit_log(

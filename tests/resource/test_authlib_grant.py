@@ -19,6 +19,7 @@ from tests.support.django_setup import configure_django
 from xaa import IdJagClaims, MemoryAuditSink, basic_header, encode_form, spec
 from xaa.adapters.authlib import IdJagGrantConfig, XaaIdJagGrant
 from xaa.resource import TrustedIssuer, TrustRegistry
+from xaa.resource._redemption import ID_JAG_EXPIRED, ID_JAG_OTHER_CLIENT, ISSUER_NOT_TRUSTED
 from xaa.stores import MemoryReplayStore
 
 SCOPE = "chat.read chat.history"
@@ -124,6 +125,26 @@ def test_authlib_grant_refusals(
         assert_refused(post(flask_client, fresh(kit, **changes), **extra), status, error)
     finally:
         Grant.refuse_users = frozenset()
+
+
+@pytest.mark.parametrize(
+    ("changes", "description"),
+    [
+        ({"iss": "https://rogue.example"}, ISSUER_NOT_TRUSTED),
+        ({"iat": int(time.time()) - 200, "exp": int(time.time()) - 100}, ID_JAG_EXPIRED),
+        ({"client_id": "other"}, ID_JAG_OTHER_CLIENT),
+    ],
+    ids=["untrusted-iss", "expired", "other-client"],
+)
+def test_authlib_grant_says_why_like_the_jwt_bearer_endpoint(
+    flask_client: Any, kit: Kit, changes: dict[str, Any], description: str
+) -> None:
+    """The grant runs the endpoint's own checks (xaa/resource/_redemption.py), so a client
+    reads the same public reason on either server (it got the generic one for an expired
+    ID-JAG or one issued to another client)."""
+    answer = post(flask_client, fresh(kit, **changes))
+    assert_refused(answer, 400, "invalid_grant")
+    assert answer.get_json()["error_description"] == description
 
 
 def test_authlib_grant_refuses_repeated_parameters(flask_client: Any, kit: Kit) -> None:

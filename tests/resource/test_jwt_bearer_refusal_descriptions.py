@@ -23,13 +23,13 @@ from tests.resource.resource_kit import (
 )
 from xaa import SigningKey
 from xaa.resource import JitPolicy
-from xaa.resource._jwt_bearer import (
+from xaa.resource._redemption import (
     ID_JAG_ALREADY_USED,
     ID_JAG_EXPIRED,
     ID_JAG_OTHER_CLIENT,
     ISSUER_NOT_TRUSTED,
-    SUBJECT_UNKNOWN,
 )
+from xaa.resource._subjects import SUBJECT_UNKNOWN
 
 GENERIC = "The authorization grant is invalid."
 NO_JIT = JitPolicy(link_aud_sub=False, link_email=False, create_from_email=False)

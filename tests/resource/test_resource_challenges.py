@@ -139,3 +139,16 @@ def test_combined_challenge_still_carries_a_dpop_nonce_request() -> None:
         "www-authenticate": f'DPoP error="use_dpop_nonce", {RM}, algs="{ALGS}", {BEARER}',
     }
     assert dpop_nonce_challenge(401, headers, b"") == "n-1"
+
+
+def test_no_token_body_is_generic_invalid_token_json_with_no_store() -> None:
+    """docs/resource.md: no usable token is a challenge without an error code, and a body
+    that is still RFC 6749 JSON with ``no-store``."""
+    with TestClient(_app("bearer"), base_url=ORIGIN) as http:
+        answer = http.get("/api/write")
+    assert answer.status_code == 401 and answer.headers["www-authenticate"] == BEARER
+    assert answer.json() == {
+        "error": "invalid_token",
+        "error_description": "An access token is required.",
+    }
+    assert answer.headers["cache-control"] == "no-store"

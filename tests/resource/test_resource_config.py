@@ -30,7 +30,9 @@ from xaa import SigningKey, make_client_assertion, spec
 from xaa.cli import main as xaa_main
 
 ROOT = Path(__file__).parents[2]
-TEMPLATE = template_text()
+RAW_TEMPLATE = template_text()
+# The template with its CHANGE ME values replaced, as a deployer starts from it.
+TEMPLATE = RAW_TEMPLATE.replace('"CHANGE ME"', '"a-replaced-value"')
 AGENT_KEY = SigningKey.generate("ES256", kid="both-1")
 
 
@@ -61,13 +63,13 @@ def line_of(text: str, needle: str) -> int:
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
-def test_template_passes_check_with_one_ok_line(
+def test_template_passes_check_with_one_ok_line_once_its_placeholders_are_replaced(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, _ = run(capsys, "--template")
-    assert code == 0 and out == TEMPLATE
+    assert code == 0 and out == RAW_TEMPLATE
     path = tmp_path / "chat.toml"
-    path.write_text(out)
+    path.write_text(TEMPLATE)
     code, out, err = run(capsys, "--check", str(path))
     assert (code, err) == (0, "")
     assert out == (
@@ -257,3 +259,17 @@ def test_template_loads_into_settings() -> None:
     text = TEMPLATE.replace('jwks_uri = "https://agent.example/jwks.json"', f"jwks = {jwks}")
     settings = settings_from_config(ResourceAppConfig.model_validate(tomllib.loads(text)))
     assert settings.mcp_scopes == ("chat.read", "chat.write") and settings.port == 443
+
+
+def test_template_fails_check_until_its_change_me_values_are_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The template passed --check, and served, with client secrets and a password
+    'CHANGE ME' (public in the repository); docs/resource-config.md shows the lines."""
+    path = tmp_path / "chat.toml"
+    path.write_text(RAW_TEMPLATE)
+    assert xaa_main(["resource", "config", "--check", str(path)]) == 2
+    err = capsys.readouterr().err.replace(str(path), "chat.toml")
+    page = (Path(__file__).parents[2] / "docs" / "resource-config.md").read_text()
+    block = page.split("are\nreplaced", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    assert err == block and err.count("\n") == 3

@@ -38,20 +38,27 @@ try:
     from .._audit import AuditEvent, AuditSink, clean_text
     from .._errors import (
         HttpResponse,
+        InvalidClient,
         InvalidGrant,
         InvalidRequest,
         InvalidScope,
-        InvalidTarget,
         OAuthError,
         UnauthorizedClient,
     )
-    from .._forms import MAX_FORM_BYTES, format_scope, parse_scope
+    from .._forms import MAX_FORM_BYTES, basic_credentials, format_scope, parse_scope
     from .._jose import parse_compact
     from .._models import IdJagClaims
-    from .._replay import NS_ID_JAG, ReplayStore, claim_once
-    from .._tokens import DEFAULT_LEEWAY, DEFAULT_MAX_ID_JAG_LIFETIME, verify_id_jag
+    from .._replay import ReplayStore
+    from .._tokens import DEFAULT_LEEWAY, DEFAULT_MAX_ID_JAG_LIFETIME
     from ..resource import TrustRegistry
-    from ..resource._jwt_bearer import ID_JAG_ALREADY_USED, ISSUER_NOT_TRUSTED
+    from ..resource._redemption import (
+        already_used,
+        id_jag_claim,
+        narrow_resources,
+        narrow_scope,
+        trusted_issuer,
+        verify_at_as,
+    )
     from ..resource._subjects import SUBJECT_UNKNOWN
     from ._http_common import RequestTooLarge, declared_length, require_form, wsgi_headers
     from ._wsgi_common import SyncJwksFetcher, refusal
@@ -84,13 +91,22 @@ def check_token_request(
     environ: Mapping[str, Any], *, max_bytes: int = MAX_FORM_BYTES
 ) -> HttpResponse | None:
     """The edge xaa's own bindings keep, for a token view that hands the request to authlib:
-    one ``Authorization`` header, a form body, at most ``max_bytes`` declared (413).
+    one ``Authorization`` header, Basic credentials that decode (else 401 ``invalid_client``
+    with a Basic challenge, RFC 6749 §5.2: authlib's own decoding raises on a non-ASCII
+    byte, a 500), a form body, at most ``max_bytes`` declared (413).
 
     ``None`` when the request may go on to ``server.create_token_response()``, else the
     refusal to send (RFC 6749 §5.2 JSON, ``Cache-Control: no-store``).
     """
     try:
-        wsgi_headers(environ)
+        authorization = wsgi_headers(environ).get(spec.H_AUTHORIZATION, "")
+        if authorization.partition(" ")[0].lower() == "basic":
+            try:
+                basic_credentials(authorization)
+            except InvalidClient as exc:
+                raise InvalidClient(
+                    detail=exc.detail, headers={spec.H_WWW_AUTHENTICATE: 'Basic realm="token"'}
+                ) from None
         require_form(environ.get("CONTENT_TYPE"))
         declared = declared_length(environ.get("CONTENT_LENGTH"))
         if declared is not None and declared > max_bytes:
@@ -196,46 +212,28 @@ class XaaIdJagGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
         config = self.config
         now = time.time()
         jws = parse_compact(assertion, error=InvalidGrant)  # strict; verified below
-        issuer, kid = jws.payload.get("iss"), jws.header.get("kid")
-        if not isinstance(issuer, str) or not config.trust.is_trusted(issuer):
-            raise InvalidGrant(ISSUER_NOT_TRUSTED, detail="iss is not a trusted IdP")
+        issuer, kid = trusted_issuer(jws, config.trust), jws.header.get("kid")
         if (kid is None or isinstance(kid, str)) and config.trust.needs_refresh(issuer, kid, now):
             config.fetcher.refresh(config.trust, issuer, now)
-        return verify_id_jag(
-            assertion,
-            keys=config.trust.keys(issuer),
-            issuer=issuer,
+        return verify_at_as(
+            jws,
+            config.trust,
             audience=config.issuer,
             client_id=client_id,
             now=now,
             leeway=config.leeway,
             max_lifetime=config.max_lifetime,
-        ).claims
+        )
 
     def _resources(self, claims: IdJagClaims) -> list[str]:
         """RFC 8707 §2: requested resources within the ID-JAG's and served here."""
-        served = set(self.config.resources)
-        claimed = list(claims.resources or [])
         requested = self.request.payload.datalist.get(spec.P_RESOURCE, [])
-        if requested:
-            if (claimed and set(requested) - set(claimed)) or (served and set(requested) - served):
-                raise InvalidTarget(detail="requested resource not in the ID-JAG or not served")
-            return list(dict.fromkeys(requested))
-        if served and claimed:
-            kept = [r for r in claimed if r in served]
-            if not kept:
-                raise InvalidTarget(detail="no resource of the ID-JAG is served here")
-            return kept
-        return claimed
+        return narrow_resources(claims.resources, requested, self.config.resources or None)
 
     def _scope(self, claims: IdJagClaims) -> str:
         """RFC 6749 §3.3: the requested scope within the ID-JAG's (default: all of it),
         and within what the server supports."""
-        granted = parse_scope(claims.scope)
-        requested = parse_scope(self.request.payload.scope)
-        if requested - granted:
-            raise InvalidScope(detail="requested scope beyond the ID-JAG")
-        scope = format_scope(requested or granted)
+        scope = format_scope(narrow_scope(claims.scope, self.request.payload.scope))
         try:
             self.server.validate_requested_scope(scope)
         except OAuth2Error:
@@ -244,17 +242,9 @@ class XaaIdJagGrant(BaseGrant, TokenEndpointMixin):  # type: ignore[misc]
 
     def _claim_jti(self, claims: IdJagClaims, client_id: str) -> None:
         """Last: ``(iss, jti)`` single use (draft §4.4.1)."""
-        holder = claim_once(
-            self.config.replay,
-            NS_ID_JAG,
-            claims.iss,
-            claims.jti,
-            holder=client_id,
-            expires_at=claims.exp + self.config.leeway,
-            now=time.time(),
-        )
-        if holder is not None:
-            raise InvalidGrant(ID_JAG_ALREADY_USED, detail="ID-JAG already used")
+        claim = id_jag_claim(self.config.replay, claims, client_id, self.config.leeway, time.time())
+        if claim.perform() is not None:
+            raise already_used()
 
     def _audit(self, decision: Literal["issued", "denied"], reason: str) -> None:
         audit = self.config.audit

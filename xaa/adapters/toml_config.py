@@ -17,13 +17,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
-__all__ = ["Path_", "Problem", "check_model_file", "check_model_text", "dotted", "key_lines"]
+__all__ = [
+    "PLACEHOLDER",
+    "Path_",
+    "Problem",
+    "check_model_file",
+    "check_model_text",
+    "dotted",
+    "key_lines",
+    "placeholders",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
 Path_ = tuple[str | int, ...]
+# What a configuration template marks for the deployer to replace: a file still holding it
+# is refused (a template's passwords and secrets are public).
+PLACEHOLDER = "CHANGE ME"
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)$|\s*\(at end of document\)$")
 _INDEX_IN_MESSAGE = re.compile(r"^(\w+)\[(\d+)\]")
 
@@ -165,8 +177,27 @@ def check_model_text(
         config = model.model_validate(data)
     except ValidationError as exc:
         return [_schema_problem(error, lines) for error in exc.errors()]
-    found_refs = references(config) if references is not None else []
+    found_refs = placeholders(config) + (references(config) if references is not None else [])
     return [Problem(line_of(path, lines), f"{dotted(path)}: {m}") for path, m in found_refs]
+
+
+def placeholders(value: object, path: Path_ = ()) -> list[tuple[Path_, str]]:
+    """Every string of a loaded configuration that still holds :data:`PLACEHOLDER`."""
+    if isinstance(value, BaseModel):
+        return [
+            found
+            for name in type(value).model_fields
+            for found in placeholders(getattr(value, name), (*path, name))
+        ]
+    if isinstance(value, list | tuple):
+        return [found for i, item in enumerate(value) for found in placeholders(item, (*path, i))]
+    if isinstance(value, dict):
+        return [found for k, item in value.items() for found in placeholders(item, (*path, k))]
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str) and PLACEHOLDER in value:
+        return [(path, f"still {PLACEHOLDER!r}: replace it")]
+    return []
 
 
 def check_model_file(
@@ -177,6 +208,8 @@ def check_model_file(
     """Rendered problems of the file at ``path`` (reading errors included)."""
     try:
         text = Path(path).read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [f"{path}: cannot read: {exc.__class__.__name__}"]
+    except OSError as exc:  # "No such file or directory", "Permission denied", ...
+        return [f"{path}: cannot read: {exc.strerror or exc.__class__.__name__}"]
+    except UnicodeDecodeError as exc:
+        return [f"{path}: cannot read: not UTF-8 text (byte {exc.start})"]
     return [problem.render(str(path)) for problem in check_model_text(text, model, references)]

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import socket
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,7 +51,7 @@ def register(subparsers: Any) -> None:
     )
     rotate.add_argument(
         "--min-staging",
-        type=float,
+        type=_seconds,
         default=None,
         metavar="SECONDS",
         help="default: key_min_staging from the configuration (3600, the resource side's"
@@ -62,7 +65,7 @@ def register(subparsers: Any) -> None:
 
     audit = commands.add_parser("audit", help="print the audit log")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
-    audit.add_argument("--limit", type=int, default=None, help="only the last N events")
+    audit.add_argument("--limit", type=_count, default=None, help="only the last N events")
     _common(audit)
     audit.set_defaults(func=_audit)
 
@@ -95,15 +98,47 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+def _open(args: argparse.Namespace, *, existing: bool = True) -> tuple[Any, Any]:
     from reference_idp.config import load_config
+    from reference_idp.config_check import check_file
     from reference_idp.store import DEFAULT_DB, Store
+    from xaa import ConfigurationError
 
-    return load_config(args.config), Store(args.db or DEFAULT_DB)
+    config = load_config(args.config)
+    problems = [] if args.config is None else check_file(args.config)
+    if problems:  # what --check refuses is never served nor seeded into the database
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigurationError(
+            f"{problems[0]}{more}; `xaa idp config --check {args.config}` lists every problem"
+        )
+    path = args.db or DEFAULT_DB
+    if existing and path != ":memory:" and not Path(path).expanduser().exists():
+        # An admin command on a mistyped path would act on a fresh database and say it
+        # worked (a kill switch that switched nothing).
+        raise ConfigurationError(
+            f"{path}: no such database; give the server's --db (`xaa idp serve --db {path}`"
+            " creates one)"
+        )
+    return config, Store(path)
+
+
+def _seed(args: argparse.Namespace, config: Any, store: Any) -> None:
+    """Seed ``store`` from ``config`` as ``serve`` does; without ``--config`` (the demo
+    configuration), refuse a database another configuration seeded: the demo's users,
+    clients, public secrets and policy would be written into it."""
+    from xaa import ConfigurationError
+
+    if args.config is None and store.seeded_from_another(config):
+        store.close()
+        raise ConfigurationError(
+            f"{store.path} was seeded from another configuration than the demo one:"
+            " pass the server's --config FILE"
+        )
+    store.seed(config)
 
 
 def _configured(args: argparse.Namespace) -> tuple[Any, Any]:
-    config, store = _open(args)
+    config, store = _open(args, existing=False)
     if args.issuer is None and args.port is not None:
         config = config.with_issuer(f"http://{args.host}:{args.port}")
     config = config.with_issuer(args.issuer)
@@ -127,14 +162,36 @@ def _serve(args: argparse.Namespace) -> int:
         raise ConfigurationError("--workers needs a --db file the processes share")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     port = args.port or urlsplit(config.issuer).port or DEFAULT_PORT
+    _can_listen(args.host, port)
     print(f"reference IdP {config.issuer} (db {store.path})", flush=True)
     serve(args, build_app, name="reference IdP", host=args.host, port=port, log_level="info")
     return 0
 
 
+def _can_listen(host: str, port: int) -> None:
+    """Refuse in one line (exit 2) a ``--host``/``--port`` that cannot be served, before
+    the server says it is serving there (uvicorn would log and exit 3)."""
+    from xaa import ConfigurationError
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except socket.gaierror as exc:
+        raise ConfigurationError(f"--host {host}: {exc.strerror or exc}") from None
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            " (another server there? choose another --port)"
+        ) from None
+
+
 def _stage(args: argparse.Namespace) -> int:
     config, store = _open(args)
-    store.seed(config)
+    _seed(args, config, store)
     key = store.stage_key()
     wait = int(config.key_min_staging)
     print(f"staged {key.kid}: published now; `xaa idp keys rotate` lets it sign in {wait} s")
@@ -144,7 +201,7 @@ def _stage(args: argparse.Namespace) -> int:
 
 def _rotate(args: argparse.Namespace) -> int:
     config, store = _open(args)
-    store.seed(config)
+    _seed(args, config, store)
     staging = config.key_min_staging if args.min_staging is None else args.min_staging
     try:  # RotationRefused: one line from the top-level handler, exit 2
         key = store.rotate_keys(config.max_signed_lifetime, min_staging=staging)
@@ -174,18 +231,55 @@ def _audit(args: argparse.Namespace) -> int:
                 f"{when} {event.event} {event.decision}"
                 f" {event.reason or '-'} client={client} sub={event.subject}"
                 f" aud={event.audience} scope={event.granted_scope} jti={event.jti}"
+                f"{_why(event)}"
             )
     return 0
 
 
+def _why(event: Any) -> str:
+    """What a text line adds so the operator sees a narrowing and a denial's reason: the
+    requested scope when it differs from the granted one, and the private detail."""
+    words = ""
+    if event.requested_scope and event.requested_scope != event.granted_scope:
+        words += f" asked={json.dumps(event.requested_scope)}"
+    detail = event.extra.get("detail")
+    if detail:
+        words += f" detail={json.dumps(str(detail), ensure_ascii=False)}"
+    return words
+
+
+def _count(value: str) -> int:
+    """A number of events, zero or more (``--limit``; SQLite reads a negative one as all)."""
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of events (0 or more)")
+    return count
+
+
+def _seconds(value: str) -> float:
+    """A finite number of seconds, zero or more (``--min-staging``)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (0 or more)")
+    return seconds
+
+
 def _set_status(args: argparse.Namespace) -> int:
-    from xaa import AuditEvent
+    from xaa import AuditEvent, ConfigurationError
 
     config, store = _open(args)
-    store.seed(config)
+    _seed(args, config, store)
     if not store.set_client_status(args.client_id, args.status):
-        print(f"no client {args.client_id!r}")
-        return 1
+        store.close()  # one line on stderr, exit 2 (xaa.cli.main)
+        raise ConfigurationError(
+            f"no client {args.client_id!r}; `xaa idp clients list` shows the clients"
+        )
     decision = "denied" if args.status == "suspended" else "issued"
     store.emit(
         AuditEvent(
@@ -201,7 +295,7 @@ def _set_status(args: argparse.Namespace) -> int:
 
 def _list_clients(args: argparse.Namespace) -> int:
     config, store = _open(args)
-    store.seed(config)
+    _seed(args, config, store)
     for client in store.clients():
         print(
             json.dumps(

@@ -38,7 +38,6 @@ who vouched for them.
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -67,46 +66,36 @@ from .._errors import (
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
-    InvalidTarget,
     OAuthError,
     UnauthorizedClient,
     UnsupportedGrantType,
     json_response,
 )
-from .._forms import Form, format_scope, parse_form, parse_scope, required_param
+from .._forms import Form, format_scope, parse_form, required_param
 from .._jose import DEFAULT_MAX_TOKEN_BYTES, CompactJws, parse_compact
 from .._keys import SigningKey
 from .._models import AccessTokenClaims, AuthorizationDetail, IdJagClaims, TokenResponse
-from .._replay import NS_ID_JAG, ClaimFlow, ReplayClaim, ReplayStore, never_blocks, run_claims
+from .._replay import ClaimFlow, ReplayStore, never_blocks, run_claims
 from .._safejson import parse_json
 from .._tokens import (
     DEFAULT_LEEWAY,
     DEFAULT_MAX_ID_JAG_LIFETIME,
-    ID_JAG,
     issue_access_token,
-    verify_parsed,
 )
 from ._policy import CarryActor, GrantPolicy, ResourceActorPolicy, ServedResource
+from ._redemption import (
+    already_used,
+    id_jag_claim,
+    narrow_resources,
+    narrow_scope,
+    verify_at_as,
+)
 from ._subjects import SUBJECT_UNKNOWN, Account, FederatedSubject, SubjectResolver
 from ._trust import TrustRegistry
 
 # Claims naming the IdP that vouched for the subject (documented in docs/resource.md).
 DEFAULT_ACCESS_TOKEN_LIFETIME = 900
 AUDIT_EVENT = "jwt_bearer"
-
-# Public ``error_description`` of the invalid_grant refusals a client can act on
-# (RFC 6749 §5.2, docs/errors.md): each says which check failed, none carries token
-# bytes, claims or account names. The issuer check runs after client authentication
-# only; the others after the ID-JAG's signature verified. Other invalid_grant
-# refusals keep the generic description; the detail goes to the audit log.
-ISSUER_NOT_TRUSTED = "The ID-JAG issuer is not trusted here."
-ID_JAG_EXPIRED = "The ID-JAG has expired."
-ID_JAG_ALREADY_USED = "The ID-JAG was already used."
-ID_JAG_OTHER_CLIENT = "The ID-JAG was issued to another client."
-# The ID-JAG profile of xaa._tokens, with the descriptions above for its two refusals.
-_ID_JAG_AT_AS = dataclasses.replace(
-    ID_JAG, expired=ID_JAG_EXPIRED, other_client=ID_JAG_OTHER_CLIENT
-)
 
 
 class ReplayPolicy(StrEnum):
@@ -352,22 +341,16 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
             jws = parsed[1]
         else:
             jws = self._parse(assertion)
-        issuer = jws.payload.get("iss")
-        if not isinstance(issuer, str) or not self.trust.is_trusted(issuer):
-            raise InvalidGrant(ISSUER_NOT_TRUSTED, detail="iss is not a trusted IdP")
-        # verify_id_jag's checks (xaa._tokens.ID_JAG), on the JWS parsed once above.
-        return verify_parsed(
+        return verify_at_as(
             jws,
-            _ID_JAG_AT_AS,
-            keys=self.trust.keys(issuer),
-            issuer=issuer,
+            self.trust,
             audience=self.issuer,
+            client_id=client_id,
             now=now,
             leeway=self.leeway,
             max_lifetime=self.max_id_jag_lifetime,
             allow_cnf=self.dpop is not None and spec.H_DPOP in headers,
-            client_id=client_id,
-        ).claims
+        )
 
     @property
     def grant_types(self) -> tuple[str, ...]:
@@ -418,14 +401,12 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
 
     def check_replay_flow(self, jag: IdJagClaims, client_id: str, now: float) -> ClaimFlow[None]:
         """:meth:`check_replay` as a flow yielding its claim."""
-        holder = yield ReplayClaim(
-            self.replay, NS_ID_JAG, jag.iss, jag.jti, client_id, jag.exp + self.leeway, now
-        )
+        holder = yield id_jag_claim(self.replay, jag, client_id, self.leeway, now)
         if holder is None:
             return
         if self.replay_policy is ReplayPolicy.REUSE_UNTIL_EXP and holder == client_id:
             return
-        raise InvalidGrant(ID_JAG_ALREADY_USED, detail="ID-JAG already used")
+        raise already_used()
 
     def resolve_subject(self, jag: IdJagClaims) -> Account:
         """Step 7: ``(iss, tenant, sub)`` to a local account (draft §3.1, §6.3)."""
@@ -456,40 +437,19 @@ class JwtBearerEndpoint(ClientAuthenticationStep):
         requested_resources = form.all(spec.P_RESOURCE) if isinstance(form, Form) else []
         if not isinstance(form, Form) and spec.P_RESOURCE in form:
             requested_resources = [form[spec.P_RESOURCE]]
-        resources = self._grant_resources(jag, requested_resources)
-        jag_scopes = parse_scope(jag.scope, error=InvalidScope)
-        requested = parse_scope(form.get(spec.P_SCOPE))
-        if requested - jag_scopes:
-            raise InvalidScope(detail="requested scope beyond the ID-JAG")
+        resources = narrow_resources(
+            jag.resources, requested_resources, self._served.keys(), self.default_resource
+        )
+        wanted = narrow_scope(jag.scope, form.get(spec.P_SCOPE))
         served = frozenset().union(*(self._served[r].scopes for r in resources))
         allowed = self.grants.allowed_scopes(client_id, account)
-        scopes = (requested or jag_scopes) & served
+        scopes = wanted & served
         if allowed is not None:
             scopes &= allowed
         details = self._grant_details(jag, form.get(spec.P_AUTHORIZATION_DETAILS), client_id)
         if not scopes and not details:
             raise InvalidScope(detail="nothing grantable under local policy")
         return Granted(tuple(resources), scopes, tuple(details))
-
-    def _grant_resources(self, jag: IdJagClaims, requested: list[str]) -> list[str]:
-        claimed = jag.resources
-        if requested:
-            wanted = list(dict.fromkeys(requested))
-            if claimed and set(wanted) - set(claimed):
-                raise InvalidTarget(detail="requested resource not in the ID-JAG")
-            if set(wanted) - self._served.keys():
-                raise InvalidTarget(detail="requested resource not served here")
-            return wanted
-        if claimed:
-            served = [r for r in dict.fromkeys(claimed) if r in self._served]
-            if not served:
-                raise InvalidTarget(detail="no resource of the ID-JAG is served here")
-            return served
-        if len(self._served) == 1:
-            return list(self._served)
-        if self.default_resource is not None:
-            return [self.default_resource]
-        raise InvalidTarget(detail="no resource named and no default")
 
     def _grant_details(
         self, jag: IdJagClaims, requested_raw: str | None, client_id: str
