@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from xaa import SigningKey
+from xaa import SigningKey, XaaError
 from xaa.adapters.httpx_client import AsyncXAAClient, XAAAuth, XAAClient
 from xaa.adapters.httpx_login import login_with_password
 from xaa.client import (
@@ -124,16 +124,26 @@ def run(args: argparse.Namespace, idp: str, api: str) -> int:
     for user in args.user:
         name, _, password = user.partition(":")
         print(f"== {name}")
-        with httpx.Client() as http:  # demo sign-in through the IdP's login form
-            session = login_with_password(http, idp, credentials, name, password, REDIRECT_URI)
         try:
+            with httpx.Client() as http:  # demo sign-in through the IdP's login form
+                session = login_with_password(http, idp, credentials, name, password, REDIRECT_URI)
             one_call(config, session, api)
             sync_auth(config, session, api, args.channel)
             asyncio.run(async_auth(config, session, api, args.channel))
         except TokenRequestRefused as refused:
-            print(f"refused: {refused}")
+            print(f"refused: {refused}", file=sys.stderr)
+            return 1
+        except (XaaError, httpx.HTTPError) as failed:  # one line, never a traceback
+            print(f"failed: {failure(failed)}", file=sys.stderr)
             return 1
     return 0
+
+
+def failure(exc: BaseException) -> str:
+    """What failed, with the URL when a server could not be reached."""
+    if isinstance(exc, httpx.RequestError):
+        return f"{type(exc).__name__}: {exc} ({exc.request.method} {exc.request.url})"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def parser() -> argparse.ArgumentParser:

@@ -131,19 +131,37 @@ async def run(
         await xaa.aclose()
 
 
+def first_cause(exc: BaseException) -> BaseException:
+    """The first leaf of an exception group (the SDK's task groups wrap what failed)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
 def main(argv: list[str] | None = None) -> None:
-    """``python -m examples.mcp.client [--idp URL] [--server URL] [--note TEXT] [--sdk-auth]``."""
+    """``python -m examples.mcp.client [--idp URL] [--server URL] [--note TEXT] [--sdk-auth]``.
+
+    A failure (a server down, a refusal, a wrong URL) is one line on stderr, exit 1."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--idp", default=IDP)
-    parser.add_argument("--server", default=SERVER)
+    parser.add_argument("--idp", default=IDP, help=f"the IdP issuer (default {IDP})")
+    parser.add_argument(
+        "--server", default=SERVER, help=f"the MCP endpoint, path included (default {SERVER})"
+    )
     parser.add_argument("--note", default="hello from alice")
     parser.add_argument("--sdk-auth", action="store_true", help="the SDK's provider, xaa's ID-JAG")
     args = parser.parse_args(argv)
-    session = sign_in(args.idp)
-    call = functools.partial(
-        run, session, idp=args.idp, server=args.server, note=args.note, sdk_auth=args.sdk_auth
-    )
-    result = anyio.run(call)
+    try:
+        session = sign_in(args.idp)
+        call = functools.partial(
+            run, session, idp=args.idp, server=args.server, note=args.note, sdk_auth=args.sdk_auth
+        )
+        result = anyio.run(call)
+    except Exception as failed:  # one line for the person at the terminal, no traceback
+        cause = first_cause(failed)
+        where = ""
+        if isinstance(cause, httpx.RequestError | httpx2.RequestError):  # which server
+            where = f" ({cause.request.method} {cause.request.url})"
+        raise SystemExit(f"examples.mcp.client: {type(cause).__name__}: {cause}{where}") from None
     print(json.dumps(result, indent=2))
 
 

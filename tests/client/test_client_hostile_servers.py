@@ -326,3 +326,25 @@ def test_transport_limits_must_be_positive() -> None:
         TransportLimits(max_response_bytes=0)
     with pytest.raises(ValueError, match="positive"):
         TransportLimits(hop_deadline=0)
+
+
+@pytest.mark.parametrize("module", [httpx, httpx2])
+@pytest.mark.parametrize(
+    ("resource", "also_for"),
+    [("http://api.example/api", []), ("https://api.example/api", ["http://files.example"])],
+)
+def test_bearer_token_is_never_attached_over_plain_http_to_a_remote_host(
+    module: ModuleType, resource: str, also_for: list[str]
+) -> None:
+    """RFC 6750 §5.3: with ``authorization_server=`` no resource metadata is fetched (whose
+    https rule would have caught it): ``XAAAuth`` itself refuses an http audience off loopback."""
+    with serve() as server:
+        parties = Parties(server.url)
+        with pytest.raises(ValueError, match="absolute https URL") as refused:
+            ADAPTERS[module].XAAAuth(
+                parties.config(),
+                resource=resource,
+                authorization_server=parties.as_,
+                also_for=also_for,
+            )
+    assert "http" in str(refused.value)

@@ -171,3 +171,72 @@ def test_auth_reuses_the_cached_token() -> None:
         for _ in range(3):
             assert api.get(API).status_code == 200
     assert world.exchanges() == 1 and world.seen_authorization == ["Bearer at-0"] * 3
+
+
+def redirecting_to_admin(world: World) -> Any:
+    """The resource answers ``/api/data`` with a same-origin redirect out of its path."""
+
+    def handle(request: Any) -> Any:
+        if request.url.path == "/api/data":
+            world.handle(request)  # records the Authorization the resource saw
+            return world.module.Response(302, headers={"location": "/admin"})
+        if request.url.path == "/admin":
+            world.seen_authorization.append("admin: " + request.headers.get("authorization", ""))
+            return world.module.Response(200, json={"admin": True})
+        return world.handle(request)
+
+    return world.module.MockTransport(handle)
+
+
+@pytest.mark.parametrize("module", [httpx, httpx2])
+def test_token_not_sent_along_a_redirect_out_of_the_resource_path(module: ModuleType) -> None:
+    """httpx copies ``Authorization`` into a same-origin ``next_request``; sending it through
+    the same client must not carry the token to ``/admin`` (RFC 6750 §5.3, docs/client.md)."""
+    world = World(Clock(), module=module)
+    transport = redirecting_to_admin(world)
+    xaa_client = ADAPTERS[module].XAAClient(
+        config(world.clock), session=session(world.clock), http=module.Client(transport=transport)
+    )
+    auth = ADAPTERS[module].XAAAuth(xaa_client, resource=RESOURCE, scope="chat.read")
+    with module.Client(transport=transport, auth=auth) as http:
+        moved = http.get(API)
+        assert moved.status_code == 302 and moved.next_request is not None
+        assert moved.next_request.headers.get("authorization", "").startswith("Bearer ")
+        assert http.send(moved.next_request).json() == {"admin": True}
+    assert world.seen_authorization[0].startswith("Bearer ")
+    assert world.seen_authorization[1:] == ["admin: "]
+
+
+@pytest.mark.parametrize("module", [httpx, httpx2])
+def test_idp_down_under_xaa_auth_names_the_hop_not_only_the_api(module: ModuleType) -> None:
+    """The agent's ``http.get(api)`` fails because the IdP is down: the transport error keeps
+    its type and says which hop and URL failed, so it is not mistaken for the API."""
+    world = World(Clock(), module=module)
+
+    def idp_down(request: Any) -> Any:
+        if request.url.host == "idp.example":
+            raise module.ConnectError("[Errno 111] Connection refused", request=request)
+        return world.handle(request)
+
+    transport = module.MockTransport(idp_down)
+    xaa_client = ADAPTERS[module].XAAClient(
+        config(world.clock), session=session(world.clock), http=module.Client(transport=transport)
+    )
+    auth = ADAPTERS[module].XAAAuth(xaa_client, resource=RESOURCE, scope="chat.read")
+    with (
+        module.Client(transport=transport, auth=auth) as http,
+        pytest.raises(module.ConnectError) as caught,
+    ):
+        http.get(API)
+    assert caught.value.__notes__ == [
+        "xaa: discovery at https://idp.example/.well-known/oauth-authorization-server"
+    ]
+
+
+def test_xaa_auth_without_a_session_says_where_to_pass_one() -> None:
+    world = World(Clock())
+    auth = httpx_client.XAAAuth(config(world.clock), resource=RESOURCE, scope="chat.read")
+    refused = pytest.raises(ValueError, match="pass session= to the XAAClient, the XAAAuth")
+    with httpx.Client(transport=world.transport(), auth=auth) as http, refused:
+        http.get(API)
+    assert world.calls == {}  # nothing was sent

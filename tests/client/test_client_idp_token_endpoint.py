@@ -13,7 +13,7 @@ from tests.client.reference_stacks import reference_stack
 from xaa import ProtocolViolation, spec
 from xaa.adapters.httpx_client import XAAClient
 from xaa.cli import main
-from xaa.client import ClientCredentials, IdpConfig
+from xaa.client import ClientCredentials, IdpConfig, TokenRequestRefused
 
 CREDENTIALS = ClientCredentials.secret_basic("agent", "agent-secret")
 IDP_METADATA = IDP + spec.WELL_KNOWN_OAUTH_AS
@@ -110,3 +110,25 @@ def test_cli_idp_token_endpoint_not_https_is_a_usage_error(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "https" in err[0] and err[0].startswith("xaa token: ValueError")
+
+
+def test_refusal_at_a_handed_idp_token_endpoint_names_that_endpoint() -> None:
+    """A handed endpoint on another origin than the issuer (a wrong ``--idp-token-endpoint``):
+    the refusal names the URL that answered, not only the issuer it was configured for."""
+    world = World(Clock())
+    world.idp_error = {"error": "invalid_client", "error_description": "Unknown client."}
+    with pytest.raises(TokenRequestRefused) as caught:
+        explicit(world, issuer="https://other-idp.example").get_token(RESOURCE, "chat.read")
+    assert caught.value.endpoint == IDP + "/token"
+    assert str(caught.value) == (
+        f"the IdP at https://other-idp.example (its token endpoint {IDP}/token) refused the "
+        "token exchange: invalid_client (Unknown client.)"
+    )
+
+
+def test_refusal_at_the_discovered_idp_token_endpoint_names_only_the_issuer() -> None:
+    world = World(Clock())
+    world.idp_error = {"error": "invalid_client"}
+    with pytest.raises(TokenRequestRefused) as caught:
+        explicit(world).get_token(RESOURCE, "chat.read")
+    assert str(caught.value) == f"the IdP at {IDP} refused the token exchange: invalid_client"

@@ -18,7 +18,7 @@ from tests.client.client_support import (
     session,
 )
 from xaa import ProtocolViolation, spec
-from xaa.adapters.httpx_client import XAAClient
+from xaa.adapters.httpx_client import XAAAuth, XAAClient
 from xaa.client import (
     IdentitySession,
     PolicyDenied,
@@ -349,3 +349,44 @@ def test_refresh_token_as_subject_when_the_idp_advertises_it(world: World) -> No
     client.session = session(world.clock, lifetime=-100, refresh="rt-1")
     client.get_token(RESOURCE, "chat.read")
     assert world.forms[0]["subject_token_type"] == spec.TOKEN_TYPE_REFRESH_TOKEN
+
+
+def test_reauthentication_says_the_id_token_expired_and_there_is_no_refresh_token(
+    world: World,
+) -> None:
+    client = make(world)
+    client.session = session(world.clock, lifetime=-100)
+    with pytest.raises(ReauthenticationRequired) as caught:
+        client.get_token(RESOURCE, "chat.read")
+    assert caught.value.reason.startswith("no usable subject token: the ID token expires at ")
+    assert caught.value.reason.endswith(" and there is no refresh token")
+
+
+def test_reauthentication_says_the_idp_refused_the_refresh_token(world: World) -> None:
+    client = make(world)
+    client.session = session(world.clock, lifetime=-100, refresh="rt-1")
+    world.refresh_error = True
+    with pytest.raises(ReauthenticationRequired) as caught:
+        client.get_token(RESOURCE, "chat.read")
+    assert caught.value.reason.endswith(f"and the IdP at {IDP} refused the refresh token")
+    assert "rt-1" not in str(caught.value)
+
+
+def test_token_expiring_mid_session_raises_reauthentication_from_xaa_auth(world: World) -> None:
+    """The access token and the ID token run out while the agent works: the next request
+    through ``XAAAuth`` raises ``ReauthenticationRequired`` saying why, with the sign-in URL."""
+    token_http = httpx.Client(transport=world.transport())
+    client = XAAClient(
+        config(world.clock), session=session(world.clock, lifetime=600), http=token_http
+    )
+    auth = XAAAuth(client, resource=RESOURCE, scope="chat.read")
+    with httpx.Client(transport=world.transport(), auth=auth) as api:
+        assert api.get(RESOURCE + "/data").status_code == 200
+        world.clock.now += 300  # the access token (300 s) is gone, the ID token still good
+        assert api.get(RESOURCE + "/data").status_code == 200
+        world.clock.now += 600  # both gone, no refresh token
+        with pytest.raises(ReauthenticationRequired) as caught:
+            api.get(RESOURCE + "/data")
+    assert "the ID token expires at" in caught.value.reason
+    assert (caught.value.authorization_url or "").startswith(IDP + "/authorize?")
+    assert world.exchanges() == 2

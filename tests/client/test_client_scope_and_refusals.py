@@ -12,7 +12,7 @@ import pytest
 from tests.client.client_support import AS, IDP, RESOURCE, Clock, World, config, session
 from tests.client.test_client_httpx_auth import ADAPTERS, API, MODES
 from xaa import HttpResponse, json_response, spec
-from xaa.adapters.httpx_client import XAAClient
+from xaa.adapters.httpx_client import AsyncXAAClient, XAAClient
 from xaa.client import (
     PolicyDenied,
     ScopeNotGranted,
@@ -192,3 +192,22 @@ def test_refusal_without_description_says_only_the_code() -> None:
         raise_for_refusal(response, hop="resource-as-jwt-bearer", issuer=AS)
     assert caught.value.description is None
     assert str(caught.value) == f"the resource AS at {AS} refused the ID-JAG: invalid_grant"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_required_scope_as_a_string_is_scopes_not_letters(mode: str) -> None:
+    """``scope`` takes "a b"; so does ``required_scope`` (was: a TypeError deep in the flow,
+    or a set of the string's letters)."""
+    world = World(Clock(), idp_grants=frozenset({READ}))
+    with pytest.raises(ScopeNotGranted) as caught:
+        if mode == "sync":
+            make(world).get_token(RESOURCE, "chat.read chat.write", required_scope="chat.write")
+        else:
+            http = httpx.AsyncClient(transport=world.transport())
+            client = AsyncXAAClient(config(world.clock), session=session(world.clock), http=http)
+            try:
+                await client.get_token(RESOURCE, "chat.read chat.write", required_scope=WRITE)
+            finally:
+                await client.aclose()
+    assert caught.value.missing == frozenset({WRITE})

@@ -1,4 +1,5 @@
-"""The demo login helper refuses a token response that is not one strict JSON object."""
+"""The demo login helper refuses a token response that is not one strict JSON object, and
+names the hop and the IdP when the IdP refuses the authorization code."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from xaa import ProtocolViolation, rules
 from xaa._jose import strict_json_object
 from xaa.adapters.httpx_login import login_with_password
-from xaa.client import ClientCredentials
+from xaa.client import HOP_TOKEN_REQUEST, ClientCredentials, TokenRequestRefused
 from xaa.client import _http as client_http
 
 IDP = "https://idp.example"
@@ -20,7 +21,7 @@ REDIRECT = "https://app.example/callback"
 FORM = '<form method="post" action="/login"><input name="csrf" value="t"></form>'
 
 
-def idp_answering_token_with(body: bytes) -> httpx.Client:
+def idp_answering_token_with(body: bytes, status: int = 200) -> httpx.Client:
     """An IdP whose metadata, login page and redirect are fine; its token answer is ``body``."""
     state: dict[str, str] = {}
 
@@ -37,7 +38,7 @@ def idp_answering_token_with(body: bytes) -> httpx.Client:
         if path == "/login":
             location = f"{REDIRECT}?code=c&state={state['state']}&iss={IDP}"
             return httpx.Response(303, headers={"location": location})
-        return httpx.Response(200, content=body, headers={"content-type": "application/json"})
+        return httpx.Response(status, content=body, headers={"content-type": "application/json"})
 
     return httpx.Client(transport=httpx.MockTransport(handle))
 
@@ -70,3 +71,17 @@ def test_login_parses_the_token_response_once(monkeypatch: pytest.MonkeyPatch) -
         session = login_with_password(http, IDP, wiki, "alice", "alice", REDIRECT)
     assert session.id_token == id_token
     assert parsed.count(token_body) == 1
+
+
+def test_login_code_refusal_names_the_token_request_hop_and_the_idp() -> None:
+    body = b'{"error": "invalid_client", "error_description": "Client authentication failed."}'
+    wiki = ClientCredentials.secret_basic("wiki", "not-the-secret")
+    with idp_answering_token_with(body, 401) as http, pytest.raises(TokenRequestRefused) as caught:
+        login_with_password(http, IDP, wiki, "alice", "alice", REDIRECT)
+    refused = caught.value
+    assert (refused.hop, refused.issuer) == (HOP_TOKEN_REQUEST, IDP)
+    assert refused.error == "invalid_client"
+    assert str(refused) == (
+        f"the server at {IDP} refused the token request: invalid_client "
+        "(Client authentication failed.)"
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.client.reference_stacks import reference_stack
+from xaa.adapters.serving import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -65,3 +66,38 @@ def test_agent_client_example_takes_urls_from_arguments(tmp_path: Path) -> None:
 def test_agent_client_example_needs_both_urls() -> None:
     done = run_example("--idp", "http://127.0.0.1:1")
     assert done.returncode == 2 and "give both --idp and --resource" in done.stderr
+
+
+def test_agent_client_example_with_the_idp_down_is_one_line_naming_the_url() -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    done = run_example("--idp", dead, "--resource", dead + "/api")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"failed: ConnectError: [Errno 111] Connection refused "
+        f"(GET {dead}/.well-known/oauth-authorization-server)"
+    ]
+
+
+def test_agent_client_example_wrong_password_is_one_line(tmp_path: Path) -> None:
+    with reference_stack(tmp_path) as stack:
+        done = run_example("--idp", stack.idp, "--resource", stack.api, "--user", "bob:nope")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"failed: SignInFailed: the IdP at {stack.idp} refused the sign-in of 'bob' "
+        "(HTTP 401): wrong username or password?"
+    )
+
+
+def readme_output() -> list[str]:
+    """The ```text block under "Output" in the example's README."""
+    readme = (ROOT / "examples" / "agent_client" / "README.md").read_text()
+    block = readme.split("Output (ports vary):", 1)[1].split("```text\n", 1)[1]
+    return block.split("```", 1)[0].splitlines()
+
+
+def test_agent_client_example_prints_what_its_readme_shows(tmp_path: Path) -> None:
+    with reference_stack(tmp_path) as stack:
+        done = run_example("--idp", stack.idp, "--resource", stack.api)
+    assert done.returncode == 0, done.stderr
+    shown = [line.replace("http://127.0.0.1:9400", stack.idp) for line in readme_output()]
+    assert done.stdout.splitlines() == shown

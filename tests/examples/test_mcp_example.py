@@ -120,3 +120,40 @@ def test_mcp_example_refuses_the_code_grant_it_does_not_advertise(running: Runni
     assert refused.status_code == 400
     assert refused.json()["error"] == "unsupported_grant_type"
     assert refused.headers["cache-control"] == "no-store"
+
+
+def test_mcp_example_client_with_the_server_origin_instead_of_the_mcp_url_is_one_line(
+    running: Running,
+) -> None:
+    """The user passes ``--server http://host:port`` (the server's ``--issuer``) without
+    ``/mcp``: one line naming the metadata URL tried, not an ExceptionGroup traceback."""
+    with pytest.raises(SystemExit) as failed:
+        mcp_client.main(["--idp", running.idp, "--server", running.server])
+    message = str(failed.value.code)
+    assert message.startswith("examples.mcp.client: ProtocolViolation: resource-metadata:")
+    assert f"{running.server}/.well-known/oauth-protected-resource" in message
+    assert "\n" not in message
+
+
+def test_mcp_example_client_with_the_idp_down_names_the_url(running: Running) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(SystemExit) as failed:
+        mcp_client.main(["--idp", dead, "--server", running.mcp])
+    message = str(failed.value.code)
+    assert message.startswith("examples.mcp.client: ConnectError:")
+    assert f"(GET {dead}/.well-known/oauth-authorization-server)" in message
+
+
+def test_mcp_example_client_prints_what_its_readme_shows(
+    running: Running, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (EXAMPLE / "README.md").read_text()
+    shown = json.loads(readme.split("the account id varies):\n\n```text\n", 1)[1].split("```")[0])
+    mcp_client.main(["--idp", running.idp, "--server", running.mcp, "--note", "hello from alice"])
+    printed = json.loads(capsys.readouterr().out)
+    account = printed["whoami"]["account"]
+    shown["whoami"] |= {"account": account, "idp": running.idp}
+    shown["add_note"]["account"] = account
+    assert printed["whoami"] == shown["whoami"]
+    assert printed["add_note"]["account"] == account
+    assert printed["add_note"]["notes"][-1] == shown["add_note"]["notes"][-1]

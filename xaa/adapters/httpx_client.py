@@ -17,6 +17,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable
 from dataclasses import dataclass
 from types import ModuleType
@@ -42,7 +43,14 @@ try:
         XaaClientError,
     )
     from ..client._flow import ClientConfig, Flow, XaaFlow, run_async, run_sync
-    from ..client._http import Request, TransportLimits, display_url, hop_name, origin
+    from ..client._http import (
+        Request,
+        TransportLimits,
+        display_url,
+        hop_name,
+        is_secure,
+        origin,
+    )
     from ..client._requests import AccessToken, IdJag
 except ModuleNotFoundError as exc:
     raise missing_extra(__name__, "client", exc) from None
@@ -195,9 +203,10 @@ def send(http: Any, request: Request, *, limits: TransportLimits | None = None) 
             return body.response()
     except (XaaClientError, ProtocolViolation):
         raise
-    except Exception:
+    except Exception as failed:
         if watchdog.expired():
             raise _late(request, limits) from None
+        _name_the_hop(failed, request)
         raise
     finally:
         watchdog.cancel()
@@ -218,10 +227,18 @@ async def send_async(
                 return body.response()
     except (XaaClientError, ProtocolViolation):
         raise
-    except Exception:
+    except Exception as failed:
         if time.monotonic() >= deadline:
             raise _late(request, limits) from None
+        _name_the_hop(failed, request)
         raise
+
+
+def _name_the_hop(failed: Exception, request: Request) -> None:
+    """A transport error keeps its type (callers catch ``httpx.ConnectError``) and gains a
+    note naming the hop and the URL (PEP 678): through ``XAAAuth`` an IdP that is down
+    is then not mistaken for the API."""
+    failed.add_note(f"xaa: {hop_name(request)} at {display_url(request.url)}")
 
 
 class _Driver:
@@ -261,7 +278,9 @@ class _Driver:
     def _session(self, session: IdentitySession | None) -> IdentitySession:
         chosen = session or self.session
         if chosen is None:
-            raise ValueError("no IdentitySession: pass session= to the client or the call")
+            raise ValueError(
+                "no IdentitySession: pass session= to the XAAClient, the XAAAuth or get_token"
+            )
         return chosen
 
     def _token_flow(
@@ -273,7 +292,10 @@ class _Driver:
     ) -> tuple[AccessToken | Callable[[], Flow[AccessToken]], str]:
         """A cached token, or the flow to run under the subject's lock; and the subject."""
         chosen = self._session(session)
-        scopes = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
+        scopes = _scope_set(scope)
+        required = kwargs.get("required_scope")
+        if required is not None:  # a string, like ``scope`` (not a set of its letters)
+            kwargs = {**kwargs, "required_scope": _scope_set(required)}
 
         def make() -> Flow[AccessToken]:
             return self.flow.token_flow(resource, scopes, chosen, **kwargs)
@@ -292,7 +314,7 @@ class _Driver:
     ) -> tuple[Flow[IdJag], str]:
         """The IdP leg's flow (it runs under the subject's lock), and the subject."""
         chosen = self._session(session)
-        scopes = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
+        scopes = _scope_set(scope)
         if client_id is None:
             credentials = self.flow.config.authorization_servers.get(audience)
             if credentials is None:
@@ -304,6 +326,11 @@ class _Driver:
     def discard(self, token: AccessToken) -> None:
         """Forget ``token`` (the resource refused it)."""
         self.flow.cache.discard(token)
+
+
+def _scope_set(scope: Iterable[str] | str | None) -> frozenset[str]:
+    """A space-separated string (RFC 6749 §3.3) or an iterable of scopes, as a set."""
+    return parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
 
 
 def _cached(make: Callable[[], Flow[AccessToken]]) -> AccessToken | None:
@@ -420,6 +447,9 @@ def _dpop_nonce(response: Any) -> str | None:
     return dpop_nonce_challenge(401, headers, b"")
 
 
+_PRESENTED_KEPT = 64  # the latest Authorization values, to strip from an uncovered request
+
+
 @dataclass(frozen=True, slots=True)
 class _Prefix:
     """An origin and a path: where a token may be sent (RFC 6750 §5.3)."""
@@ -430,8 +460,11 @@ class _Prefix:
     @classmethod
     def of(cls, url: str) -> _Prefix:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("a token audience must be an absolute http(s) URL")
+        if not is_secure(url):  # RFC 6750 §5.3: a bearer token only over TLS
+            raise ValueError(
+                "a token audience must be an absolute https URL (http only on loopback): "
+                f"{display_url(url)!r}"
+            )
         return cls(origin(url), parts.path.rstrip("/"))
 
     def covers(self, url: str) -> bool:
@@ -479,9 +512,10 @@ class XAAAuthLogic:
     ) -> None:
         self.resource = resource
         self._audience = [_Prefix.of(url) for url in (resource, *also_for)]
+        self._presented: deque[str] = deque(maxlen=_PRESENTED_KEPT)  # Authorization values sent
         self._limits = limits
         self.authorization_server = authorization_server
-        self.scope = parse_scope(scope) if isinstance(scope, str) else frozenset(scope or ())
+        self.scope = _scope_set(scope)
         self._sync: XAAClient | None = None
         self._async: AsyncXAAClient | None = None
         if isinstance(client, XAAClient):
@@ -520,9 +554,18 @@ class XAAAuthLogic:
         """Whether the token may go to ``url``: the resource or an ``also_for`` URL."""
         return any(prefix.covers(url) for prefix in self._audience)
 
+    def _pass_through(self, request: Any) -> Any:
+        """A request the token may not go to, without a token of ours: httpx copies
+        ``Authorization`` into a same-origin redirect's ``next_request`` (RFC 6750 §5.3)."""
+        if request.headers.get("Authorization") in self._presented:
+            del request.headers["Authorization"]
+            request.headers.pop("DPoP", None)
+        return request
+
     def _present(self, request: Any, token: AccessToken, nonce: str | None = None) -> None:
         """``Authorization``, plus a fresh proof with ``ath`` for a DPoP token (RFC 9449 §7)."""
         request.headers["Authorization"] = token.authorization()
+        self._presented.append(token.authorization())  # thread-safe; maxlen drops the oldest
         if token.authorization().startswith(spec.TOKEN_TYPE_DPOP + " "):
             prover = self._flow.config.dpop
             if prover is None:
@@ -584,7 +627,7 @@ class XAAAuthLogic:
     def sync_auth_flow(self, request: Any) -> Generator[Any, Any, None]:
         """The auth steps for ``Client`` (``httpx.Auth.sync_auth_flow``)."""
         if not self.covers(str(request.url)):
-            yield request
+            yield self._pass_through(request)
             return
         steps = self._steps(request)
         item = next(steps)
@@ -598,7 +641,7 @@ class XAAAuthLogic:
     async def async_auth_flow(self, request: Any) -> AsyncGenerator[Any, Any]:
         """The auth steps for ``AsyncClient`` (``httpx.Auth.async_auth_flow``)."""
         if not self.covers(str(request.url)):
-            yield request
+            yield self._pass_through(request)
             return
         steps = self._steps(request)
         item = next(steps)

@@ -28,14 +28,15 @@ try:
     from .._errors import ProtocolViolation, SignInFailed
     from .._forms import encode_form
     from ..client import (
+        HOP_TOKEN_REQUEST,
         ClientCredentials,
         IdentitySession,
         MetadataCache,
         discover_authorization_server,
         run_sync,
     )
-    from ..client._http import Request, require_same_origin
-    from ..client._requests import raise_for_error
+    from ..client._http import Request, display_url, require_same_origin
+    from ..client._requests import raise_for_refusal
     from .httpx_client import send as http_send
 except ModuleNotFoundError as exc:
     raise missing_extra(__name__, "client", exc) from None
@@ -75,7 +76,9 @@ def _login_page(http: httpx.Client, url: str, rule: str, what: str) -> httpx.Res
     """GET the IdP page at ``url`` (no redirects followed); it must answer 200."""
     page = http.get(url, follow_redirects=False)
     if page.status_code != 200:
-        raise ProtocolViolation(rule, f"the {what} page answered HTTP {page.status_code}")
+        raise ProtocolViolation(
+            rule, f"the {what} page at {display_url(url)} answered HTTP {page.status_code}"
+        )
     return page
 
 
@@ -96,7 +99,10 @@ def _submit_login(
     fields = {**form.fields, "username": username, "password": password}
     answer = http.post(action, data=fields, follow_redirects=False)
     if answer.status_code in _REFUSED:
-        raise SignInFailed(f"the IdP refused the sign-in (HTTP {answer.status_code})")
+        raise SignInFailed(
+            f"the IdP at {display_url(idp_issuer)} refused the sign-in of {username!r} "
+            f"(HTTP {answer.status_code}): wrong username or password?"
+        )
     return answer
 
 
@@ -111,7 +117,9 @@ def login_with_password(
     """Sign ``username`` in at the IdP's login form (OIDC code flow with PKCE); demo only.
 
     Returns the session with the ID token (and refresh token, if the IdP gave one).
-    Raises :class:`~xaa.SignInFailed` when the form refuses the password.
+    Raises :class:`~xaa.SignInFailed` when the form refuses the password, and
+    :class:`~xaa.client.TokenRequestRefused` (``hop`` ``token-request``, ``issuer`` the
+    IdP) when the IdP's token endpoint refuses the authorization code.
     """
     send = functools.partial(http_send, http)
     meta = run_sync(
@@ -152,7 +160,7 @@ def login_with_password(
     headers = {"content-type": spec.MEDIA_TYPE_FORM, "accept": spec.MEDIA_TYPE_JSON}
     credentials.apply(token_form, headers, issuer=idp_issuer, now=time.time())
     response = send(Request("POST", meta.token_endpoint, headers, encode_form(token_form)))
-    body = raise_for_error(response, where="IdP")
+    body = raise_for_refusal(response, hop=HOP_TOKEN_REQUEST, issuer=idp_issuer)
     id_token, refresh = body.get("id_token"), body.get("refresh_token")
     if not isinstance(id_token, str):
         raise ProtocolViolation(rules.LOGIN, "the IdP returned no ID token")

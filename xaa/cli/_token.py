@@ -26,7 +26,7 @@ import httpx
 
 from .. import spec
 from .._dpop import DpopKey
-from .._errors import InvalidRequest, OAuthError, ProtocolViolation
+from .._errors import InvalidRequest, OAuthError, ProtocolViolation, SignInFailed
 from .._jose import parse_compact
 from .._keys import SigningKey
 from ..actors import ActorTokenUnavailable
@@ -34,6 +34,7 @@ from ..adapters.httpx_client import XAAClient
 from ..adapters.httpx_client import send as http_send
 from ..adapters.httpx_login import login_with_password
 from ..client import (
+    AccessToken,
     ClientConfig,
     ClientCredentials,
     IdentitySession,
@@ -45,6 +46,7 @@ from ..client import (
     run_sync,
 )
 from ..client._dpop import DpopKeyProver
+from ..client._http import is_secure
 
 TIMEOUT = 10.0
 EXIT_FLOW_FAILED = 1
@@ -118,8 +120,9 @@ def _decode(args: argparse.Namespace) -> int:
     try:
         jws = parse_compact(args.token.strip(), error=InvalidRequest)
     except OAuthError as exc:
-        print(f"not a compact JWS: {exc.detail}", file=sys.stderr)
-        return 2
+        detail = "" if exc.detail == "not a compact JWS" else f": {exc.detail}"
+        print(f"xaa decode: not a JWT (compact JWS){detail}", file=sys.stderr)
+        return EXIT_USAGE
     print("NOT VERIFIED: signature and claims were not checked")
     print("header:")
     print(json.dumps(jws.header, indent=2, sort_keys=True))
@@ -146,10 +149,38 @@ def _failure(exc: BaseException) -> str:
     if isinstance(exc, TokenRequestRefused):
         hint = WHERE_LOGGED.get(exc.refused_by, "the reason is in the server's log")
         return f"{exc}; {hint}"
+    if isinstance(exc, SignInFailed):
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the options before any request is sent, or None."""
+    urls = {
+        "--idp": args.idp,
+        "--resource": args.resource,
+        "--authorization-server": args.authorization_server,
+    }
+    for option, url in urls.items():
+        if url is not None and not is_secure(url):
+            return f"{option} {url!r} is not an https URL (http only on loopback)"
+    actor_file = args.actor_token_file
+    if actor_file is not None and not actor_file.is_file():  # a later unreadable read is exit 1
+        return f"--actor-token-file {str(actor_file)!r} is not a file"
+    if args.login is not None:
+        user, colon, _ = args.login.partition(":")
+        if not user or not colon:
+            return "--login takes USER:PASSWORD"
+        if not args.saml_sp and not args.redirect_uri:
+            return "--login needs --redirect-uri"
+    return None
+
+
 def _token(args: argparse.Namespace) -> int:
+    problem = _usage_problem(args)
+    if problem is not None:
+        print(f"xaa token: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         idp_credentials = _idp_credentials(args)
         idp = IdpConfig(args.idp, idp_credentials, token_endpoint=args.idp_token_endpoint)
@@ -167,6 +198,7 @@ def _token(args: argparse.Namespace) -> int:
         ProtocolViolation,
         OAuthError,
         ActorTokenUnavailable,
+        SignInFailed,
     ) as exc:  # a server that cannot be reached is the CLI's one-line usage error (exit 2)
         print(f"xaa token: {_failure(exc)}", file=sys.stderr)
         return EXIT_FLOW_FAILED
@@ -188,9 +220,6 @@ def _run_token(
         if args.saml_assertion_file is not None or (args.login and args.saml_sp):
             session = _saml_session(http, args)  # draft §4.5: SAML -> refresh token
         elif args.login:
-            if not args.redirect_uri:
-                print("xaa token: --login needs --redirect-uri", file=sys.stderr)
-                return EXIT_USAGE
             user, _, password = args.login.partition(":")
             session = login_with_password(
                 http, args.idp, idp_credentials, user, password, args.redirect_uri
@@ -214,12 +243,8 @@ def _run_token(
         token = client.get_token(args.resource, args.scope, authorization_server=issuer)
     granted = " ".join(sorted(token.granted_scopes))
     requested = " ".join(sorted(token.requested_scopes))
-    if token.declined_scopes:
-        print(
-            f"xaa token: note: granted {granted or 'no scope'} of {requested} "
-            "(the IdP or the resource AS narrowed the request by policy)",
-            file=sys.stderr,
-        )
+    for note in _narrowing_notes(token, args.idp):
+        print(f"xaa token: note: {note}", file=sys.stderr)
     result = {
         "access_token": token.token,
         "token_type": token.token_type,
@@ -238,6 +263,29 @@ def _run_token(
         for name, value in result.items():
             print(f"{name}: {value}")
     return 0
+
+
+def _narrowing_notes(token: AccessToken, idp: str) -> list[str]:
+    """Which server narrowed the request and to what (draft §4.3.3 IdP, §4.4.1 resource AS)."""
+
+    def words(scopes: frozenset[str]) -> str:
+        return " ".join(sorted(scopes)) or "no scope"
+
+    notes = []
+    by_idp = token.idp_declined_scopes
+    if by_idp:
+        notes.append(
+            f"the IdP at {idp} declined {words(by_idp)} "
+            f"(granted {words(token.requested_scopes - by_idp)} of "
+            f"{words(token.requested_scopes)}; by its policy)"
+        )
+    by_as = token.declined_scopes - by_idp
+    if by_as:
+        notes.append(
+            f"the resource AS at {token.issuer} declined {words(by_as)} "
+            f"(granted {words(token.granted_scopes)}; by its policy)"
+        )
+    return notes
 
 
 def _saml_session(http: httpx.Client, args: argparse.Namespace) -> IdentitySession:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 from .. import rules, spec
 from .._errors import HttpResponse, ProtocolViolation
 from .._models import AuthorizationServerMetadata, ProtectedResourceMetadata
-from ._http import Request, json_body, require_secure
+from ._http import Request, display_url, json_body, require_secure
 
 M = TypeVar("M", bound=BaseModel)
 Exchange = Generator[Request, HttpResponse, M]
@@ -97,8 +97,21 @@ def _fetch(urls: list[str], model: type[M], rule: str) -> Exchange[M]:
         try:
             return model.model_validate(json_body(response, rule))
         except ValidationError:
-            raise ProtocolViolation(rule, "metadata document is invalid") from None
-    raise ProtocolViolation(rule, "no metadata document found")
+            raise ProtocolViolation(
+                rule, f"the metadata document at {display_url(url)} is invalid"
+            ) from None
+    tried = ", ".join(display_url(url) for url in urls)
+    raise ProtocolViolation(rule, f"no metadata document found (tried {tried})")
+
+
+def _names_another(rule: str, expected: str, member: str, claimed: str) -> ProtocolViolation:
+    """A metadata document naming another ``resource`` or ``issuer`` than the one it was
+    fetched for (RFC 9728 §3.3, RFC 8414 §3.3: they must be equal exactly)."""
+    return ProtocolViolation(
+        rule,
+        f"the metadata of {display_url(expected)} names another {member} "
+        f"({display_url(claimed)!r}; it must be equal exactly)",
+    )
 
 
 def discover_resource(
@@ -111,9 +124,12 @@ def discover_resource(
     urls = [metadata_url] if metadata_url else protected_resource_metadata_urls(resource)
     document = yield from _fetch(urls, ProtectedResourceMetadata, rules.RESOURCE_METADATA)
     if document.resource != resource:
-        raise ProtocolViolation(rules.RESOURCE_METADATA, "metadata names another resource")
+        raise _names_another(rules.RESOURCE_METADATA, resource, "resource", document.resource)
     if not document.authorization_servers:
-        raise ProtocolViolation(rules.RESOURCE_METADATA, "no authorization_servers listed")
+        raise ProtocolViolation(
+            rules.RESOURCE_METADATA,
+            f"the metadata of {display_url(resource)} lists no authorization_servers",
+        )
     cache.put("resource", resource, document, now)
     return document
 
@@ -134,14 +150,18 @@ def discover_authorization_server(
     urls = authorization_server_metadata_urls(issuer)
     document = yield from _fetch(urls, AuthorizationServerMetadata, rules.AS_METADATA)
     if document.issuer != issuer:
-        raise ProtocolViolation(rules.ISSUER_MISMATCH, "metadata issuer is not the expected issuer")
+        raise _names_another(rules.ISSUER_MISMATCH, issuer, "issuer", document.issuer)
+    where = display_url(issuer)
     if document.token_endpoint is None:
-        raise ProtocolViolation(rules.AS_METADATA, "no token_endpoint")
+        raise ProtocolViolation(rules.AS_METADATA, f"the metadata of {where} has no token_endpoint")
     if require == "issues-id-jag" and not document.issues_id_jag:
-        raise ProtocolViolation(rules.IDP_ID_JAG, "the IdP does not advertise ID-JAG issuance")
+        raise ProtocolViolation(
+            rules.IDP_ID_JAG, f"the IdP at {where} does not advertise ID-JAG issuance (draft §7.1)"
+        )
     if require == "accepts-id-jag" and not document.accepts_id_jag:
         raise ProtocolViolation(
-            rules.AS_ID_JAG_PROFILE, "the AS does not advertise the id-jag profile"
+            rules.AS_ID_JAG_PROFILE,
+            f"the AS at {where} does not advertise the id-jag profile (draft §7.2)",
         )
     cache.put("as", issuer, document, now)
     return document

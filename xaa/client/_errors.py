@@ -50,6 +50,7 @@ _HOPS = {
     HOP_IDP_TOKEN_EXCHANGE: ("the IdP", "the token exchange"),
     HOP_IDP_REFRESH: ("the IdP", "the refresh token"),
     HOP_RESOURCE_AS: ("the resource AS", "the ID-JAG"),
+    HOP_TOKEN_REQUEST: ("the server", "the token request"),
 }
 
 
@@ -80,8 +81,9 @@ class TokenRequestRefused(XaaClientError):
 
     ``hop`` is :data:`HOP_IDP_TOKEN_EXCHANGE`, :data:`HOP_IDP_REFRESH` or
     :data:`HOP_RESOURCE_AS` (``None`` when a bare processor raised it); ``description``
-    is the server's ``error_description`` as sent (``None`` when it sent none). The server's reason
-    in full is in its own log or audit trail, never in the response.
+    is the server's ``error_description`` as sent (``None`` when it sent none); ``endpoint``
+    the token endpoint that answered when it is off the issuer's origin (a handed one), else
+    ``None``. The server's reason in full is in its own log or audit trail, never in the response.
     """
 
     def __init__(
@@ -92,12 +94,14 @@ class TokenRequestRefused(XaaClientError):
         *,
         hop: str | None = None,
         issuer: str | None = None,
+        endpoint: str | None = None,
     ) -> None:
         self.error = error
         self.status = status
         self.description = description
         self.hop = hop
         self.issuer = issuer
+        self.endpoint = endpoint
         super().__init__(self._message())
 
     @property
@@ -108,6 +112,8 @@ class TokenRequestRefused(XaaClientError):
     def _message(self) -> str:
         server, what = _HOPS.get(self.hop or "", ("the server", "the request"))
         where = f"{server} at {self.issuer}" if self.issuer else server
+        if self.endpoint:  # a handed token endpoint off the issuer's origin: say which
+            where += f" (its token endpoint {self.endpoint})"
         reason = f" ({self.description})" if self.description else ""
         return f"{where} refused {what}: {self.error}{reason}"
 
@@ -124,9 +130,10 @@ class PolicyDenied(TokenRequestRefused):
         *,
         hop: str | None = None,
         issuer: str | None = None,
+        endpoint: str | None = None,
     ) -> None:
         self.where = where
-        super().__init__(error, status, description, hop=hop, issuer=issuer)
+        super().__init__(error, status, description, hop=hop, issuer=issuer, endpoint=endpoint)
 
     def _message(self) -> str:
         if self.hop is None:

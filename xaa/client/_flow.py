@@ -283,7 +283,9 @@ class XaaFlow:
                 )
 
             response = yield from send_with_nonce(build, dpop)
-            raise_for_refusal(response, hop=HOP_IDP_TOKEN_EXCHANGE, issuer=idp.issuer)
+            raise_for_refusal(
+                response, hop=HOP_IDP_TOKEN_EXCHANGE, issuer=idp.issuer, endpoint=endpoint
+            )
             return process_token_exchange_response(
                 response,
                 idp_issuer=idp.issuer,
@@ -295,6 +297,7 @@ class XaaFlow:
                 dpop_jkt=dpop.thumbprint if dpop is not None else None,
             )
 
+        had_refresh_token = session.refresh_token is not None
         subject_token = session.current_subject_token(now, self.config.clock_skew)
         if subject_token is not None:
             try:
@@ -321,7 +324,8 @@ class XaaFlow:
                 if refreshed:
                     assert session.id_token is not None
                     return (yield from exchange(session.id_token, spec.TOKEN_TYPE_ID_TOKEN))
-        raise ReauthenticationRequired(_authorization_url(meta, idp), "no usable subject token")
+        reason = _no_subject_token(session, had_refresh_token, idp.issuer)
+        raise ReauthenticationRequired(_authorization_url(meta, idp), reason)
 
     def _refresh(self, meta: AuthorizationServerMetadata, session: IdentitySession) -> Flow[bool]:
         """OIDC Core §12: a refresh-token grant for a new ID token; False when refused."""
@@ -396,7 +400,26 @@ class _Redeem:
             now=config.clock(),
             dpop=config.dpop is not None,
         )
-        return replace(token, requested_scopes=self.scope)
+        return replace(token, requested_scopes=self.scope, id_jag_scopes=jag.scope)
+
+
+def _no_subject_token(session: IdentitySession, had_refresh_token: bool, idp: str) -> str:
+    """Why no rung of the ladder is left (draft §4.4.3), in words the user can act on."""
+    if had_refresh_token:
+        lost = f"the IdP at {idp} refused the refresh token"
+    else:
+        lost = "there is no refresh token"
+    if session.id_token is None:
+        return f"no usable subject token: the session has no ID token and {lost}"
+    if session.subject_token_type != spec.TOKEN_TYPE_ID_TOKEN:
+        return f"no usable subject token: the IdP refused the subject token and {lost}"
+    exp = session._claims().get("exp")
+    if not isinstance(exp, int):
+        return f"no usable subject token: the ID token has no exp (not a JWT?) and {lost}"
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(exp))
+    return (
+        f"no usable subject token: the ID token expires at {when} (clock skew counted) and {lost}"
+    )
 
 
 def _granted(token: AccessToken, required: frozenset[str], hop: str) -> AccessToken:

@@ -73,7 +73,11 @@ def display_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     host = f"[{host}]" if ":" in host else host
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number: shown as sent, userinfo dropped
+        return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
+    netloc = host if port is None else f"{host}:{port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
@@ -106,7 +110,8 @@ def is_secure(url: str) -> bool:
 def require_secure(url: str, rule: str = rules.HTTPS_REQUIRED) -> None:
     """:func:`is_secure`, else :class:`ProtocolViolation`."""
     if not is_secure(url):
-        raise ProtocolViolation(rule, "URL must be https (http only on loopback)")
+        shown = display_url(url) if url else "an empty URL"
+        raise ProtocolViolation(rule, f"{shown!r} is not https (http only on loopback)")
 
 
 def require_same_origin(url: str, issuer: str) -> None:

@@ -39,7 +39,7 @@ from ._errors import (
     StepUpRequired,
     TokenRequestRefused,
 )
-from ._http import Request, json_body
+from ._http import Request, display_url, json_body, origin
 
 DEFAULT_ACCESS_TOKEN_LIFETIME = 60
 MAX_DESCRIPTION_CHARS = 200
@@ -84,9 +84,11 @@ class AccessToken:
     """An access token from the resource AS (draft §4.4.2).
 
     ``scopes`` is what the AS granted (also :attr:`granted_scopes`);
-    ``requested_scopes`` what the caller asked for. The IdP may narrow a request
+    ``requested_scopes`` what the caller asked for, ``id_jag_scopes`` what the IdP
+    granted in the ID-JAG (``None`` when unknown). The IdP may narrow a request
     (draft §4.3.3) and the AS may narrow the ID-JAG's scope (draft §4.4.1), so the
-    two can differ; :attr:`declined_scopes` is the difference.
+    two can differ; :attr:`declined_scopes` is the difference,
+    :attr:`idp_declined_scopes` the IdP's part of it.
     """
 
     token: str = field(repr=False)
@@ -96,6 +98,15 @@ class AccessToken:
     resource: str | None
     issuer: str
     requested_scopes: frozenset[str] = frozenset()
+    id_jag_scopes: frozenset[str] | None = None
+
+    @property
+    def idp_declined_scopes(self) -> frozenset[str]:
+        """Requested, not in the ID-JAG: what the IdP narrowed away (draft §4.3.3); the
+        rest of :attr:`declined_scopes` the resource AS declined (draft §4.4.1)."""
+        if self.id_jag_scopes is None:
+            return frozenset()
+        return self.requested_scopes - self.id_jag_scopes
 
     @property
     def granted_scopes(self) -> frozenset[str]:
@@ -223,23 +234,28 @@ def raise_for_error(response: HttpResponse, *, where: str) -> dict[str, Any]:
     raise error
 
 
-def raise_for_refusal(response: HttpResponse, *, hop: str, issuer: str) -> None:
+def raise_for_refusal(
+    response: HttpResponse, *, hop: str, issuer: str, endpoint: str | None = None
+) -> dict[str, Any]:
     """:func:`raise_for_error` for one hop of the flow: an error body raises
     :class:`TokenRequestRefused` (:class:`PolicyDenied` for policy codes) naming ``hop``
-    and the server's ``issuer``, with its ``error_description`` (RFC 6749 §5.2 characters
-    only, at most 200)."""
+    and the server's ``issuer`` (and ``endpoint``, the URL that answered, when it is off
+    the issuer's origin), with its ``error_description`` (RFC 6749 §5.2 characters only,
+    at most 200); a success returns the body."""
     where = "authorization server" if hop == HOP_RESOURCE_AS else "IdP"
+    if endpoint is not None and origin(endpoint) == origin(issuer):
+        endpoint = None  # the issuer names the server well enough
+    shown = display_url(endpoint) if endpoint is not None else None
+    named = {"hop": hop, "issuer": issuer, "endpoint": shown}
     try:
-        raise_for_error(response, where=where)
+        return raise_for_error(response, where=where)
     except PolicyDenied as denied:
         raise PolicyDenied(
-            denied.error, denied.status, denied.description, where, hop=hop, issuer=issuer
+            denied.error, denied.status, denied.description, where, **named
         ) from None
     except OAuthError as exc:
         described = _description(json_body(response, rules.ERROR_RESPONSE))
-        raise TokenRequestRefused(
-            exc.error, response.status, described, hop=hop, issuer=issuer
-        ) from exc
+        raise TokenRequestRefused(exc.error, response.status, described, **named) from exc
 
 
 def _description(body: dict[str, Any]) -> str | None:
