@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from xaa import ConfigurationError
 from xaa.adapters._vault import (
     KEY_FILE_ENV,
     KEYS_ENV,
@@ -140,7 +141,7 @@ def test_key_rotation(tmp_path: Path) -> None:
     assert {r.key_id for r in vault.backend.records()} == {"k2"}
     only_new = _vault(tmp_path, new.without("k1"))
     assert only_new.get(ALICE) == VaultEntry("alice-token", frozenset({"a"}))
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         new.without("k2")
 
 
@@ -153,7 +154,7 @@ def test_keyring_from_environment_and_file(tmp_path: Path) -> None:
     from_file = Keyring.from_environment({KEY_FILE_ENV: str(key_file)})
     assert from_file.current == "k2" and from_file.key("k2") == ring.key("k2")
     assert "k2" in repr(ring) and str(ring.key("k2")) not in repr(ring)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         Keyring.from_environment({})
     default = sqlite_vault(tmp_path / "x.db", ring)
     assert default.keyring is ring
@@ -163,7 +164,7 @@ def test_keyring_from_environment_and_file(tmp_path: Path) -> None:
     "text", ["", "k1", "k1:", "k1:AAAA", "bad id:" + "A" * 43, "k1:!!!", "k1:{0},k1:{0}"]
 )
 def test_malformed_keys_are_refused(text: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         Keyring.from_text(text.format("A" * 43))
 
 

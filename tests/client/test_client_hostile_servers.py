@@ -30,7 +30,7 @@ from tests.client.hostile_support import (
     session,
     unframed_endless_route,
 )
-from xaa import ProtocolViolation, spec
+from xaa import ConfigurationError, ProtocolViolation, spec
 from xaa.adapters import httpx2_client, httpx_client
 from xaa.client import (
     HOP_DISCOVERY,
@@ -282,7 +282,7 @@ async def test_also_for_widens_where_the_token_goes(module: ModuleType, mode: st
 def test_also_for_must_be_absolute_urls() -> None:
     with serve() as server:
         parties = Parties(server.url)
-        with pytest.raises(ValueError, match="absolute"):
+        with pytest.raises(ConfigurationError, match="absolute"):
             httpx_client.XAAAuth(parties.config(), resource=parties.resource, also_for=["/x"])
 
 
@@ -322,9 +322,9 @@ def test_hop_errors_name_the_hop_and_a_url_without_secrets() -> None:
 
 
 def test_transport_limits_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ConfigurationError, match="positive"):
         TransportLimits(max_response_bytes=0)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ConfigurationError, match="positive"):
         TransportLimits(hop_deadline=0)
 
 
@@ -340,7 +340,7 @@ def test_bearer_token_is_never_attached_over_plain_http_to_a_remote_host(
     https rule would have caught it): ``XAAAuth`` itself refuses an http audience off loopback."""
     with serve() as server:
         parties = Parties(server.url)
-        with pytest.raises(ValueError, match="absolute https URL") as refused:
+        with pytest.raises(ConfigurationError, match="absolute https URL") as refused:
             ADAPTERS[module].XAAAuth(
                 parties.config(),
                 resource=resource,

@@ -13,6 +13,7 @@ import httpx2
 import pytest
 
 from tests.client.client_support import RESOURCE, Clock, World, config, session
+from xaa import ConfigurationError
 from xaa.adapters import httpx2_client, httpx_client
 from xaa.client import StepUpRequired
 
@@ -236,7 +237,7 @@ def test_idp_down_under_xaa_auth_names_the_hop_not_only_the_api(module: ModuleTy
 def test_xaa_auth_without_a_session_says_where_to_pass_one() -> None:
     world = World(Clock())
     auth = httpx_client.XAAAuth(config(world.clock), resource=RESOURCE, scope="chat.read")
-    refused = pytest.raises(ValueError, match="pass session= to the XAAClient, the XAAAuth")
+    refused = pytest.raises(ConfigurationError, match="pass session= to the XAAClient, the XAAAuth")
     with httpx.Client(transport=world.transport(), auth=auth) as http, refused:
         http.get(API)
     assert world.calls == {}  # nothing was sent

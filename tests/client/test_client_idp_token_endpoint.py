@@ -10,7 +10,7 @@ import pytest
 
 from tests.client.client_support import IDP, RESOURCE, Clock, World, config, session
 from tests.client.reference_stacks import reference_stack
-from xaa import ProtocolViolation, spec
+from xaa import ConfigurationError, ProtocolViolation, spec
 from xaa.adapters.httpx_client import XAAClient
 from xaa.cli import main
 from xaa.client import ClientCredentials, IdpConfig, TokenRequestRefused
@@ -55,7 +55,7 @@ def test_discovery_stays_the_default() -> None:
     ["http://idp.example/token", "ftp://idp.example/token", "https:///token", "/token"],
 )
 def test_explicit_idp_token_endpoint_must_be_https_unless_loopback(endpoint: str) -> None:
-    with pytest.raises(ValueError, match="https"):
+    with pytest.raises(ConfigurationError, match="https"):
         IdpConfig(IDP, CREDENTIALS, token_endpoint=endpoint)
 
 
@@ -109,7 +109,8 @@ def test_cli_idp_token_endpoint_not_https_is_a_usage_error(
     argv = _argv(IDP, "http://idp.example/token", "https://as.example/api", token_file)
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "https" in err[0] and err[0].startswith("xaa token: ValueError")
+    assert len(err) == 1 and "https" in err[0]
+    assert err[0].startswith("xaa token: ConfigurationError")
 
 
 def test_refusal_at_a_handed_idp_token_endpoint_names_that_endpoint() -> None:

@@ -17,7 +17,7 @@ from tests.client.client_support import (
     id_token,
     session,
 )
-from xaa import ProtocolViolation, spec
+from xaa import ConfigurationError, ProtocolViolation, spec
 from xaa.adapters.httpx_client import XAAAuth, XAAClient
 from xaa.client import (
     IdentitySession,
@@ -278,7 +278,7 @@ def test_subject_from_id_token_and_secrets_not_in_repr() -> None:
     s = IdentitySession(id_token=id_token(0), refresh_token="rt-secret")
     assert s.subject == f"{IDP} alice"
     assert "rt-secret" not in repr(s) and "eyJ" not in repr(s)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         IdentitySession(refresh_token="x")
 
 

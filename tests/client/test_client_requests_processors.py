@@ -10,6 +10,7 @@ import pytest
 
 from tests.client.client_support import AS, AS_CLIENT, IDP, IDP_KEY, NOW, id_jag
 from xaa import (
+    ConfigurationError,
     HttpResponse,
     InvalidGrant,
     InvalidRequest,
@@ -340,10 +341,10 @@ def test_token_response_error_is_typed() -> None:
 
 
 def test_credentials_refuse_incomplete_or_public_setups() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         ClientCredentials("agent", spec.AUTH_NONE)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         ClientCredentials("agent", spec.AUTH_PRIVATE_KEY_JWT)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         ClientCredentials("agent", spec.AUTH_CLIENT_SECRET_BASIC, secret="")
     assert "pw" not in repr(ClientCredentials.secret_post("agent", "pw"))

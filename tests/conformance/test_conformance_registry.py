@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs.draft_sections import draft_part, draft_sections
+from xaa import ConfigurationError
 from xaa.conformance import (
     IDP,
     RESOURCE_AS,
@@ -114,7 +115,7 @@ def test_select_by_id_and_tag_and_skip() -> None:
 
 
 def test_select_refuses_unknown_selectors() -> None:
-    with pytest.raises(ValueError, match="unknown case id or tag"):
+    with pytest.raises(ConfigurationError, match="unknown case id or tag"):
         _suite().select(only=["no-such-case"])
 
 

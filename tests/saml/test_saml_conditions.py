@@ -20,7 +20,7 @@ from tests.saml.saml_kit import (
     find,
     q,
 )
-from xaa import ReplayStoreUnavailable, TemporarilyUnavailable
+from xaa import ConfigurationError, ReplayStoreUnavailable, TemporarilyUnavailable
 from xaa.adapters.saml import SamlServiceProvider, encode_subject_token
 
 LATER = "2027-01-15T09:00:00Z"  # NOW + 1 h
@@ -285,7 +285,7 @@ def test_one_client_with_two_sps(kit: SamlKit) -> None:
     ],
 )
 def test_validator_refuses_to_start_misconfigured(kit: SamlKit, overrides: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         kit.make_validator(**overrides)
 
 

@@ -14,7 +14,7 @@ from lxml import etree
 from signxml.signer import XMLSigner
 
 from tests.saml.saml_kit import ALICE, DS, IDP, NOW, WIKI_ACS, WIKI_SP, SamlKit, cert_der, q
-from xaa import ProtocolViolation
+from xaa import ConfigurationError, ProtocolViolation
 from xaa.adapters.saml import (
     BINDING_HTTP_POST,
     MD,
@@ -82,7 +82,7 @@ def test_metadata_publishes_the_signing_certificate_and_post_sso(kit: SamlKit) -
 
 def test_signer_refuses_a_certificate_of_another_key(kit: SamlKit) -> None:
     _, other_cert = generate_signing_credentials("other", now=NOW)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         SamlAssertionSigner(
             idp_entity_id=IDP, private_key_pem=kit.key_pem, certificate_pem=other_cert
         )
@@ -90,9 +90,9 @@ def test_signer_refuses_a_certificate_of_another_key(kit: SamlKit) -> None:
 
 def test_weak_rsa_certificate_refused_by_validator_and_signer(kit: SamlKit) -> None:
     key, cert = generate_signing_credentials("weak", now=NOW, key_size=1024)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         kit.make_validator(certificate_pem=cert)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigurationError):
         SamlAssertionSigner(idp_entity_id=IDP, private_key_pem=key, certificate_pem=cert)
 
 

@@ -19,7 +19,7 @@ import collections
 from typing import cast
 from urllib.parse import unquote, urlsplit
 
-from .._errors import XaaError
+from .._errors import ConfigurationError, XaaError
 
 __all__ = ["RespError", "RespPipe", "encode_command"]
 
@@ -112,7 +112,7 @@ class RespPipe:
     def __init__(self, url: str, *, timeout: float) -> None:
         parts = urlsplit(url)
         if parts.scheme != "redis":
-            raise ValueError("RespPipe speaks plain redis:// only")
+            raise ConfigurationError("RespPipe speaks plain redis:// only")
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 6379
         self.username = unquote(parts.username) if parts.username else None

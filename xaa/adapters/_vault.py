@@ -28,6 +28,7 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from .._errors import ConfigurationError
 from ..broker._errors import VaultIntegrityError
 from ..broker._vault import SecretKind, Slot, VaultEntry
 from ._broker_sqlite import ThreadLocalSqlite
@@ -53,10 +54,10 @@ class Keyring:
 
     def __init__(self, keys: Mapping[str, bytes], current: str) -> None:
         if current not in keys:
-            raise ValueError("the current key id is not in the keyring")
+            raise ConfigurationError("the current key id is not in the keyring")
         for kid, key in keys.items():
             if not _KID.match(kid) or len(key) != KEY_BYTES:
-                raise ValueError("each key needs an id [A-Za-z0-9._-] and 32 bytes")
+                raise ConfigurationError("each key needs an id [A-Za-z0-9._-] and 32 bytes")
         self._keys = dict(keys)
         self.current = current
 
@@ -81,13 +82,13 @@ class Keyring:
         """This keyring plus a fresh key that becomes current (old keys still decrypt)."""
         kid = kid or f"k{len(self._keys) + 1}"
         if kid in self._keys:
-            raise ValueError("that key id is taken")
+            raise ConfigurationError("that key id is taken")
         return Keyring({kid: secrets.token_bytes(KEY_BYTES), **self._keys}, kid)
 
     def without(self, kid: str) -> Keyring:
         """This keyring without ``kid`` (after :meth:`SecretVault.rotate`); not the current."""
         if kid == self.current:
-            raise ValueError("cannot drop the current key")
+            raise ConfigurationError("cannot drop the current key")
         return Keyring({k: v for k, v in self._keys.items() if k != kid}, self.current)
 
     def to_text(self) -> str:
@@ -109,10 +110,12 @@ class Keyring:
             except (binascii.Error, ValueError):
                 key = b""
             if kid in keys or len(key) != KEY_BYTES:
-                raise ValueError("malformed broker key (expected kid:base64url of 32 bytes)")
+                raise ConfigurationError(
+                    "malformed broker key (expected kid:base64url of 32 bytes)"
+                )
             keys[kid] = key
         if not keys:
-            raise ValueError("no broker key")
+            raise ConfigurationError("no broker key")
         return cls(keys, next(iter(keys)))
 
     @classmethod
@@ -123,7 +126,9 @@ class Keyring:
             return cls.from_text(env[KEYS_ENV])
         if env.get(KEY_FILE_ENV):
             return cls.from_text(Path(env[KEY_FILE_ENV]).read_text("ascii"))
-        raise ValueError(f"set {KEYS_ENV} or {KEY_FILE_ENV} (xaa broker keygen makes a key)")
+        raise ConfigurationError(
+            f"set {KEYS_ENV} or {KEY_FILE_ENV} (xaa broker keygen makes a key)"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .._errors import ConfigurationError
 from ._extras import missing_extra
 
 try:
@@ -132,7 +133,9 @@ def _server(source: ServerSource) -> ResourceServer:
         found = source()
         if isinstance(found, ResourceServer):
             return found
-    raise TypeError("XAA_RESOURCE_SERVER must be a ResourceServer or a callable returning one")
+    raise ConfigurationError(
+        "XAA_RESOURCE_SERVER must be a ResourceServer or a callable returning one"
+    )
 
 
 def _check(

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from .._errors import ConfigurationError
 from ._extras import missing_extra
 
 try:
@@ -259,7 +260,7 @@ class _Driver:
     ) -> None:
         if flow is None:
             if config is None:
-                raise ValueError("pass a ClientConfig or an XaaFlow")
+                raise ConfigurationError("pass a ClientConfig or an XaaFlow")
             flow = XaaFlow(config)
         self.flow = flow
         self.session = session
@@ -278,7 +279,7 @@ class _Driver:
     def _session(self, session: IdentitySession | None) -> IdentitySession:
         chosen = session or self.session
         if chosen is None:
-            raise ValueError(
+            raise ConfigurationError(
                 "no IdentitySession: pass session= to the XAAClient, the XAAAuth or get_token"
             )
         return chosen
@@ -318,7 +319,7 @@ class _Driver:
         if client_id is None:
             credentials = self.flow.config.authorization_servers.get(audience)
             if credentials is None:
-                raise ValueError("no client_id known at this authorization server")
+                raise ConfigurationError("no client_id known at this authorization server")
             client_id = credentials.client_id
         assert chosen.subject is not None
         return self.flow.id_jag_flow(audience, client_id, resource, scopes, chosen), chosen.subject
@@ -461,7 +462,7 @@ class _Prefix:
     def of(cls, url: str) -> _Prefix:
         parts = urlsplit(url)
         if not is_secure(url):  # RFC 6750 §5.3: a bearer token only over TLS
-            raise ValueError(
+            raise ConfigurationError(
                 "a token audience must be an absolute https URL (http only on loopback): "
                 f"{display_url(url)!r}"
             )

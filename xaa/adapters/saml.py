@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .._errors import ConfigurationError
 from ._extras import missing_extra
 
 try:
@@ -338,9 +339,9 @@ class SamlAssertionValidator:
         max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         if not idp_entity_id:
-            raise ValueError("idp_entity_id is required")
+            raise ConfigurationError("idp_entity_id is required")
         if not 0 <= clock_skew <= MAX_SKEW:
-            raise ValueError(f"clock_skew must be within 0..{MAX_SKEW} seconds")
+            raise ConfigurationError(f"clock_skew must be within 0..{MAX_SKEW} seconds")
         cert = x509.load_pem_x509_certificate(certificate_pem.encode())
         key = cert.public_key()
         if isinstance(key, rsa.RSAPublicKey) and key.key_size >= spec.MIN_RSA_BITS:
@@ -348,11 +349,13 @@ class SamlAssertionValidator:
         elif isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1":
             self._methods = frozenset({SignatureMethod.ECDSA_SHA256})
         else:
-            raise ValueError("the SAML signing certificate must be RSA >= 2048 or EC P-256")
+            raise ConfigurationError("the SAML signing certificate must be RSA >= 2048 or EC P-256")
         sps = list(service_providers)
         self._sps = {sp.entity_id: sp for sp in sps}
         if len(self._sps) != len(sps) or not all(sp.entity_id and sp.recipients for sp in sps):
-            raise ValueError("service providers need unique entity IDs and at least one recipient")
+            raise ConfigurationError(
+                "service providers need unique entity IDs and at least one recipient"
+            )
         self._issuer = idp_entity_id
         self._cert = cert
         self._cert_der = cert.public_bytes(serialization.Encoding.DER)

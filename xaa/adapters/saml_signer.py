@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from .._errors import ConfigurationError
 from ._extras import missing_extra
 
 try:
@@ -61,7 +62,7 @@ class SamlAssertionSigner:
     ) -> None:
         key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
         if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < spec.MIN_RSA_BITS:
-            raise ValueError("the SAML signing key must be RSA >= 2048")
+            raise ConfigurationError("the SAML signing key must be RSA >= 2048")
         self._key = key
         self._cert = x509.load_pem_x509_certificate(certificate_pem.encode())
         spki = serialization.PublicFormat.SubjectPublicKeyInfo
@@ -69,7 +70,7 @@ class SamlAssertionSigner:
         if self._cert.public_key().public_bytes(pem, spki) != key.public_key().public_bytes(
             pem, spki
         ):
-            raise ValueError("certificate does not match the private key")
+            raise ConfigurationError("certificate does not match the private key")
         self._issuer = idp_entity_id
         self._format = name_id_format
         self._lifetime = lifetime

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from .._errors import ConfigurationError
 from ._extras import missing_extra
 
 try:
@@ -182,7 +183,7 @@ def serve_in_thread(
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"could not serve on {host}:{port} (port in use?)")
+            raise ConfigurationError(f"could not serve on {host}:{port} (port in use?)")
         time.sleep(0.01)
     try:
         yield f"http://{host}:{port}"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import spec
+from .._errors import ConfigurationError
 
 _SECRET_METHODS = (spec.AUTH_CLIENT_SECRET_BASIC, spec.AUTH_CLIENT_SECRET_POST)
 
@@ -183,7 +184,7 @@ def _resource_as(args: argparse.Namespace) -> int:
                 target, idp, only=_selectors(args.only), skip=_selectors(args.skip)
             )
             issuer = idp.url
-    except RuntimeError as exc:  # the test IdP could not listen
+    except (ConfigurationError, RuntimeError) as exc:  # the test IdP could not listen
         return _usage(str(exc))
     code = _finish(report, args)
     _hint_when_no_id_jag_is_redeemed(report, issuer, args.client_id)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from .. import spec
 from .._client_auth import make_client_assertion
+from .._errors import ConfigurationError
 from .._forms import basic_header
 from .._keys import SigningKey
 
@@ -35,11 +36,13 @@ class ClientCredentials:
 
     def __post_init__(self) -> None:
         if self.method not in spec.CONFIDENTIAL_AUTH_METHODS:
-            raise ValueError("only confidential client authentication methods are supported")
+            raise ConfigurationError(
+                "only confidential client authentication methods are supported"
+            )
         if self.method == spec.AUTH_PRIVATE_KEY_JWT and self.key is None:
-            raise ValueError("private_key_jwt needs a signing key")
+            raise ConfigurationError("private_key_jwt needs a signing key")
         if self.method != spec.AUTH_PRIVATE_KEY_JWT and not self.secret:
-            raise ValueError(f"{self.method} needs a client secret")
+            raise ConfigurationError(f"{self.method} needs a client secret")
 
     @classmethod
     def secret_basic(

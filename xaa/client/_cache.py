@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .. import spec
-from .._errors import InvalidRequest, OAuthError
+from .._errors import ConfigurationError, InvalidRequest, OAuthError
 from .._jose import parse_compact
 from ._requests import AccessToken, IdJag
 
@@ -39,7 +39,7 @@ class IdentitySession:
             if isinstance(iss, str) and isinstance(sub, str):
                 self.subject = f"{iss} {sub}"
         if self.subject is None:
-            raise ValueError("an IdentitySession needs a subject or an ID token naming one")
+            raise ConfigurationError("an IdentitySession needs a subject or an ID token naming one")
 
     def _claims(self) -> dict[str, object]:
         if self.id_token is None or self.subject_token_type != spec.TOKEN_TYPE_ID_TOKEN:

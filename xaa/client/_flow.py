@@ -27,7 +27,7 @@ from typing import TypeVar
 from urllib.parse import urlencode
 
 from .. import rules, spec
-from .._errors import HttpResponse, ProtocolViolation
+from .._errors import ConfigurationError, HttpResponse, ProtocolViolation
 from .._forms import encode_form
 from .._keys import JwkSet
 from .._models import AuthorizationServerMetadata
@@ -101,7 +101,7 @@ class IdpConfig:
             try:
                 require_secure(self.token_endpoint, rules.IDP_TOKEN_ENDPOINT)
             except ProtocolViolation as exc:
-                raise ValueError(f"IdpConfig.token_endpoint: {exc}") from None
+                raise ConfigurationError(f"IdpConfig.token_endpoint: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

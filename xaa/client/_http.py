@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from .. import rules, spec
-from .._errors import HttpResponse, ProtocolViolation
+from .._errors import ConfigurationError, HttpResponse, ProtocolViolation
 from .._jose import strict_json_object
 from ._errors import (
     HOP_DISCOVERY,
@@ -56,7 +56,7 @@ class TransportLimits:
 
     def __post_init__(self) -> None:
         if self.max_response_bytes <= 0 or not self.hop_deadline > 0:
-            raise ValueError("transport limits must be positive")
+            raise ConfigurationError("transport limits must be positive")
 
 
 def hop_name(request: Request) -> str:

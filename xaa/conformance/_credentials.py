@@ -6,7 +6,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from xaa import SigningKey, make_client_assertion, spec
+from xaa import ConfigurationError, SigningKey, make_client_assertion, spec
 from xaa._forms import basic_header
 
 
@@ -21,11 +21,13 @@ class ClientCredentials:
 
     def __post_init__(self) -> None:
         if self.auth_method not in spec.CONFIDENTIAL_AUTH_METHODS:
-            raise ValueError(f"unsupported client authentication method {self.auth_method!r}")
+            raise ConfigurationError(
+                f"unsupported client authentication method {self.auth_method!r}"
+            )
         if self.auth_method == spec.AUTH_PRIVATE_KEY_JWT and self.key is None:
-            raise ValueError("private_key_jwt needs the client's private key (--key FILE)")
+            raise ConfigurationError("private_key_jwt needs the client's private key (--key FILE)")
         if self.auth_method != spec.AUTH_PRIVATE_KEY_JWT and not self.secret:
-            raise ValueError(f"{self.auth_method} needs the client secret")
+            raise ConfigurationError(f"{self.auth_method} needs the client secret")
 
     def apply(self, form: dict[str, str | list[str]], audience: str) -> dict[str, str]:
         """Add the credentials to ``form``; returns headers to send (``audience``: the issuer)."""

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
-from xaa import SigningKey
+from xaa import ConfigurationError, SigningKey
 from xaa._keys import b64url
 
 DROP: Any = object()
@@ -93,7 +93,7 @@ def self_signed_certificate(key: SigningKey) -> bytes:
     """A self-signed X.509 certificate (DER) for an EC ``key``: what ``x5c`` would carry."""
     private = key.key.private_key
     if not isinstance(private, ec.EllipticCurvePrivateKey):
-        raise ValueError("an EC signing key is needed")
+        raise ConfigurationError("an EC signing key is needed")
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "xaa conformance attacker")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
@@ -185,7 +185,7 @@ class OtherAlgSigner:
         self.alg = "RS256" if key.alg == "PS256" else "PS256"
         private = key.key.private_key
         if not isinstance(private, rsa.RSAPrivateKey):
-            raise ValueError("an RSA signing key is needed")
+            raise ConfigurationError("an RSA signing key is needed")
         self._key = private
 
     def sign(self, data: bytes) -> bytes:

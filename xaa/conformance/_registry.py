@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from .._errors import XaaError
+from .._errors import ConfigurationError, XaaError
 
 T = TypeVar("T")
 
@@ -101,5 +101,5 @@ class Suite(Generic[T]):
         known = {c.id for c in self.cases} | {t for c in self.cases for t in c.tags}
         unknown = [s for s in only + skip if s not in known]
         if unknown:
-            raise ValueError(f"unknown case id or tag: {', '.join(unknown)}")
+            raise ConfigurationError(f"unknown case id or tag: {', '.join(unknown)}")
         return [c for c in self.cases if (not only or c.matches(only)) and not c.matches(skip)]

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from xaa import InvalidGrant, JwkSet, spec
+from xaa import ConfigurationError, InvalidGrant, JwkSet, spec
 from xaa._jose import CompactJws, parse_compact
 from xaa._keys import VerificationKey
 
@@ -49,9 +49,9 @@ class IdpTarget:
 
     def __post_init__(self) -> None:
         if (self.id_token is None) == (self.login is None):
-            raise ValueError("give exactly one of an ID token or a login")
+            raise ConfigurationError("give exactly one of an ID token or a login")
         if self.login is not None and not self.redirect_uri:
-            raise ValueError("--login needs --redirect-uri (registered for the client)")
+            raise ConfigurationError("--login needs --redirect-uri (registered for the client)")
 
 
 @dataclass(frozen=True)
