@@ -8,13 +8,14 @@ import importlib
 import inspect
 import pkgutil
 import re
+import socket
 from typing import Any
 
 import pytest
 
 import xaa
 from tests.support.django_setup import configure_django
-from xaa import MalformedEncoding, ProtocolViolation, XaaError, rules
+from xaa import ConfigurationError, MalformedEncoding, ProtocolViolation, XaaError, rules
 from xaa._jose import b64url_decode
 from xaa.client import ResponseTooLarge
 
@@ -161,3 +162,54 @@ def test_adapters_conformance_and_cli_raise_only_xaa_errors() -> None:
 def test_the_core_scan_covers_xaa_client() -> None:
     core = [name for name in _modules() if not _in_package(name, _NOT_CORE)]
     assert "xaa.client._auth" in core and "xaa.cli._broker" not in core
+
+
+def test_a_django_resource_server_setting_of_the_wrong_type_is_a_configuration_error() -> None:
+    configure_django()
+    from xaa.adapters.django import _server
+
+    with pytest.raises(ConfigurationError, match="XAA_RESOURCE_SERVER"):
+        _server(lambda: 42)  # type: ignore[arg-type, return-value]
+
+
+# uvicorn's server thread ends with SystemExit(1) when it cannot bind; that is its own report.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_busy_port_is_a_configuration_error() -> None:
+    from xaa.adapters.serving import serve_in_thread
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # only the lifespan
+        while (await receive())["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with (
+            pytest.raises(ConfigurationError, match="could not serve"),
+            serve_in_thread(app, port=port),
+        ):
+            pass
+
+
+def test_a_redis_url_of_another_scheme_is_a_configuration_error() -> None:
+    from xaa.adapters._redis_resp import RespPipe
+
+    with pytest.raises(ConfigurationError, match="redis://"):
+        RespPipe("rediss://127.0.0.1:6379/0", timeout=1.0)
+
+
+def test_unusable_conformance_options_are_configuration_errors() -> None:
+    from xaa import spec
+    from xaa.conformance._credentials import ClientCredentials
+    from xaa.conformance._idp.context import IdpTarget
+    from xaa.conformance._serving import host_port
+
+    with pytest.raises(ConfigurationError, match="needs the client secret"):
+        ClientCredentials("c", spec.AUTH_CLIENT_SECRET_BASIC)
+    client = ClientCredentials("c", secret="s")
+    with pytest.raises(ConfigurationError, match="exactly one"):
+        IdpTarget("https://idp.example", client, "https://as.example")
+    with pytest.raises(ConfigurationError, match="plain http"):
+        host_port("https://127.0.0.1:9401")
