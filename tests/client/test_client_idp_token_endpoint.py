@@ -110,7 +110,8 @@ def test_cli_idp_token_endpoint_not_https_is_a_usage_error(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "https" in err[0]
-    assert err[0].startswith("xaa token: ConfigurationError")
+    # one line the user reads: the option's problem, not the exception's class name
+    assert err[0].startswith("xaa token: IdpConfig.token_endpoint: ")
 
 
 def test_refusal_at_a_handed_idp_token_endpoint_names_that_endpoint() -> None:

@@ -26,7 +26,13 @@ import httpx
 
 from .. import spec
 from .._dpop import DpopKey
-from .._errors import InvalidRequest, OAuthError, ProtocolViolation, SignInFailed
+from .._errors import (
+    ConfigurationError,
+    InvalidRequest,
+    OAuthError,
+    ProtocolViolation,
+    SignInFailed,
+)
 from .._jose import parse_compact
 from .._keys import SigningKey
 from ..actors import ActorTokenUnavailable
@@ -149,7 +155,7 @@ def _failure(exc: BaseException) -> str:
     if isinstance(exc, TokenRequestRefused):
         hint = WHERE_LOGGED.get(exc.refused_by, "the reason is in the server's log")
         return f"{exc}; {hint}"
-    if isinstance(exc, SignInFailed):
+    if isinstance(exc, SignInFailed | ConfigurationError):  # their message says it all
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
@@ -189,7 +195,7 @@ def _token(args: argparse.Namespace) -> int:
             subject = args.subject_token_file.read_text().strip()
         dpop = _dpop_prover(args)
     except (OSError, ValueError, KeyError, OAuthError) as exc:  # unreadable file, bad key
-        print(f"xaa token: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"xaa token: {_failure(exc)}", file=sys.stderr)
         return EXIT_USAGE
     try:
         return _run_token(args, idp, subject, dpop)
