@@ -35,6 +35,9 @@ async def test_both_paths_one_interface(tmp_path: Path) -> None:
                 await broker.access_token("alice", "chat", "chat.admin", actor="summarizer")
             assert blocked.value.where == "IdP"
             assert blocked.value.error in ("invalid_scope", "access_denied", "invalid_target")
+            # which IdP: the message and the JSON name it (they said only "IdP")
+            assert blocked.value.issuer == stack.idp and stack.idp in str(blocked.value)
+            assert blocked.value.to_json()["issuer"] == stack.idp
 
             # legacy chat: no XAA -> authorization URL -> login + consent -> callback
             with pytest.raises(AuthorizationRequired) as needed:

@@ -33,21 +33,26 @@ class AuthorizationRequired(BrokerError):
 class BlockedByPolicy(BrokerError):
     """A policy denial (``error`` keeps its RFC 6749 code, ``reason`` the server's words)."""
 
-    def __init__(self, app: str, error: str, reason: str, where: str) -> None:
+    def __init__(
+        self, app: str, error: str, reason: str, where: str, issuer: str | None = None
+    ) -> None:
         self.app = app
         self.error = error
         self.reason = reason
-        self.where = where
-        super().__init__(f"{where} blocked access to {app} by policy: {error}: {reason}")
+        self.where = where  # "IdP" or "authorization server"
+        self.issuer = issuer  # which one, when known
+        server = f"{where} {issuer}" if issuer else where
+        super().__init__(f"{server} blocked access to {app} by policy: {error}: {reason}")
 
     def to_json(self) -> dict[str, str]:
         """A structured form for agents and logs."""
-        return {
+        found = {
             "blocked_by_policy": self.app,
             "error": self.error,
             "reason": self.reason,
             "where": self.where,
         }
+        return found | ({"issuer": self.issuer} if self.issuer else {})
 
 
 class Revoked(BrokerError):

@@ -570,7 +570,8 @@ class BrokerFlow:
 
 
 def _blocked(app: AppConfig, denied: PolicyDenied) -> BlockedByPolicy:
-    return BlockedByPolicy(app.name, denied.error, denied.description or denied.error, denied.where)
+    reason = denied.description or denied.error
+    return BlockedByPolicy(app.name, denied.error, reason, denied.where, denied.issuer)
 
 
 def _processed(
