@@ -14,6 +14,7 @@ Run it (see README.md)::
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from authlib.integrations.flask_oauth2 import (
     current_token,
 )
 from authlib.oauth2.rfc6750 import BearerTokenValidator
+from werkzeug.exceptions import HTTPException
 
 from examples.notes_cli import listen_port, notes_parser
 from xaa import MAX_FORM_BYTES, IdJagClaims, spec
@@ -36,6 +38,10 @@ from xaa.stores import SqliteReplayStore
 from .models import Client, Token, VendorDb
 
 SCOPES = ("notes.read", "notes.write")
+UNREADABLE_BODY = json.dumps(
+    {"error": "invalid_request", "error_description": "The request body could not be read."}
+)
+REFUSAL_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 DB_FILE, REPLAY_FILE = "vendor.sqlite3", "replay.sqlite3"
 
 
@@ -100,6 +106,10 @@ def create_app(
         refused = check_token_request(flask.request.environ)
         if refused is not None:
             return flask.Response(refused.body, refused.status, refused.headers)
+        try:  # read once here: authlib parses the cached body; werkzeug's errors are HTML
+            flask.request.get_data(cache=True)
+        except (HTTPException, OSError):  # a chunked body cut short or malformed
+            return flask.Response(UNREADABLE_BODY, 400, REFUSAL_HEADERS)
         return server.create_token_response()
 
     @app.get("/.well-known/oauth-authorization-server")

@@ -52,7 +52,7 @@ def notes_urls(xaa: NotesXaa, notes: Notes) -> list[Any]:
     def add_note(request: HttpRequest) -> HttpResponse:
         try:
             body = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser
             body = None
         text = body.get("text") if isinstance(body, dict) else None
         if not isinstance(text, str) or not 0 < len(text) <= MAX_NOTE:

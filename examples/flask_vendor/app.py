@@ -46,7 +46,10 @@ def create_app(issuer: str, data_dir: Path, trusted_idps: list[str]) -> flask.Fl
     @app.post("/notes")
     @requires(xaa.server, "notes.write")
     def add_note() -> Any:
-        body = flask.request.get_json(silent=True)
+        try:  # silent=True turns a ValueError into None, not a RecursionError
+            body = flask.request.get_json(silent=True)
+        except RecursionError:  # JSON nested deeper than the parser recurses
+            body = None
         text = body.get("text") if isinstance(body, dict) else None
         if not isinstance(text, str) or not 0 < len(text) <= MAX_NOTE:
             return {"error": "invalid_request", "error_description": "text required"}, 400

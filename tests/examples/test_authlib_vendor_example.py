@@ -5,6 +5,7 @@ behind authlib's ResourceProtector; a replayed ID-JAG and an untrusted IdP are r
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from examples.authlib_vendor.app import add_client, create_app
 from tests.examples.test_fastapi_vendor_example import CLIENT, SECRET, id_jag, idp, redeem
+from tests.support.rawhttp import raw_request
 from tests.support.wsgi import serve_wsgi
 from xaa.adapters.serving import free_port
 
@@ -79,3 +81,21 @@ def test_basic_header_with_non_ascii_byte_is_invalid_client_not_500(
         assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"
         assert answer.headers["cache-control"] == "no-store"
         assert answer.headers["www-authenticate"].startswith("Basic")
+
+
+@pytest.mark.parametrize(
+    "chunk", [b"zz\r\nabc\r\n0\r\n\r\n", b"24;ext=1\r\n" + b"a" * 36 + b"\r\n0\r\n\r\n"]
+)
+def test_chunked_body_werkzeug_cannot_decode_is_invalid_request_json_not_html(
+    tmp_path: Path, chunk: bytes
+) -> None:
+    """Before: authlib read the form through werkzeug, whose 400 is an HTML page."""
+    vendor = f"http://127.0.0.1:{free_port()}"
+    with authlib_vendor(tmp_path, [], vendor):
+        head = (
+            "POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        answer = raw_request(vendor, head.encode() + chunk)
+        assert answer.status == 400 and json.loads(answer.body)["error"] == "invalid_request"
+        assert answer.headers["cache-control"] == "no-store"

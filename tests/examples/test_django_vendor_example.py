@@ -68,3 +68,14 @@ def test_django_vendor_refuses_two_authorization_headers_over_the_wire(tmp_path:
         answer = httpx.get(f"{vendor}/notes", headers=headers)
         assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
         assert answer.headers["cache-control"] == "no-store"
+
+
+def test_django_notes_body_nested_past_the_parser_is_400_not_500(tmp_path: Path) -> None:
+    """Before: json raised RecursionError on a deeply nested body: a 500 and a traceback."""
+    vendor = f"http://127.0.0.1:{free_port()}"
+    with idp(vendor) as acme, django_vendor(tmp_path, [acme], vendor):
+        token = redeem(vendor, id_jag(acme, vendor)).json()["access_token"]
+        body = b'{"text":' + b"[" * 50_000
+        headers = {**bearer(token), "content-type": "application/json"}
+        answer = httpx.post(f"{vendor}/notes", content=body, headers=headers)
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
