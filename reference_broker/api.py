@@ -131,12 +131,19 @@ async def read_json(request: Request, limit: int) -> dict[str, Any]:
 
 
 async def token_endpoint(request: Request, service: Service) -> Response:
-    """Authenticate the agent, check what it may ask, mint through the broker."""
+    """Authenticate the agent, check what it may ask, mint through the broker.
+
+    The body is read outside the catch-all below: a body the HTTP edge stops (over the cap,
+    stalled) raises from ``receive`` and the edge answers it (413/408 RFC 6749 JSON).
+    """
     try:
-        return await _token(request, service)
+        body = await read_json(request, service.config.max_body_bytes)
     except InvalidRequest as exc:
-        log.info("token request refused: invalid_request (%s)", clean_text(exc.detail or ""))
-        return error("invalid_request", exc.description or "The request is malformed.")
+        return _refused(exc)
+    try:
+        return await _token(request, body, service)
+    except InvalidRequest as exc:
+        return _refused(exc)
     except ReplayStoreUnavailable:
         return error("temporarily_unavailable", "The broker's store is unavailable.")
     except Exception:  # a defect of ours: logged with its traceback, never a bare 500
@@ -144,8 +151,12 @@ async def token_endpoint(request: Request, service: Service) -> Response:
         return error("upstream_error", "The broker could not complete the request.")
 
 
-async def _token(request: Request, service: Service) -> Response:
-    body = await read_json(request, service.config.max_body_bytes)
+def _refused(exc: InvalidRequest) -> Response:
+    log.info("token request refused: invalid_request (%s)", clean_text(exc.detail or ""))
+    return error("invalid_request", exc.description or "The request is malformed.")
+
+
+async def _token(request: Request, body: dict[str, Any], service: Service) -> Response:
     now = time.time()
     try:
         agent = service.agents.authenticate(request.headers, body, now)

@@ -78,3 +78,17 @@ def test_unreachable_idp_is_a_page_not_a_500(tmp_path: Path) -> None:
     assert answer.status_code == 502
     assert "The sign-in service cannot be reached." in answer.text
     assert answer.headers["cache-control"] == "no-store"
+
+
+def test_streamed_body_over_the_edge_cap_is_413_not_a_502_upstream_error(
+    tmp: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before: the catch-all around the token request caught the HTTP edge's cap signal
+    (raised from ``receive``): 502 ``upstream_error`` and a traceback in the log."""
+    chunks = iter([b'{"person":"' + b"A" * 65536] * 40)  # no Content-Length: chunked
+    answer = client(tmp).post(
+        "/v1/token", content=chunks, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 413 and answer.json()["error"] == "invalid_request"
+    assert answer.headers["cache-control"] == "no-store"
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
