@@ -16,14 +16,17 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import logging
 import random
 import re
 import select
 import socket
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -42,9 +45,14 @@ from xaa.adapters.serving import free_port, serve_in_thread
 __all__ = ["WEIGHTS", "Fuzzer", "Report", "Target", "app_routes", "fuzz"]
 
 OAUTH_PATHS = frozenset({"/token", "/revoke"})
+JSON_PATHS = frozenset({"/notes", "/v1/token"})  # the vendors' notes API, the broker's API
+BROKER_JSON_PATHS = frozenset({"/v1/token"})
 FORM_PATHS = frozenset({"/token", "/revoke", "/login", "/consent"})
 STATIC_SECRETS = ("wiki-secret", "wiki-chat-secret", "agent-chat-secret", "agent-secret")
 UVICORN_400 = b"Invalid HTTP request received."
+# werkzeug's dev server (http.server) refusing a request line or header it cannot parse,
+# before any app runs: its HTML error page, and "code 400, message ..." in its log.
+WERKZEUG_PARSER_PAGE = b"<title>Error response</title>"
 TIMEOUT = 10.0
 PARAMS = (
     "grant_type",
@@ -134,6 +142,7 @@ class Target:
     routes: list[tuple[str, tuple[str, ...]]]
     basic: str
     tokens: dict[str, str] = field(default_factory=dict)
+    oauth_paths: frozenset[str] = OAUTH_PATHS  # RFC 6749 error JSON with no-store on a 4xx
 
     @property
     def port(self) -> int:
@@ -157,6 +166,7 @@ class Report:
     statuses: Counter[str] = field(default_factory=Counter)
     findings: list[str] = field(default_factory=list)
     busy: Counter[str] = field(default_factory=Counter)
+    by_target: dict[str, Counter[str]] = field(default_factory=dict)  # statuses per target
     seconds: float = 0.0
 
     def add(self, finding: str) -> None:
@@ -173,6 +183,11 @@ class Report:
         ]
         lines.append("came back:")
         lines += [f"  {name:<18} {count}" for name, count in sorted(self.statuses.items())]
+        lines.append("by target:")
+        for name, statuses in sorted(self.by_target.items()):
+            found = sum(1 for f in self.findings if f.split(" ")[1:2] == [name])
+            counts = " ".join(f"{k}:{v}" for k, v in sorted(statuses.items()))
+            lines.append(f"  {name:<8} {statuses.total():>7}  findings {found:<3} {counts}")
         lines.append(f"findings: {len(self.findings)}")
         lines += [f"  {finding}" for finding in self.findings[:50]]
         return "\n".join(lines)
@@ -318,14 +333,31 @@ class Fuzzer:
         return []
 
     def content_headers(self, path: str) -> list[tuple[str, str]]:
-        if "messages" in path:
+        if _is_json(path):
             return [("Content-Type", "application/json")]
         return [("Content-Type", spec.MEDIA_TYPE_FORM)]
 
     def body_for(self, target: Target, path: str, secrets: list[str]) -> bytes:
-        if "messages" in path:
+        if path in BROKER_JSON_PATHS:
+            return self.broker_json(target, secrets)
+        if _is_json(path):
             return json.dumps({"text": self.rng.choice(["hi", "é" * 10, "x" * 5000])}).encode()
         return self.form(target, secrets)
+
+    def broker_json(self, target: Target, secrets: list[str]) -> bytes:
+        """A broker ``/v1/token`` body: person, app, scopes and form parameters as members."""
+        doc: dict[str, Any] = {
+            "person": self.rng.choice(["alice", "bob", "", "x" * 300, None, 1]),
+            "app": self.rng.choice(["chat", "legacy-chat", "nope", "", None, ["chat"]]),
+            "scopes": self.rng.choice([["chat.read"], "chat.read", [], [1], None, ["x"] * 50]),
+        }
+        for name in self.rng.sample(PARAMS, self.rng.randint(0, 3)):
+            doc[name] = self.value(name, target, secrets)
+        if self.rng.random() < 0.4 and "client_assertion" in target.tokens:
+            doc["client_assertion_type"] = spec.CLIENT_ASSERTION_TYPE_JWT_BEARER
+            doc["client_assertion"] = target.tokens["client_assertion"]
+            secrets.append(doc["client_assertion"])
+        return json.dumps(doc).encode()
 
     def case(self, category: str, target: Target, path: str, request: bytes, **kw: Any) -> Case:
         return Case(category, target, path, request, **kw)
@@ -425,7 +457,7 @@ class Fuzzer:
             target_path = path + "?a=" + junk.decode("latin-1").replace(" ", "")
         elif where == "path":
             target_path = path + junk.decode("latin-1").replace(" ", "")
-        if "messages" in path and body is not None:
+        if _is_json(path) and body is not None:
             body = b'{"text":"' + junk + b'"}'
         request = wire(method, target_path, headers, body)
         return self.case("non_utf8", target, target_path if where == "path" else path, request)
@@ -469,7 +501,7 @@ class Fuzzer:
         elif self.rng.random() < 0.5:
             headers.append(("DPoP", token))
         body = b"&".join(f"{k}={v}".encode() for k, v in fields.items())
-        if "messages" in path:
+        if _is_json(path):
             body = b'{"text":' * self.rng.choice([40, 5000]) + b'"x"'
         request = wire(method, path, headers, body if method != "GET" else None)
         return self.case("jwt_nested", target, path, request, secrets=[token])
@@ -649,7 +681,7 @@ class Fuzzer:
         headers += self.content_headers(path)
         secrets = [bearer, *(v for _, v in headers if v.count(".") == 2 and len(v) > 40)]
         body = self.body_for(target, path, []) if method != "GET" else None
-        if body is not None and self.rng.random() < 0.5 and "messages" not in path:
+        if body is not None and self.rng.random() < 0.5 and not _is_json(path):
             body = f"grant_type={spec.GRANT_JWT_DPOP}&assertion={self.jwt()}".encode()
         return self.case("dpop", target, path, wire(method, path, headers, body), secrets=secrets)
 
@@ -661,6 +693,34 @@ class Fuzzer:
         case = make(target, template, method)
         case.category = name
         return case
+
+
+def _server_parser(body: bytes) -> bool:
+    """The HTTP server's own refusal of a request it cannot parse (no app saw it)."""
+    return body == UVICORN_400 or WERKZEUG_PARSER_PAGE in body
+
+
+def _werkzeug_parser(record: logging.LogRecord) -> bool:
+    """werkzeug's dev server logging its own 4xx refusal of an unparsable request, or its
+    read timeout (``tests/support/wsgi.py``) when it drains a body that stopped arriving
+    after the app had answered."""
+    text = record.getMessage()
+    if record.name == "werkzeug" and text.startswith("Error on request:"):
+        return text.rstrip().endswith("OSError: cannot read from timed out object")
+    return (
+        record.name == "werkzeug"
+        and re.match(r".*\] code 4\d\d, message ", record.getMessage()) is not None
+    )
+
+
+def _django_4xx(record: logging.LogRecord) -> bool:
+    """Django logs every 4xx answer at WARNING ("Bad Request: /token"): not a fault."""
+    status = getattr(record, "status_code", 500)
+    return record.name == "django.request" and isinstance(status, int) and status < 500
+
+
+def _is_json(path: str) -> bool:
+    return "messages" in path or path in JSON_PATHS
 
 
 def _quote(value: bytes) -> bytes:
@@ -696,6 +756,8 @@ def send(case: Case) -> tuple[int | None, bytes, dict[str, str]]:
             sock.sendall(case.wire)
         try:
             response = read_response(sock)
+        except (IndexError, ValueError):  # http.server's HTTP/0.9 answer to a bad request line
+            return 400, WERKZEUG_PARSER_PAGE, {"x-fuzz-closed": "no status line"}
         except (ConnectionError, OSError) as exc:
             if isinstance(exc, TimeoutError | socket.timeout):
                 raise
@@ -716,7 +778,12 @@ def judge(
         unavailable = status == 503 and b"temporarily_unavailable" in body
         if not unavailable:
             report.add(f"{where}: HTTP {status} {body[:120]!r}")
-    if 400 <= status < 500 and case.path in OAUTH_PATHS and status != 405 and body != UVICORN_400:
+    if (
+        400 <= status < 500
+        and case.path in case.target.oauth_paths
+        and status != 405
+        and not _server_parser(body)
+    ):
         try:
             parsed = json.loads(body)
             ok = isinstance(parsed, dict) and isinstance(parsed.get("error"), str)
@@ -749,7 +816,9 @@ def run(fuzzer: Fuzzer, report: Report, *, count: int, seconds: float) -> None:
             report.add(f"{case.category} {case.target.name} {case.path}: stalled over {TIMEOUT} s")
             report.statuses["stall"] += 1
             continue
-        report.statuses[str(status) if status is not None else "no answer"] += 1
+        came = str(status) if status is not None else "no answer"
+        report.statuses[came] += 1
+        report.by_target.setdefault(case.target.name, Counter())[came] += 1
         report.busy[case.category] += time.monotonic() - begun
         judge(case, status, body, headers, report)
     report.seconds = time.monotonic() - started
@@ -806,8 +875,9 @@ def _chat_tokens(chat: str, idp_issuer: str, key: SigningKey) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def served() -> Iterator[list[Target]]:
+def served(tmp: Path | None = None) -> Iterator[list[Target]]:
     """Both reference apps on free loopback ports, the chat app trusting the IdP."""
+    del tmp  # in memory
     idp_port, chat_port = free_port(), free_port()
     issuer, chat = f"http://127.0.0.1:{idp_port}", f"http://127.0.0.1:{chat_port}"
     store = Store(":memory:")
@@ -832,13 +902,24 @@ def served() -> Iterator[list[Target]]:
         store.close()
 
 
-def fuzz(*, count: int, seconds: float, seed: int) -> Report:
-    """Fuzz both apps with up to ``count`` requests in ``seconds``; the report has the findings."""
+def fuzz(
+    *, count: int, seconds: float, seed: int, stacks: Sequence[str] = ("reference",)
+) -> Report:
+    """Fuzz the ``stacks`` (names of ``tests.fuzz.targets.STACKS``: ``reference``, ``broker``,
+    ``vendors``) with up to ``count`` requests in ``seconds``; the report has the findings."""
+    from tests.fuzz.targets import STACKS
+
     report = Report()
-    with served() as targets, captured_logs() as logs:  # uvicorn's Config resets its loggers
+    with contextlib.ExitStack() as running, tempfile.TemporaryDirectory() as tmp:
+        targets: list[Target] = []
+        for name in stacks:
+            targets += running.enter_context(STACKS[name](Path(tmp) / name))
+        logs = running.enter_context(captured_logs())  # uvicorn's Config resets its loggers
         fuzzer = Fuzzer(targets, seed, SigningKey.generate("ES256", kid="fuzz"))
         run(fuzzer, report, count=count, seconds=seconds)
         time.sleep(0.3)  # let the servers finish logging the last aborted requests
-    for line in dict.fromkeys(loud(logs)):
+    for line in dict.fromkeys(
+        loud([r for r in logs if not (_django_4xx(r) or _werkzeug_parser(r))])
+    ):
         report.add(f"log: {line}")
     return report

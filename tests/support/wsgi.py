@@ -15,7 +15,10 @@ __all__ = ["serve_wsgi"]
 
 
 class _Quiet(WSGIRequestHandler):
-    """No access-log line per request."""
+    """No access-log line per request; a client that stops sending mid-request (a chunk size
+    line that never ends) times out after ``timeout`` s, as behind a production server."""
+
+    timeout = 3
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         del code, size
