@@ -102,6 +102,20 @@ def test_sso_refuses_unknown_sp_or_acs(stack: DemoStack, params: dict[str, str])
     assert "SAMLResponse" not in response.text and "password" not in response.text
 
 
+def test_sso_login_for_an_unknown_sp_says_what_to_check(stack: DemoStack) -> None:
+    """It said only "the SSO page ... answered HTTP 400" (``xaa token --saml-sp``)."""
+    from xaa import ProtocolViolation
+
+    unknown = "https://unknown-sp.example"
+    with (
+        httpx.Client(follow_redirects=False, timeout=10) as http,
+        pytest.raises(ProtocolViolation) as caught,
+    ):
+        login_with_saml(http, stack.idp, unknown, "alice", "alice")
+    assert "HTTP 400" in str(caught.value)
+    assert "'https://unknown-sp.example' a service provider the IdP knows?" in str(caught.value)
+
+
 def test_wrong_password_gets_no_assertion(stack: DemoStack) -> None:
     from xaa import ProtocolViolation, SignInFailed
 

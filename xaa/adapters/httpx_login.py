@@ -72,12 +72,16 @@ class LoginForm(HTMLParser):
             self._in_form, self._done = False, True
 
 
-def _login_page(http: httpx.Client, url: str, rule: str, what: str) -> httpx.Response:
-    """GET the IdP page at ``url`` (no redirects followed); it must answer 200."""
+def _login_page(
+    http: httpx.Client, url: str, rule: str, what: str, refused_hint: str
+) -> httpx.Response:
+    """GET the IdP page at ``url`` (no redirects followed); it must answer 200. A 400 is
+    the IdP refusing the request itself: ``refused_hint`` says what to check."""
     page = http.get(url, follow_redirects=False)
     if page.status_code != 200:
+        hint = f" ({refused_hint})" if page.status_code == 400 else ""
         raise ProtocolViolation(
-            rule, f"the {what} page at {display_url(url)} answered HTTP {page.status_code}"
+            rule, f"the {what} page at {display_url(url)} answered HTTP {page.status_code}{hint}"
         )
     return page
 
@@ -141,7 +145,8 @@ def login_with_password(
         "redirect_uri": redirect_uri,
     }
     authorize_url = f"{meta.authorization_endpoint}?{urlencode(params)}"
-    page = _login_page(http, authorize_url, rules.LOGIN, "authorize")
+    hint = f"is client {credentials.client_id!r} with this redirect URI registered at the IdP?"
+    page = _login_page(http, authorize_url, rules.LOGIN, "authorize", hint)
     answer = _submit_login(http, page, _form(page), idp_issuer, username, password)
     location = answer.headers.get("location")
     if answer.status_code not in (302, 303) or not location:
@@ -192,7 +197,8 @@ def login_with_saml(
 ) -> SamlLogin:
     """Sign ``username`` in at ``/saml/sso?sp=...`` through the HTML login form; demo only."""
     start = f"{idp_issuer.rstrip('/')}/saml/sso?{urlencode({'sp': sp_entity_id})}"
-    page = _login_page(http, start, rules.SAML_LOGIN, "SSO")
+    hint = f"is {sp_entity_id!r} a service provider the IdP knows?"
+    page = _login_page(http, start, rules.SAML_LOGIN, "SSO", hint)
     form = _form(page)
     if "SAMLResponse" not in form.fields:  # no live session: the login page
         page = _submit_login(http, page, form, idp_issuer, username, password)
