@@ -4,25 +4,12 @@ exit status 2, never a traceback (run as a subprocess, as a user would)."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.cli import run_xaa
 from xaa.adapters.serving import free_port
-
-PYTHON = sys.executable
-
-
-def run_xaa(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PYTHON, "-m", "xaa", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], *needles: str) -> str:

@@ -5,26 +5,12 @@ that starts and then refuses every ID-JAG (RFC 8414 §2: an issuer is an http(s)
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from reference_resource.config import check_text, template_text
-
-PYTHON = sys.executable
-
-
-def run_xaa(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PYTHON, "-m", "xaa", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.support.cli import run_xaa
 
 
 @pytest.mark.parametrize(
