@@ -96,6 +96,29 @@ def bearer(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
 
 
+def notes_round_trip(vendor: str, acme: str) -> None:
+    """What a WSGI notes example must do (Flask, Django): redeem an ID-JAG (200, no-store),
+    write and list a note attributed to the client and the IdP, refuse bob's read-only token
+    a write (403 insufficient_scope), and challenge a request without a token (401 with the
+    resource metadata)."""
+    answer = redeem(vendor, id_jag(acme, vendor))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["cache-control"] == "no-store"
+    token = answer.json()["access_token"]
+    created = httpx.post(f"{vendor}/notes", json={"text": "hi"}, headers=bearer(token))
+    assert created.status_code == 201, created.text
+    notes = httpx.get(f"{vendor}/notes", headers=bearer(token)).json()
+    assert [(n["text"], n["via_client"], n["via_idp"]) for n in notes] == [("hi", CLIENT, acme)]
+    reader = redeem(vendor, id_jag(acme, vendor, user="bob")).json()  # read only
+    denied = httpx.post(
+        f"{vendor}/notes", json={"text": "x"}, headers=bearer(reader["access_token"])
+    )
+    assert denied.status_code == 403 and denied.json()["error"] == "insufficient_scope"
+    missing = httpx.get(f"{vendor}/notes")
+    assert missing.status_code == 401
+    assert "resource_metadata=" in missing.headers["www-authenticate"]
+
+
 @pytest.fixture
 def vendor() -> str:
     return f"http://127.0.0.1:{free_port()}"

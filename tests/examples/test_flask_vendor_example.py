@@ -12,7 +12,15 @@ import httpx
 import pytest
 
 from examples.flask_vendor.app import create_app
-from tests.examples.test_fastapi_vendor_example import CLIENT, SECRET, id_jag, idp, redeem
+from tests.examples.test_fastapi_vendor_example import (
+    CLIENT,
+    SECRET,
+    bearer,
+    id_jag,
+    idp,
+    notes_round_trip,
+    redeem,
+)
 from tests.support.wsgi import serve_wsgi
 from xaa.adapters.serving import free_port
 
@@ -27,31 +35,10 @@ def flask_vendor(data_dir: Path, trusted: list[str], vendor: str) -> Iterator[fl
         yield app
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token}"}
-
-
 def test_flask_vendor_redeems_an_id_jag_and_serves_notes(tmp_path: Path) -> None:
     vendor = f"http://127.0.0.1:{free_port()}"
     with idp(vendor) as acme, flask_vendor(tmp_path, [acme], vendor):
-        answer = redeem(vendor, id_jag(acme, vendor))
-        assert answer.status_code == 200, answer.text
-        assert answer.headers["cache-control"] == "no-store"
-        token = answer.json()["access_token"]
-        created = httpx.post(f"{vendor}/notes", json={"text": "hi"}, headers=bearer(token))
-        assert created.status_code == 201, created.text
-        notes = httpx.get(f"{vendor}/notes", headers=bearer(token)).json()
-        assert [(n["text"], n["via_client"], n["via_idp"]) for n in notes] == [("hi", CLIENT, acme)]
-        reader = redeem(vendor, id_jag(acme, vendor, user="bob")).json()  # read only
-        denied = httpx.post(
-            f"{vendor}/notes", json={"text": "x"}, headers=bearer(reader["access_token"])
-        )
-        assert denied.status_code == 403 and denied.json()["error"] == "insufficient_scope"
-        missing = httpx.get(f"{vendor}/notes")
-        assert (
-            missing.status_code == 401
-            and "resource_metadata=" in missing.headers["www-authenticate"]
-        )
+        notes_round_trip(vendor, acme)
         prm = httpx.get(f"{vendor}/.well-known/oauth-protected-resource/notes").json()
         assert prm["resource"] == f"{vendor}/notes"
 
